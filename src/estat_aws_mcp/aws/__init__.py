@@ -1,0 +1,1 @@
+"""Shared AWS plumbing: boto3 clients with explicit timeouts and retries."""

@@ -1,0 +1,51 @@
+"""Command line: ``estat-aws-mcp serve --stdio|--http`` (and later subcommands)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+
+def _configure_logging(level: str) -> None:
+    # stdout belongs to the MCP stdio transport: logs always go to stderr.
+    logging.basicConfig(
+        level=level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from estat_aws_mcp.settings import get_settings
+
+    _configure_logging(get_settings().log_level)
+    if args.http:
+        from estat_aws_mcp.http_app import serve_http
+
+        serve_http(host=args.host, port=args.port)
+    else:
+        from estat_aws_mcp.tools.server import build_server
+
+        build_server().run(transport="stdio")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="estat-aws-mcp", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the MCP server")
+    mode = serve.add_mutually_exclusive_group()
+    mode.add_argument("--stdio", action="store_true", help="serve over stdio (default)")
+    mode.add_argument("--http", action="store_true", help="serve streamable HTTP with GET /health")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
+    serve.set_defaults(func=_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    sys.exit(args.func(args))

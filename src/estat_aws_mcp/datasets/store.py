@@ -1,0 +1,191 @@
+"""Object stores under ``ESTAT_MCP_STORAGE_URI``: a local folder (default) or ``s3://bucket/prefix``.
+
+Everything the server writes lives under one root and is addressed by a *key*: a relative,
+``/``-separated path. Keys are validated in one place (:func:`validate_key`) so that no caller can
+reach outside the root (``..``, absolute paths, backslashes, percent-encoded traversal, control
+characters); the local store additionally refuses symlinks that lead outside the root.
+
+Writes are atomic from a reader's point of view: :meth:`ObjectStore.open_write` yields a file
+object whose content becomes visible under the key only when the ``with`` block exits cleanly;
+an exception discards it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import unquote
+
+from estat_aws_mcp.errors import InputError
+
+_KEY_SEGMENT = re.compile(r"^[A-Za-z0-9._\-=]+$")
+MAX_KEY_LENGTH = 512
+
+
+def validate_key(key: str) -> str:
+    """Return ``key`` if it is a safe relative key inside the store, else raise :class:`InputError`."""
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
+        raise InputError("key must be a non-empty relative path of at most 512 characters")
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in key):
+        raise InputError("key must not contain control or format characters")
+    if unquote(key) != key:
+        raise InputError("key must not be percent-encoded")
+    if key.startswith("/") or "\\" in key:
+        raise InputError("key must be relative and use '/' separators")
+    for segment in key.split("/"):
+        if segment in ("", ".", "..") or not _KEY_SEGMENT.match(segment):
+            raise InputError(f"invalid path segment {segment!r} in key")
+    return key
+
+
+class ObjectStore(ABC):
+    """A flat key space under one root URI."""
+
+    #: root URI, e.g. ``file:///abs/path`` or ``s3://bucket/prefix``
+    root_uri: str
+
+    def uri_for(self, key: str) -> str:
+        """Full URI of ``key`` (for tool results and for engines that read by URI)."""
+        return f"{self.root_uri.rstrip('/')}/{validate_key(key)}"
+
+    @abstractmethod
+    def key_from_uri(self, uri: str) -> str:
+        """Inverse of :meth:`uri_for`; raises :class:`InputError` for any URI outside the root."""
+
+    @abstractmethod
+    def open_write(self, key: str) -> contextlib.AbstractContextManager[BinaryIO]:
+        """Atomic write: visible under ``key`` only after the ``with`` block exits without error."""
+
+    @abstractmethod
+    def open_read(self, key: str) -> BinaryIO:
+        """A binary, seekable file object; ``FileNotFoundError`` if absent."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def size(self, key: str) -> int: ...
+
+    @abstractmethod
+    def list_keys(self, prefix: str = "") -> list[str]:
+        """Keys under ``prefix`` (a validated key prefix or ``""``), sorted."""
+
+    @abstractmethod
+    def delete_prefix(self, prefix: str) -> None: ...
+
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        with self.open_read(key) as fh:
+            fh.seek(offset)
+            return fh.read(length)
+
+    def read_bytes(self, key: str) -> bytes:
+        with self.open_read(key) as fh:
+            return fh.read()
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        with self.open_write(key) as fh:
+            fh.write(data)
+
+    def presign(self, key: str, expires_s: int) -> str | None:
+        """A short-lived bearer URL for ``key``, where the backend has such a thing."""
+        return None
+
+
+class LocalObjectStore(ObjectStore):
+    """A folder on the local disk. Atomic writes by temp file + ``os.replace`` in the same folder."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root_uri = self.root.as_uri()
+
+    def _path(self, key: str) -> Path:
+        path = self.root / validate_key(key)
+        # Refuse symlinks anywhere on the way (a link could lead outside the root).
+        probe = self.root
+        for part in Path(key).parts:
+            probe = probe / part
+            if probe.is_symlink():
+                raise InputError("key refers to a symbolic link, which the store does not follow")
+        return path
+
+    def key_from_uri(self, uri: str) -> str:
+        raw = uri.strip()
+        if raw.startswith("file://"):
+            raw = unquote(raw[len("file://") :])
+            candidate = Path(raw)
+            if not candidate.is_absolute():
+                raise InputError("file:// URI must be absolute")
+            try:
+                rel = candidate.relative_to(self.root)
+            except ValueError:
+                raise InputError("URI is outside the dataset store") from None
+            if ".." in rel.parts:
+                raise InputError("URI is outside the dataset store")
+            return validate_key(rel.as_posix())
+        if "://" in raw or raw.startswith("/"):
+            raise InputError("URI is outside the dataset store")
+        return validate_key(raw)
+
+    @contextlib.contextmanager
+    def open_write(self, key: str) -> Iterator[BinaryIO]:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def open_read(self, key: str) -> BinaryIO:
+        return open(self._path(key), "rb")
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def size(self, key: str) -> int:
+        return self._path(key).stat().st_size
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        base = self._path(prefix) if prefix else self.root
+        if not base.exists():
+            return []
+        keys = []
+        for path in base.rglob("*"):
+            if path.is_file() and not path.is_symlink() and not path.name.startswith(".tmp-"):
+                keys.append(path.relative_to(self.root).as_posix())
+        return sorted(keys)
+
+    def delete_prefix(self, prefix: str) -> None:
+        path = self._path(prefix)
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def open_store(uri: str) -> ObjectStore:
+    """The store for ``ESTAT_MCP_STORAGE_URI``: ``s3://bucket/prefix`` or a local folder."""
+    if uri.startswith("s3://"):
+        from estat_aws_mcp.datasets.s3_store import S3ObjectStore
+
+        return S3ObjectStore(uri)
+    if uri.startswith("file://"):
+        uri = unquote(uri[len("file://") :])
+    elif "://" in uri:
+        raise InputError(f"unsupported storage URI scheme in {uri.split('://', 1)[0]!r}://")
+    return LocalObjectStore(uri)

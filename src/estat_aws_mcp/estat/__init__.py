@@ -1,0 +1,1 @@
+"""e-Stat API 3.0: client, response normalisation, search and keyword suggestions."""

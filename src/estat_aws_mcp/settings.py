@@ -1,0 +1,58 @@
+"""One settings object, read from the environment.
+
+Public environment names (documented in the README; tests and deployments rely on them):
+
+- ``ESTAT_APP_ID``: the e-Stat application id. Secret: never logged, echoed or returned.
+- ``ESTAT_APP_ID_SSM_PARAMETER``: name of an SSM SecureString holding the appId (used when
+  ``ESTAT_APP_ID`` is unset).
+- ``ESTAT_API_BASE_URL``: e-Stat API root, default ``https://api.e-stat.go.jp/rest/3.0/app``.
+- ``ESTAT_MCP_STORAGE_URI``: dataset store, a local folder (default ``./data``) or ``s3://bucket/prefix``.
+- ``ESTAT_MCP_SQL_ENGINE``: ``duckdb`` (default, embedded) or ``athena``.
+- ``ESTAT_MCP_ATHENA_WORKGROUP`` / ``ESTAT_MCP_ATHENA_DATABASE`` / ``ESTAT_MCP_ATHENA_OUTPUT_LOCATION``.
+- ``ESTAT_MCP_GLUE_DATABASE``: Glue database used as the Iceberg namespace on AWS.
+- ``ESTAT_MCP_ESTAT_CONCURRENCY``: in-flight e-Stat requests per process (default 4).
+- ``ESTAT_MCP_DISPATCH``: Lambda dispatch mode, ``inprocess`` (default) or ``stdio``.
+- ``ESTAT_MCP_AUTH_TOKEN`` / ``ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER``: optional bearer token for NONE-auth URLs.
+- ``ESTAT_MCP_AWSCLI_POLICY_FILE`` / ``ESTAT_MCP_AWSCLI_EXTRA_OPERATIONS``: extend the run_aws_cli allowlist.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ESTAT_API_BASE_URL = "https://api.e-stat.go.jp/rest/3.0/app"
+
+
+class Settings(BaseSettings):
+    """Process configuration. Build with :func:`get_settings` so that tests see the current environment."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    estat_app_id: SecretStr | None = Field(default=None, alias="ESTAT_APP_ID")
+    estat_app_id_ssm_parameter: str | None = Field(default=None, alias="ESTAT_APP_ID_SSM_PARAMETER")
+    estat_api_base_url: str = Field(default=DEFAULT_ESTAT_API_BASE_URL, alias="ESTAT_API_BASE_URL")
+    estat_concurrency: int = Field(default=4, ge=1, le=32, alias="ESTAT_MCP_ESTAT_CONCURRENCY")
+
+    storage_uri: str = Field(default="./data", alias="ESTAT_MCP_STORAGE_URI")
+    sql_engine: Literal["duckdb", "athena"] = Field(default="duckdb", alias="ESTAT_MCP_SQL_ENGINE")
+    athena_workgroup: str = Field(default="primary", alias="ESTAT_MCP_ATHENA_WORKGROUP")
+    athena_database: str = Field(default="estat", alias="ESTAT_MCP_ATHENA_DATABASE")
+    athena_output_location: str | None = Field(default=None, alias="ESTAT_MCP_ATHENA_OUTPUT_LOCATION")
+    glue_database: str = Field(default="estat", alias="ESTAT_MCP_GLUE_DATABASE")
+
+    dispatch: Literal["inprocess", "stdio"] = Field(default="inprocess", alias="ESTAT_MCP_DISPATCH")
+    auth_token: SecretStr | None = Field(default=None, alias="ESTAT_MCP_AUTH_TOKEN")
+    auth_token_ssm_parameter: str | None = Field(default=None, alias="ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER")
+
+    awscli_policy_file: str | None = Field(default=None, alias="ESTAT_MCP_AWSCLI_POLICY_FILE")
+    awscli_extra_operations: str | None = Field(default=None, alias="ESTAT_MCP_AWSCLI_EXTRA_OPERATIONS")
+
+    log_level: str = Field(default="INFO", alias="ESTAT_MCP_LOG_LEVEL")
+
+
+def get_settings() -> Settings:
+    """Read the settings from the current environment (cheap; no caching so tests can change env)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""MCP tool surface: thin, typed tool functions over the tested core packages."""

@@ -1,0 +1,41 @@
+"""Builds the one MCP server object that every transport serves (stdio, HTTP, Lambda in-process).
+
+Each concern registers its tools from its own module (``register(mcp)``); registration only
+declares functions, so building the server imports no heavy library.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from mcp.server.fastmcp import FastMCP
+
+from estat_aws_mcp import __version__
+
+SERVER_NAME = "estat-aws-mcp"
+
+INSTRUCTIONS = (
+    "Japan's official statistics (e-Stat API 3.0) and a guarded, read-only AWS CLI. "
+    "Search tables with search_estat_data, fetch them into the dataset store with the fetch_* tools "
+    "(they return a dataset_id), convert or load them (CSV, Parquet, Iceberg), and query loaded tables "
+    "with analyze_with_athena. e-Stat data shown to users must carry the credit notice returned with it."
+)
+
+# Modules under estat_aws_mcp.tools that expose ``register(mcp: FastMCP) -> None``.
+TOOL_MODULES: tuple[str, ...] = ()
+
+
+def build_server(*, host: str = "127.0.0.1", port: int = 8080) -> FastMCP:
+    """Create the FastMCP server with every tool registered (stateless, JSON responses over HTTP)."""
+    mcp = FastMCP(
+        SERVER_NAME,
+        instructions=INSTRUCTIONS,
+        host=host,
+        port=port,
+        stateless_http=True,
+        json_response=True,
+    )
+    mcp._mcp_server.version = __version__
+    for name in TOOL_MODULES:
+        importlib.import_module(f"estat_aws_mcp.tools.{name}").register(mcp)
+    return mcp

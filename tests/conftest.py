@@ -1,0 +1,47 @@
+"""Fixtures shared by the whole suite. Concern-specific fixtures live in each test folder's conftest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.moto_server import MotoServer, running_moto_server
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Recorded e-Stat responses (see PROVENANCE.md there); CI places ../shared beside the clone.
+ESTAT_FIXTURES = REPO_ROOT.parent / "shared" / "estat-fixtures"
+
+
+@pytest.fixture(scope="session")
+def estat_fixtures_dir() -> Path:
+    if not ESTAT_FIXTURES.is_dir():
+        pytest.fail(f"recorded e-Stat fixtures not found at {ESTAT_FIXTURES} (expected ../shared beside the repo)")
+    return ESTAT_FIXTURES
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    """One moto server process for the session."""
+    with running_moto_server() as server:
+        yield server
+
+
+@pytest.fixture
+def aws_env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoServer]:
+    """Point AWS SDKs at a freshly reset moto server with dummy credentials."""
+    from estat_aws_mcp.aws.clients import reset_session_cache
+
+    moto_server.reset()
+    for key, value in moto_server.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    reset_session_cache()
+    yield moto_server
+    reset_session_cache()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
