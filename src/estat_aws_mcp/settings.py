@@ -7,6 +7,8 @@ Public environment names (documented in the README; tests and deployments rely o
   ``ESTAT_APP_ID`` is unset).
 - ``ESTAT_API_BASE_URL``: e-Stat API root, default ``https://api.e-stat.go.jp/rest/3.0/app``.
 - ``ESTAT_MCP_STORAGE_URI``: dataset store, a local folder (default ``./data``) or ``s3://bucket/prefix``.
+- ``ESTAT_MCP_PRESIGNED_URLS`` (default true) / ``ESTAT_MCP_PRESIGNED_URL_EXPIRES_S`` (default 900): presigned
+  download links for large CSVs in S3.
 - ``ESTAT_MCP_SQL_ENGINE``: ``duckdb`` (default, embedded) or ``athena``.
 - ``ESTAT_MCP_ATHENA_WORKGROUP`` / ``ESTAT_MCP_ATHENA_DATABASE`` / ``ESTAT_MCP_ATHENA_OUTPUT_LOCATION``.
 - ``ESTAT_MCP_GLUE_DATABASE``: Glue database used as the Iceberg namespace on AWS.
@@ -37,6 +39,9 @@ class Settings(BaseSettings):
     estat_concurrency: int = Field(default=4, ge=1, le=32, alias="ESTAT_MCP_ESTAT_CONCURRENCY")
 
     storage_uri: str = Field(default="./data", alias="ESTAT_MCP_STORAGE_URI")
+    # download_csv_from_s3 on S3: a presigned GET (a bearer link) for files larger than one response.
+    presigned_urls: bool = Field(default=True, alias="ESTAT_MCP_PRESIGNED_URLS")
+    presigned_url_expires_s: int = Field(default=900, ge=60, le=43_200, alias="ESTAT_MCP_PRESIGNED_URL_EXPIRES_S")
     sql_engine: Literal["duckdb", "athena"] = Field(default="duckdb", alias="ESTAT_MCP_SQL_ENGINE")
     athena_workgroup: str = Field(default="primary", alias="ESTAT_MCP_ATHENA_WORKGROUP")
     athena_database: str = Field(default="estat", alias="ESTAT_MCP_ATHENA_DATABASE")
