@@ -1,0 +1,455 @@
+"""Keyword suggestions: the synonym dictionary, substitutions, and rewritten searches to count.
+
+Suggestions are made when a search finds nothing or too much:
+
+- **synonym** (zero hits): an everyday word in the query is swapped for the official term e-Stat
+  titles use (給料→賃金, 収入→所得), from the curated ``synonyms.json``;
+- **relaxation** (zero hits): split compounds, drop one keyword, match any keyword (OR), or drop a filter;
+- **refinement** (too many hits): a broad term swapped for a narrower one (人口→年齢別人口), or a filter
+  taken from the tables already fetched (the most common surveys, fields, the latest year, an area level).
+
+Every candidate is counted with a cheap ``limit=1`` request before it is shown, and only candidates
+that help are kept (hits > 0; for refinements also fewer hits than the original). This module only
+builds candidates and keeps the useful ones; the search module supplies the counting function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+from estat_aws_mcp.errors import EstatMcpError, InputError
+from estat_aws_mcp.estat.search_models import COLLECT_AREA_NAMES, KeywordSubstitution, SearchFilters, Suggestion
+from estat_aws_mcp.estat.text import normalize_text
+
+logger = logging.getLogger(__name__)
+
+SuggestionKind = Literal["synonym", "relaxation", "refinement"]
+
+# Candidates counted per search (each is one limit=1 request) and suggestions returned.
+MAX_COUNTED_CANDIDATES = 12
+MAX_SUGGESTIONS = 8
+
+# ---------------------------------------------------------------------------------------------
+# The dictionary (data in synonyms.json)
+
+
+@dataclass(frozen=True)
+class SynonymEntry:
+    word: str
+    terms: tuple[str, ...]
+    field: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class RefinementEntry:
+    term: str
+    narrower: tuple[str, ...]
+    field: str
+
+
+@dataclass(frozen=True)
+class WordMatch:
+    start: int
+    end: int
+    word: str
+    replacements: tuple[str, ...]
+    note: str | None
+
+
+@dataclass(frozen=True)
+class SynonymDictionary:
+    version: str
+    fields: tuple[str, ...]
+    synonyms: tuple[SynonymEntry, ...]
+    refinements: tuple[RefinementEntry, ...]
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> SynonymDictionary:
+        synonyms = tuple(
+            SynonymEntry(
+                word=normalize_text(entry["word"]),
+                terms=tuple(normalize_text(term) for term in entry["terms"]),
+                field=entry["field"],
+                note=entry.get("note"),
+            )
+            for entry in document["synonyms"]
+        )
+        refinements = tuple(
+            RefinementEntry(
+                term=normalize_text(entry["term"]),
+                narrower=tuple(normalize_text(term) for term in entry["narrower"]),
+                field=entry["field"],
+            )
+            for entry in document.get("refinements", ())
+        )
+        return cls(str(document["version"]), tuple(document.get("fields", ())), synonyms, refinements)
+
+    def synonym_matches(self, text: str) -> list[WordMatch]:
+        """Everyday words in ``text`` (longest first, not overlapping), skipping places that already
+        hold the official term (売上 inside 売上高)."""
+        return _find_words(text, [(e.word, e.terms, e.note) for e in self.synonyms])
+
+    def refinement_matches(self, text: str) -> list[WordMatch]:
+        """Broad official terms in ``text`` that have narrower ones."""
+        return _find_words(text, [(e.term, e.narrower, None) for e in self.refinements])
+
+
+def _find_words(text: str, entries: Sequence[tuple[str, tuple[str, ...], str | None]]) -> list[WordMatch]:
+    taken = [False] * len(text)
+    matches: list[WordMatch] = []
+    for word, replacements, note in sorted(entries, key=lambda entry: -len(entry[0])):
+        for found in re.finditer(re.escape(word), text):
+            start, end = found.span()
+            if any(taken[start:end]):
+                continue
+            useful = tuple(r for r in replacements if r != word and not _holds_at(text, r, start, end))
+            if not useful:
+                continue
+            matches.append(WordMatch(start, end, word, useful, note))
+            for index in range(start, end):
+                taken[index] = True
+    return sorted(matches, key=lambda match: match.start)
+
+
+def _holds_at(text: str, term: str, start: int, end: int) -> bool:
+    """True when ``term`` already occurs in ``text`` overlapping [start, end)."""
+    return any(found.start() < end and start < found.end() for found in re.finditer(re.escape(term), text))
+
+
+@cache
+def load_synonym_dictionary() -> SynonymDictionary:
+    """The curated dictionary shipped in the package (``estat/synonyms.json``)."""
+    text = resources.files("estat_aws_mcp.estat").joinpath("synonyms.json").read_text(encoding="utf-8")
+    return SynonymDictionary.from_document(json.loads(text))
+
+
+# ---------------------------------------------------------------------------------------------
+# Substitutions (apply_keyword_suggestions)
+
+
+@dataclass(frozen=True)
+class SubstitutionOutcome:
+    rewritten: str
+    applied: list[KeywordSubstitution]
+    not_found: list[str]
+
+
+def coerce_substitutions(
+    accepted: Mapping[str, str] | Iterable[KeywordSubstitution | Mapping[str, str]],
+) -> list[KeywordSubstitution]:
+    """``{"収入": "所得"}`` or ``[{"original": "収入", "replacement": "所得"}, ...]`` as typed substitutions,
+    NFKC-normalised; the same original mapped to two different replacements is an input error."""
+    if isinstance(accepted, Mapping):
+        items = [KeywordSubstitution(original=k, replacement=v) for k, v in accepted.items()]
+    else:
+        items = [item if isinstance(item, KeywordSubstitution) else KeywordSubstitution(**item) for item in accepted]
+    chosen: dict[str, str] = {}
+    for item in items:
+        original, replacement = normalize_text(item.original), normalize_text(item.replacement)
+        if not original:
+            raise InputError("accepted_keywords: an original keyword is empty.")
+        if chosen.get(original, replacement) != replacement:
+            raise InputError(
+                f"accepted_keywords maps {original!r} to both {chosen[original]!r} and {replacement!r}; keep one."
+            )
+        chosen[original] = replacement
+    if not chosen:
+        raise InputError("accepted_keywords is empty: give at least one original → replacement pair.")
+    return [KeywordSubstitution(original=k, replacement=v) for k, v in chosen.items()]
+
+
+def apply_substitutions(query: str, substitutions: Sequence[KeywordSubstitution]) -> SubstitutionOutcome:
+    """Replace every occurrence of each original in the NFKC-normalised query, in one pass.
+
+    Matching is on substrings (給料 inside 平均給料 is found; nothing is split on spaces). When
+    originals overlap, the longest wins at each position, and replaced text is never re-matched.
+    """
+    text = normalize_text(query)
+    mapping = {normalize_text(s.original): normalize_text(s.replacement) for s in substitutions}
+    mapping = {original: replacement for original, replacement in mapping.items() if original}
+    if not mapping:
+        return SubstitutionOutcome(text, [], [])
+    pattern = re.compile("|".join(re.escape(original) for original in sorted(mapping, key=len, reverse=True)))
+    used: set[str] = set()
+
+    def replace(found: re.Match[str]) -> str:
+        used.add(found.group(0))
+        return mapping[found.group(0)]
+
+    rewritten = normalize_text(pattern.sub(replace, text))
+    applied = [KeywordSubstitution(original=o, replacement=r) for o, r in mapping.items() if o in used]
+    not_found = [original for original in mapping if original not in used]
+    return SubstitutionOutcome(rewritten, applied, not_found)
+
+
+# ---------------------------------------------------------------------------------------------
+# Candidates
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A search to count: ``query`` + ``filters`` as search_estat_data would receive them."""
+
+    kind: SuggestionKind
+    query: str
+    filters: SearchFilters
+    reason: str
+    substitutions: tuple[KeywordSubstitution, ...] = ()
+
+
+def _replace_span(text: str, match: WordMatch, replacement: str) -> str:
+    return normalize_text(text[: match.start] + replacement + text[match.end :])
+
+
+def synonym_candidates(normalized_query: str, filters: SearchFilters, dictionary: SynonymDictionary) -> list[Candidate]:
+    """One candidate per (everyday word, official term), then one that swaps every word for its first term."""
+    matches = dictionary.synonym_matches(normalized_query)
+    candidates: list[Candidate] = []
+    for match in matches:
+        for term in match.replacements:
+            note = f" ({match.note})" if match.note else ""
+            candidates.append(
+                Candidate(
+                    kind="synonym",
+                    query=_replace_span(normalized_query, match, term),
+                    filters=filters,
+                    reason=f"e-Stat tables use the official term {term} rather than {match.word}{note}.",
+                    substitutions=(KeywordSubstitution(original=match.word, replacement=term),),
+                )
+            )
+    if len(matches) > 1:
+        substitutions = tuple(KeywordSubstitution(original=m.word, replacement=m.replacements[0]) for m in matches)
+        rewritten = apply_substitutions(normalized_query, substitutions).rewritten
+        swapped = ", ".join(f"{s.original}→{s.replacement}" for s in substitutions)
+        candidates.append(
+            Candidate(
+                "synonym", rewritten, filters, f"Use the official terms for every word ({swapped}).", substitutions
+            )
+        )
+    return candidates
+
+
+def relaxation_candidates(
+    keywords: Sequence[str],
+    split_keywords: Sequence[str],
+    filters: SearchFilters,
+    *,
+    split_already_tried: bool,
+) -> list[Candidate]:
+    """Broader searches for a query with zero hits (``filters`` are the effective ones)."""
+    candidates: list[Candidate] = []
+    if not split_already_tried and list(split_keywords) != list(keywords):
+        joined = " ".join(k for k in keywords if k not in split_keywords)
+        candidates.append(
+            Candidate(
+                "relaxation",
+                " ".join(split_keywords),
+                filters,
+                f"No title contains {joined} as one word; search for its parts separately.",
+            )
+        )
+    if len(keywords) > 1:
+        for dropped in keywords:
+            rest = [k for k in keywords if k != dropped]
+            candidates.append(
+                Candidate("relaxation", " ".join(rest), filters, f"Drop the keyword {dropped}; keep {' '.join(rest)}.")
+            )
+        candidates.append(
+            Candidate(
+                "relaxation",
+                " OR ".join(keywords),
+                filters,
+                "Match tables that contain any of the keywords instead of all of them.",
+            )
+        )
+    query = " ".join(keywords)
+    for name, value in filters.model_dump().items():
+        if value is None:
+            continue
+        relaxed = filters.model_copy(update={name: None})
+        candidates.append(Candidate("relaxation", query, relaxed, f"Remove the filter {name}={value}."))
+    return candidates
+
+
+def refinement_candidates(
+    normalized_query: str,
+    keywords: Sequence[str],
+    filters: SearchFilters,
+    pool: Sequence[Mapping[str, Any]],
+    dictionary: SynonymDictionary,
+) -> list[Candidate]:
+    """Narrower searches for a query with too many hits.
+
+    ``pool`` holds the fetched TABLE_INF rows (normalised, one per collection area) from which the
+    common surveys, fields, the latest year and the area levels are read.
+    """
+    candidates: list[Candidate] = []
+    for match in dictionary.refinement_matches(normalized_query)[:2]:
+        for term in match.replacements[:3]:
+            candidates.append(
+                Candidate(
+                    "refinement",
+                    _replace_span(normalized_query, match, term),
+                    filters,
+                    f"{match.word} is broad; {term} is a narrower official term.",
+                    (KeywordSubstitution(original=match.word, replacement=term),),
+                )
+            )
+
+    query = " ".join(keywords)
+    tables = {row["stats_data_id"]: row for row in pool}.values()
+    if filters.stats_code is None:
+        surveys = Counter((t.get("stat_code"), t.get("stat_name")) for t in tables if t.get("stat_code"))
+        for (code, name), count in surveys.most_common(3):
+            candidates.append(
+                Candidate(
+                    "refinement",
+                    query,
+                    filters.model_copy(update={"stats_code": code}),
+                    f"Only the survey {name} ({code}): {count} of the {len(tables)} tables fetched come from it.",
+                )
+            )
+    if filters.stats_field is None:
+        fields = Counter(
+            (t.get("main_category_code"), t.get("main_category")) for t in tables if t.get("main_category_code")
+        )
+        if len(fields) > 1:
+            for (code, name), count in fields.most_common(2):
+                candidates.append(
+                    Candidate(
+                        "refinement",
+                        query,
+                        filters.model_copy(update={"stats_field": code}),
+                        f"Only the statistical field {name} ({code}): {count} of the {len(tables)} tables fetched.",
+                    )
+                )
+    if filters.survey_years is None:
+        years = sorted({year for t in tables if (year := survey_year(t.get("survey_date")))}, reverse=True)
+        if len(years) > 1:
+            candidates.append(
+                Candidate(
+                    "refinement",
+                    query,
+                    filters.model_copy(update={"survey_years": str(years[0])}),
+                    f"Only surveys of {years[0]}, the latest year among the tables fetched.",
+                )
+            )
+    if filters.collect_area is None:
+        levels = {row.get("collect_area") for row in pool}
+        for code, name in COLLECT_AREA_NAMES.items():
+            if name in levels and len(levels) > 1:
+                candidates.append(
+                    Candidate(
+                        "refinement",
+                        query,
+                        filters.model_copy(update={"collect_area": code}),
+                        f"Only tables collected at the {name} level.",
+                    )
+                )
+    return candidates
+
+
+def survey_year(survey_date: str | None) -> int | None:
+    """The (last) calendar year of an e-Stat SURVEY_DATE (``202010`` → 2020, ``201501-202012`` → 2020)."""
+    if not survey_date:
+        return None
+    digits = str(survey_date).split("-")[-1].strip()
+    if len(digits) >= 4 and digits[:4].isdigit():
+        year = int(digits[:4])
+        return year if 1800 <= year <= 2200 else None
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Counting
+
+
+@dataclass(frozen=True)
+class CountedSearch:
+    search_word: str
+    hit_count: int
+
+
+CountFunction = Callable[[Candidate], Awaitable[CountedSearch]]
+
+
+async def count_candidates(
+    candidates: Sequence[Candidate],
+    count: CountFunction,
+    *,
+    original_hits: int,
+    too_many_hits: int,
+    limit: int = MAX_SUGGESTIONS,
+) -> tuple[list[Suggestion], list[str]]:
+    """Count up to MAX_COUNTED_CANDIDATES distinct candidates concurrently (the e-Stat client bounds
+    the requests in flight) and keep the useful ones, best first; returns (suggestions, notes)."""
+    distinct: list[Candidate] = []
+    seen: set[tuple[str, str]] = set()
+    for candidate in candidates:
+        key = (normalize_text(candidate.query), candidate.filters.model_dump_json())
+        if key not in seen:
+            seen.add(key)
+            distinct.append(candidate)
+    notes: list[str] = []
+    if len(distinct) > MAX_COUNTED_CANDIDATES:
+        notes.append(f"{len(distinct) - MAX_COUNTED_CANDIDATES} further suggestion(s) were not counted.")
+        distinct = distinct[:MAX_COUNTED_CANDIDATES]
+
+    outcomes = await asyncio.gather(*(count(candidate) for candidate in distinct), return_exceptions=True)
+
+    kept: list[tuple[int, Suggestion]] = []
+    failures = 0
+    counted_words: set[tuple[str, str]] = set()
+    for order, (candidate, outcome) in enumerate(zip(distinct, outcomes, strict=True)):
+        if isinstance(outcome, BaseException):
+            if not isinstance(outcome, EstatMcpError):
+                raise outcome
+            failures += 1
+            logger.warning("suggestion count failed: %s", type(outcome).__name__)
+            continue
+        same_search = (outcome.search_word, candidate.filters.model_dump_json())
+        if same_search in counted_words or not _helps(candidate.kind, outcome.hit_count, original_hits):
+            continue
+        counted_words.add(same_search)
+        suggestion = Suggestion(
+            kind=candidate.kind,
+            query=candidate.query,
+            filters=candidate.filters,
+            substitutions=list(candidate.substitutions),
+            search_word=outcome.search_word,
+            hit_count=outcome.hit_count,
+            reason=candidate.reason,
+        )
+        kept.append((order, suggestion))
+    if failures:
+        notes.append(f"{failures} suggestion(s) could not be counted (e-Stat did not answer) and were left out.")
+
+    def rank(item: tuple[int, Suggestion]) -> tuple[int, int, int]:
+        order, suggestion = item
+        kind_rank = {"synonym": 0, "relaxation": 1, "refinement": 2}[suggestion.kind]
+        if suggestion.kind == "refinement":
+            # Refinements that bring the hits to a browsable number first, the broadest of those first.
+            manageable = 0 if suggestion.hit_count <= too_many_hits else 1
+            return (kind_rank, manageable, -suggestion.hit_count if manageable == 0 else suggestion.hit_count)
+        return (kind_rank, -suggestion.hit_count, order)
+
+    kept.sort(key=rank)
+    return [suggestion for _, suggestion in kept[:limit]], notes
+
+
+def _helps(kind: SuggestionKind, hits: int, original_hits: int) -> bool:
+    if hits <= 0:
+        return False
+    if kind == "refinement":
+        return hits < original_hits
+    return True
