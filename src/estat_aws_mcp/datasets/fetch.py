@@ -1,0 +1,293 @@
+"""The fetch engine: e-Stat table (optionally filtered) -> normalised Parquet dataset in the store.
+
+One engine serves the three fetch tools:
+
+1. the metadata is fetched once (getMetaInfo): axis names, class items, UPDATED_DATE;
+2. filters are resolved against it (names -> codes, >100 codes split into several requests);
+3. every request is counted first (``cntGetFlg=Y``);
+4. the 100,000-row pages of all requests are fetched CONCURRENTLY (bounded by ``concurrency`` and by
+   the client's per-process limit), converted to Arrow as they arrive, and written IN ORDER: a page
+   that arrives early waits in a bounded window (at most ``2 × concurrency`` pages in flight or
+   waiting, as compact Arrow batches), so memory does not grow with the table;
+5. each page is checked (TOTAL_NUMBER unchanged, FROM_NUMBER and row count as planned, UPDATED_DATE
+   unchanged) and the total row count is checked at the end. Any mismatch fails the whole fetch
+   loudly and nothing is published (see :class:`~estat_aws_mcp.datasets.writer.DatasetWriter`).
+
+e-Stat's own quirks and retries live in the client (:mod:`estat_aws_mcp.estat`); this module sees
+normalised responses only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from estat_aws_mcp.datasets.filters import ResolvedFilters, resolve_filters
+from estat_aws_mcp.datasets.manifest import DatasetManifest
+from estat_aws_mcp.datasets.schema import PageConverter, TableMetadata, table_metadata
+from estat_aws_mcp.datasets.store import ObjectStore
+from estat_aws_mcp.datasets.writer import DatasetWriter
+from estat_aws_mcp.errors import InputError, UpstreamError
+from estat_aws_mcp.estat.normalize import MetaInfo, StatsData
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+#: e-Stat's maximum ``limit`` for getStatsData.
+PAGE_SIZE = 100_000
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 16
+
+FetchMode = Literal["auto", "filtered", "complete"]
+#: ``await progress(rows_done, rows_total, message)``
+ProgressCallback = Callable[[int, int, str], Awaitable[None]]
+
+_STATS_DATA_ID = re.compile(r"^\d{1,10}$")
+
+
+class StatsSource(Protocol):
+    """What the engine needs from e-Stat (normalised responses; retries and limits are the client's job)."""
+
+    async def meta_info(self, stats_data_id: str) -> MetaInfo: ...
+
+    async def count(self, stats_data_id: str, params: Mapping[str, str]) -> StatsData: ...
+
+    async def page(self, stats_data_id: str, params: Mapping[str, str], start: int, limit: int) -> StatsData: ...
+
+
+class FetchIntegrityError(UpstreamError):
+    """The table changed (or e-Stat answered inconsistently) during the fetch; nothing was written."""
+
+
+def normalise_stats_data_id(stats_data_id: str) -> str:
+    """e-Stat table ids are 10 digits; '3445078' is taken as '0003445078'."""
+    text = str(stats_data_id).strip()
+    if not _STATS_DATA_ID.match(text):
+        raise InputError(
+            f"invalid stats_data_id {stats_data_id!r}: expected e-Stat's 10-digit table id, e.g. '0003445078' "
+            "(search_estat_data returns it as stats_data_id)"
+        )
+    return text.zfill(10)
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """One getStatsData call: request ``request_index`` (a filter split), rows ``start``..``start+rows-1``."""
+
+    index: int
+    request_index: int
+    start: int
+    rows: int
+
+
+def plan_pages(counts: Sequence[int], page_size: int = PAGE_SIZE) -> list[PageRequest]:
+    """``startPosition`` ranges for every request, in output order (request by request)."""
+    if page_size < 1:
+        raise ValueError("page_size must be positive")
+    pages: list[PageRequest] = []
+    for request_index, count in enumerate(counts):
+        for start in range(1, count + 1, page_size):
+            pages.append(PageRequest(len(pages), request_index, start, min(page_size, count - start + 1)))
+    return pages
+
+
+@dataclass
+class FetchResult:
+    manifest: DatasetManifest
+    metadata: TableMetadata
+    sample: list[dict[str, Any]]
+    fetch_mode: str
+    requests: int
+    pages: int
+    concurrency: int
+    elapsed_s: float
+    filters: dict[str, Any] = field(default_factory=dict)
+
+
+async def fetch_dataset(
+    source: StatsSource,
+    store: ObjectStore,
+    stats_data_id: str,
+    *,
+    mode: FetchMode = "complete",
+    filters: Mapping[str, Any] | None = None,
+    concurrency: int | None = None,
+    progress: ProgressCallback | None = None,
+    page_size: int = PAGE_SIZE,
+) -> FetchResult:
+    """Fetch a table (every row matching ``filters``) into a new dataset and return its manifest."""
+    started = time.perf_counter()
+    stats_data_id = normalise_stats_data_id(stats_data_id)
+    concurrency = _bounded_concurrency(concurrency)
+    if mode == "filtered" and not filters:
+        raise InputError(
+            "filters must name at least one axis (e.g. {'area': ['東京都']}); use fetch_dataset_auto for the whole table"
+        )
+
+    metadata = table_metadata(stats_data_id, await source.meta_info(stats_data_id))
+    if not metadata.axes:
+        raise UpstreamError(f"e-Stat returned no axes (CLASS_INF) for table {stats_data_id}")
+    resolved: ResolvedFilters = resolve_filters(metadata, filters)
+    requests = resolved.request_params() if not resolved.is_empty else [{}]
+
+    counts = await _count_all(source, stats_data_id, requests, metadata, concurrency)
+    total = sum(counts)
+    if total == 0:
+        raise InputError(
+            f"table {stats_data_id} has no rows for these filters"
+            if filters
+            else f"table {stats_data_id} has no rows (e-Stat reports no data)"
+        )
+    pages = plan_pages(counts, page_size)
+    fetch_mode = mode if mode != "auto" else ("single_request" if len(pages) == 1 else "complete")
+    log.info(
+        "fetching %s: %d rows in %d page(s) over %d request(s), concurrency %d, mode %s",
+        stats_data_id,
+        total,
+        len(pages),
+        len(requests),
+        concurrency,
+        fetch_mode,
+    )
+    converter = PageConverter(metadata)
+
+    async def fetch_page(page: PageRequest) -> pa.RecordBatch:
+        response = await source.page(stats_data_id, requests[page.request_index], page.start, page.rows)
+        _check_page(stats_data_id, page, response, counts[page.request_index], metadata.updated_date)
+        values, notes = response["values"], response["notes"]
+        return await asyncio.to_thread(converter.convert, values, notes)
+
+    summary = {
+        "fetch_mode": fetch_mode,
+        "requests": len(requests),
+        "pages": len(pages),
+        "page_size": page_size,
+        "concurrency": concurrency,
+    }
+    with DatasetWriter(store, metadata, filters=resolved.echo, extra=summary) as writer:
+        rows_done = 0
+
+        async def consume(page: PageRequest, batch: pa.RecordBatch) -> None:
+            nonlocal rows_done
+            await asyncio.to_thread(writer.write, batch)
+            rows_done += batch.num_rows
+            message = f"page {page.index + 1}/{len(pages)}: {rows_done}/{total} rows"
+            log.info("fetching %s: %s", stats_data_id, message)
+            if progress is not None:
+                await progress(rows_done, total, message)
+
+        await fetch_in_order(pages, fetch_page, consume, concurrency)
+        if writer.row_count != total:
+            raise FetchIntegrityError(
+                f"table {stats_data_id}: wrote {writer.row_count} rows but e-Stat counted {total}; nothing was saved"
+            )
+        manifest = await asyncio.to_thread(writer.commit, extra={"total_number": total})
+        sample = writer.sample
+
+    return FetchResult(
+        manifest=manifest,
+        metadata=metadata,
+        sample=sample,
+        fetch_mode=fetch_mode,
+        requests=len(requests),
+        pages=len(pages),
+        concurrency=concurrency,
+        elapsed_s=time.perf_counter() - started,
+        filters=resolved.echo,
+    )
+
+
+def _bounded_concurrency(concurrency: int | None) -> int:
+    if concurrency is None:
+        return DEFAULT_CONCURRENCY
+    if not isinstance(concurrency, int) or isinstance(concurrency, bool) or not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise InputError(f"concurrency must be an integer from 1 to {MAX_CONCURRENCY}")
+    return concurrency
+
+
+async def _count_all(
+    source: StatsSource,
+    stats_data_id: str,
+    requests: Sequence[Mapping[str, str]],
+    metadata: TableMetadata,
+    concurrency: int,
+) -> list[int]:
+    """cntGetFlg=Y for every request (bounded concurrency); the table must not have changed since getMetaInfo."""
+    limiter = asyncio.Semaphore(concurrency)
+
+    async def count_one(params: Mapping[str, str]) -> int:
+        async with limiter:
+            response = await source.count(stats_data_id, params)
+        _check_updated_date(stats_data_id, response, metadata.updated_date)
+        return int(response["total_number"] or 0)
+
+    return list(await asyncio.gather(*(count_one(params) for params in requests)))
+
+
+def _check_updated_date(stats_data_id: str, response: StatsData, expected: str | None) -> None:
+    table = response.get("table") or {}
+    updated = table.get("updated_date")
+    if expected and updated and updated != expected:
+        raise FetchIntegrityError(
+            f"table {stats_data_id} was updated on e-Stat during the fetch (UPDATED_DATE {expected} -> {updated}); "
+            "nothing was saved: fetch it again"
+        )
+
+
+def _check_page(
+    stats_data_id: str, page: PageRequest, response: StatsData, expected_total: int, updated_date: str | None
+) -> None:
+    _check_updated_date(stats_data_id, response, updated_date)
+    where = f"table {stats_data_id}, rows {page.start}-{page.start + page.rows - 1}"
+    if response["total_number"] != expected_total:
+        raise FetchIntegrityError(
+            f"{where}: e-Stat now counts {response['total_number']} rows instead of {expected_total} "
+            "(the table changed during the fetch); nothing was saved: fetch it again"
+        )
+    if response.get("from_number") not in (None, page.start):
+        raise FetchIntegrityError(f"{where}: e-Stat answered from row {response['from_number']}; nothing was saved")
+    if len(response["values"]) != page.rows:
+        raise FetchIntegrityError(
+            f"{where}: e-Stat sent {len(response['values'])} rows instead of {page.rows}; nothing was saved"
+        )
+
+
+async def fetch_in_order(
+    pages: Sequence[PageRequest],
+    fetch: Callable[[PageRequest], Awaitable[Any]],
+    consume: Callable[[PageRequest, Any], Awaitable[None]],
+    concurrency: int,
+) -> None:
+    """Run ``fetch`` for every page with at most ``concurrency`` in flight, ``consume`` results in page order.
+
+    At most ``2 × concurrency`` pages are in flight or waiting for their turn: a slow page holds the
+    window, so results that arrive early cannot pile up. The first failure cancels everything else.
+    """
+    limiter = asyncio.Semaphore(concurrency)
+    window = 2 * concurrency
+    tasks: dict[int, asyncio.Task[Any]] = {}
+
+    async def run(page: PageRequest) -> Any:
+        async with limiter:
+            return await fetch(page)
+
+    next_to_start = 0
+    try:
+        for position, page in enumerate(pages):
+            while next_to_start < len(pages) and next_to_start < position + window:
+                tasks[next_to_start] = asyncio.create_task(run(pages[next_to_start]))
+                next_to_start += 1
+            result = await tasks.pop(position)
+            await consume(page, result)
+    finally:
+        for task in tasks.values():
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks.values(), return_exceptions=True)

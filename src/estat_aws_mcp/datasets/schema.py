@@ -1,0 +1,250 @@
+"""The normalised long schema of a dataset, and the conversion of e-Stat VALUE pages into it.
+
+One row per e-Stat VALUE. For each axis the table has (``tab``, ``cat01``…``cat15``, ``area``,
+``time``, in that order) the columns ``<axis>_code`` and ``<axis>_name``; then
+
+- ``unit``: the row's ``@unit``, else the unit of the first class item along the axes that has one;
+- ``value``: float64, null where e-Stat sent a marker (or anything that is not a number);
+- ``value_raw``: the string exactly as e-Stat sent it;
+- ``note``: the marker's meaning, read from the same response's ``NOTE`` (never a built-in list);
+- ``annotation``: the row's ``@anno`` (annotation mark) when e-Stat sent one.
+
+Names come from the metadata (``getMetaInfo``'s CLASS_INF) joined by code, so every page of a table
+gets the same labels whatever each page's own CLASS_INF says (with ``metaGetFlg=Y`` e-Stat narrows it
+to the filter). The conversion is columnar: one pass per attribute over the VALUE dicts, then
+vectorised joins and casts in Arrow; pyarrow is imported only when a conversion runs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from estat_aws_mcp.errors import UpstreamError
+from estat_aws_mcp.estat.normalize import MetaInfo, StatsData
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+CATEGORY_AXES: tuple[str, ...] = tuple(f"cat{i:02d}" for i in range(1, 16))
+#: Every axis e-Stat knows, in the column order of the normalised schema.
+AXIS_ORDER: tuple[str, ...] = ("tab", *CATEGORY_AXES, "area", "time")
+TRAILING_COLUMNS: tuple[str, ...] = ("unit", "value", "value_raw", "note", "annotation")
+
+_PLAIN_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$", re.ASCII)
+_AXIS_ID = re.compile(r"^(tab|cat(0[1-9]|1[0-5])|area|time)$")
+
+
+def is_axis_id(axis: str) -> bool:
+    return bool(_AXIS_ID.match(axis))
+
+
+@dataclass(frozen=True)
+class ClassItem:
+    code: str
+    name: str
+    level: str = ""
+    unit: str | None = None
+    parent_code: str | None = None
+
+
+@dataclass
+class AxisInfo:
+    """One CLASS_OBJ: an axis and its items."""
+
+    id: str
+    name: str
+    items: list[ClassItem] = field(default_factory=list)
+
+    def by_code(self) -> dict[str, ClassItem]:
+        return {item.code: item for item in self.items}
+
+
+@dataclass
+class TableMetadata:
+    """What getMetaInfo says about a table: its description and its axes in schema order."""
+
+    stats_data_id: str
+    title: str | None = None
+    survey: str | None = None
+    organisation: str | None = None
+    statistics_name: str | None = None
+    updated_date: str | None = None
+    survey_date: str | None = None
+    open_date: str | None = None
+    cycle: str | None = None
+    collect_area: str | None = None
+    overall_total_number: int | None = None
+    axes: list[AxisInfo] = field(default_factory=list)
+
+    @property
+    def axis_ids(self) -> list[str]:
+        return [axis.id for axis in self.axes]
+
+    def axis(self, axis_id: str) -> AxisInfo | None:
+        return next((axis for axis in self.axes if axis.id == axis_id), None)
+
+    def describe(self) -> dict[str, Any]:
+        """The table's description for tool results and manifests (no class item lists)."""
+        return {
+            "stats_data_id": self.stats_data_id,
+            "title": self.title,
+            "survey": self.survey,
+            "statistics_name": self.statistics_name,
+            "organisation": self.organisation,
+            "updated_date": self.updated_date,
+            "survey_date": self.survey_date,
+            "open_date": self.open_date,
+            "cycle": self.cycle,
+            "collect_area": self.collect_area,
+            "axes": [{"id": axis.id, "name": axis.name, "items": len(axis.items)} for axis in self.axes],
+        }
+
+
+def ordered_axes(axis_ids: Iterable[str]) -> list[str]:
+    """Axis ids in schema order; an id e-Stat does not define is an upstream error, not a silent column."""
+    ids = list(dict.fromkeys(axis_ids))
+    unknown = [axis for axis in ids if not is_axis_id(axis)]
+    if unknown:
+        raise UpstreamError(f"e-Stat returned unknown axis ids {unknown}; expected tab, cat01..cat15, area, time")
+    return sorted(ids, key=AXIS_ORDER.index)
+
+
+def column_names(axes: Sequence[str]) -> list[str]:
+    names: list[str] = []
+    for axis in axes:
+        names += [f"{axis}_code", f"{axis}_name"]
+    return [*names, *TRAILING_COLUMNS]
+
+
+def arrow_schema(axes: Sequence[str]) -> pa.Schema:
+    """Codes and names as strings (codes such as "00000" must keep their zeros), value as float64."""
+    import pyarrow as pa
+
+    fields = []
+    for name in column_names(axes):
+        fields.append(pa.field(name, pa.float64() if name == "value" else pa.string()))
+    return pa.schema(fields)
+
+
+def schema_description(axes: Sequence[str]) -> list[dict[str, str]]:
+    """``[{"name", "type"}]`` as stored in manifests and returned by tools."""
+    return [{"name": name, "type": "double" if name == "value" else "string"} for name in column_names(axes)]
+
+
+def table_metadata(stats_data_id: str, meta: MetaInfo | StatsData) -> TableMetadata:
+    """Our view of a normalised getMetaInfo (or getStatsData with metaGetFlg=Y) response."""
+    table = meta.get("table") or {}
+    axes = {
+        axis["id"]: AxisInfo(
+            id=axis["id"],
+            name=axis["name"],
+            items=[
+                ClassItem(
+                    code=item["code"],
+                    name=item["name"],
+                    level=item["level"] or "",
+                    unit=item["unit"],
+                    parent_code=item["parent_code"],
+                )
+                for item in axis["items"]
+            ],
+        )
+        for axis in meta.get("classes") or []
+    }
+    return TableMetadata(
+        stats_data_id=table.get("stats_data_id") or stats_data_id,
+        title=table.get("title"),
+        survey=table.get("stat_name"),
+        organisation=table.get("gov_org"),
+        statistics_name=table.get("statistics_name"),
+        updated_date=table.get("updated_date"),
+        survey_date=table.get("survey_date"),
+        open_date=table.get("open_date"),
+        cycle=table.get("cycle"),
+        collect_area=table.get("collect_area"),
+        overall_total_number=table.get("overall_total_number"),
+        axes=[axes[axis_id] for axis_id in ordered_axes(axes)],
+    )
+
+
+class PageConverter:
+    """Turns the VALUE list of one getStatsData page into an Arrow record batch of the normalised schema.
+
+    Built once per table from its metadata: the code→name and code→unit lookups are Arrow arrays,
+    so each page costs one Python pass per attribute and a few vectorised kernels.
+    """
+
+    def __init__(self, metadata: TableMetadata) -> None:
+        import pyarrow as pa
+
+        self.axes = metadata.axis_ids
+        self.schema = arrow_schema(self.axes)
+        self._codes: dict[str, pa.Array] = {}
+        self._names: dict[str, pa.Array] = {}
+        self._units: dict[str, pa.Array] = {}
+        for axis in metadata.axes:
+            self._codes[axis.id] = pa.array([item.code for item in axis.items], pa.string())
+            self._names[axis.id] = pa.array([item.name for item in axis.items], pa.string())
+            if any(item.unit for item in axis.items):
+                self._units[axis.id] = pa.array([item.unit for item in axis.items], pa.string())
+
+    def convert(self, values: Sequence[Mapping[str, Any]], notes: Mapping[str, str] | None = None) -> pa.RecordBatch:
+        """``values``: DATA_INF.VALUE rows as sent; ``notes``: the same response's NOTE (marker -> meaning)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arrays: list[pa.Array] = []
+        unit_candidates: list[pa.Array] = [pa.array([row.get("@unit") for row in values], pa.string())]
+        for axis in self.axes:
+            key = f"@{axis}"
+            codes = pa.array([row.get(key) for row in values], pa.string())
+            positions = pc.index_in(codes, value_set=self._codes[axis])
+            arrays += [codes, pc.take(self._names[axis], positions)]
+            if axis in self._units:
+                unit_candidates.append(pc.take(self._units[axis], positions))
+        unit = pc.coalesce(*unit_candidates) if len(unit_candidates) > 1 else unit_candidates[0]
+
+        value_raw = pa.array([row.get("$") for row in values], pa.string())
+        markers = dict(notes or {})
+        if markers:
+            marker_values = pa.array(list(markers), pa.string())
+            is_marker = pc.fill_null(pc.is_in(value_raw, value_set=marker_values), False)
+            note = pc.take(pa.array(list(markers.values()), pa.string()), pc.index_in(value_raw, marker_values))
+            numeric_raw = pc.if_else(is_marker, pa.scalar(None, pa.string()), value_raw)
+        else:
+            note = pa.nulls(len(values), pa.string())
+            numeric_raw = value_raw
+        value = _parse_floats(numeric_raw)
+        annotation = pa.array([row.get("@anno") for row in values], pa.string())
+        arrays += [unit, value, value_raw, note, annotation]
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+
+def _parse_floats(raw: pa.Array) -> pa.Array:
+    """Vectorised cast of the non-marker cells to float64.
+
+    A cell no NOTE declared and that is not a plain finite number ("nan", "1_0", "１２") becomes
+    null rather than a surprising number; its text stays in ``value_raw``.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        numbers = pc.cast(raw, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([_float_or_none(text) for text in raw.to_pylist()], pa.float64())
+    finite = pc.is_finite(numbers)
+    if pc.all(finite).as_py() is False:
+        numbers = pc.if_else(finite, numbers, pa.scalar(None, pa.float64()))
+    return numbers
+
+
+def _float_or_none(text: str | None) -> float | None:
+    if text is None or not _PLAIN_NUMBER.match(text):
+        return None
+    number = float(text)
+    return number if math.isfinite(number) else None

@@ -1,0 +1,190 @@
+"""The normalised long schema and the VALUE page -> Arrow conversion, on the recorded fixtures.
+
+Fixture numbers refer to /work/shared/estat-fixtures/PROVENANCE.md. Rows marked SYNTHETIC are built
+here where no recording shows the case (they reuse a recorded NOTE block and recorded codes).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from estat_aws_mcp.datasets.schema import (
+    AXIS_ORDER,
+    PageConverter,
+    arrow_schema,
+    column_names,
+    ordered_axes,
+    table_metadata,
+)
+from estat_aws_mcp.errors import UpstreamError
+from estat_aws_mcp.estat.normalize import normalize_meta_info, normalize_stats_data
+
+CENSUS_META = "hermes__getMetaInfo_0003445078_census2020_area-trimmed__2026-10-02.json"  # 13
+CENSUS_VALUES = "hermes__getStatsData_0003445078_DATA_INF-only_14areas__2026-10-02.json"  # 14
+CPI_META = "hermes__getMetaInfo_0004052037_cpi2025_trimmed__2026-10-02.json"  # 15
+CPI_VALUES = "hermes__getStatsData_0004052037_DATA_INF-only__TRUNCATED__2026-10-02.json"  # 16
+TIME_USE_META = "estatapi_r__getMetaInfo_0003065345__api2.x_2016-07-30.json"  # 3
+TIME_USE_PAGE = "estatapi_r__getStatsData_limit3_metaN_0003065345__api2.x_2016-08-01.json"  # 6
+WAGES_PAGE = "java-springboot-comment__getStatsData_0003425893_narrowed_raw-unicode-escaped__2021-12-19.json"  # 19
+MUNICIPAL_PAGE = "estat-api-dlt-helper__getStatsData_0000020202_limit10_NEXT_KEY__2025-07-16.json"  # 1
+
+
+def load(fixtures: Path, name: str) -> Any:
+    return json.loads((fixtures / name).read_text(encoding="utf-8"))
+
+
+def data_inf_only(document: dict[str, Any]) -> dict[str, Any]:
+    """#14 and #16 kept only DATA_INF: wrap it back into a getStatsData envelope."""
+    return {"GET_STATS_DATA": {"RESULT": {"STATUS": 0, "ERROR_MSG": ""}, "STATISTICAL_DATA": {"DATA_INF": document}}}
+
+
+def convert(fixtures: Path, meta_name: str, page_document: dict[str, Any]) -> tuple[Any, pa.RecordBatch]:
+    metadata = table_metadata("x", normalize_meta_info(load(fixtures, meta_name)))
+    page = normalize_stats_data(page_document)
+    return metadata, PageConverter(metadata).convert(page["values"], page["notes"])
+
+
+def test_census_names_units_and_values(estat_fixtures_dir: Path) -> None:
+    metadata, batch = convert(estat_fixtures_dir, CENSUS_META, data_inf_only(load(estat_fixtures_dir, CENSUS_VALUES)))
+    assert metadata.stats_data_id == "0003445078"
+    assert metadata.title and "男女別人口" in metadata.title
+    assert (metadata.survey, metadata.organisation, metadata.updated_date) == ("国勢調査", "総務省", "2026-09-29")
+    assert batch.schema.names == column_names(["tab", "cat01", "area", "time"])
+    assert batch.num_rows == 42
+    rows = batch.to_pylist()
+    tokyo_male = next(r for r in rows if r["area_code"] == "13000" and r["cat01_code"] == "1")
+    assert tokyo_male == {
+        "tab_code": "2020_01",
+        "tab_name": "人口",
+        "cat01_code": "1",
+        "cat01_name": "男",
+        "area_code": "13000",
+        "area_name": "東京都",
+        "time_code": "2020000000",
+        "time_name": "2020年",
+        "unit": "人",
+        "value": 6898388.0,
+        "value_raw": "6898388",
+        "note": None,
+        "annotation": None,
+    }
+    # Both 府中市 keep their own code; names join by code, not by name.
+    fuchu = {r["area_code"]: r["area_name"] for r in rows if r["area_name"] == "府中市"}
+    assert fuchu == {"13206": "府中市", "34208": "府中市"}
+
+
+def test_cpi_unit_from_row_or_class_item_and_negative_numbers(estat_fixtures_dir: Path) -> None:
+    _, batch = convert(estat_fixtures_dir, CPI_META, data_inf_only(load(estat_fixtures_dir, CPI_VALUES)))
+    rows = batch.to_pylist()
+    index_rows = [r for r in rows if r["tab_code"] == "1"]
+    change_rows = [r for r in rows if r["tab_code"] == "2"]
+    assert index_rows and change_rows
+    # #16: tab=1 rows have no @unit and the tab=1 class item has none either; tab=2 rows carry "%".
+    assert {r["unit"] for r in index_rows} == {None}
+    assert {r["unit"] for r in change_rows} == {"%"}
+    assert {r["time_name"] for r in rows} >= {"2026年9月", "2025年度"}
+    for row in rows:
+        assert row["value"] == float(row["value_raw"])
+    negative = [r for r in change_rows if r["value_raw"].startswith("-")]
+    assert all(r["value"] < 0 and r["note"] is None for r in negative)
+
+
+def test_unit_falls_back_to_the_class_item(estat_fixtures_dir: Path) -> None:
+    """#1 carries @unit on every row; drop it (SYNTHETIC) and the cat01 item's unit must take over."""
+    document = load(estat_fixtures_dir, MUNICIPAL_PAGE)
+    page = normalize_stats_data(document)
+    metadata = table_metadata("0000020202", page)  # getStatsData with metaGetFlg=Y carries CLASS_INF
+    rows_without_unit = [{k: v for k, v in row.items() if k != "@unit"} for row in page["values"]]
+    with_unit = PageConverter(metadata).convert(page["values"], page["notes"]).to_pylist()
+    without_unit = PageConverter(metadata).convert(rows_without_unit, page["notes"]).to_pylist()
+    assert [r["unit"] for r in with_unit] == [r["unit"] for r in without_unit] == ["ｈａ"] * 10
+    assert with_unit[0]["area_name"] == "北海道 札幌市"
+    assert with_unit[0]["cat01_name"] == "B1101_総面積（北方地域及び竹島を除く）"
+
+
+def test_single_dict_classes_and_note(estat_fixtures_dir: Path) -> None:
+    """#19: six CLASS_OBJ whose CLASS is a single dict, NOTE a single dict, no area axis."""
+    page = normalize_stats_data(load(estat_fixtures_dir, WAGES_PAGE))
+    metadata = table_metadata("0003425893", page)
+    assert metadata.axis_ids == ["tab", "cat01", "cat02", "cat03", "cat04", "cat05", "cat06", "time"]
+    batch = PageConverter(metadata).convert(page["values"], page["notes"])
+    rows = batch.to_pylist()
+    assert len(rows) == len(page["values"]) == 24
+    assert {r["cat01_name"] for r in rows} == {"企業規模計（10人以上）"}
+    assert {r["tab_name"] for r in rows} == {"年齢", "きまって支給する現金給与額"}
+    assert all(r["value"] == float(r["value_raw"]) for r in rows)
+
+
+def test_markers_come_from_each_responses_note(estat_fixtures_dir: Path) -> None:
+    """#6 declares ***, -, ... and the clock times 0:00-23:59 (時刻). VALUE rows are SYNTHETIC on #6's codes."""
+    page = normalize_stats_data(load(estat_fixtures_dir, TIME_USE_PAGE))
+    metadata = table_metadata("0003065345", normalize_meta_info(load(estat_fixtures_dir, TIME_USE_META)))
+    assert metadata.axis_ids == ["cat01", "cat02", "cat03", "area", "time"]  # no tab axis at all (#3)
+    template = page["values"][0]
+    raws = ["9782", "-0.3", "-", "***", "...", "2:35", "23:59", "abc", "0"]
+    values = [{**template, "$": raw} for raw in raws]
+    rows = PageConverter(metadata).convert(values, page["notes"]).to_pylist()
+    got = {r["value_raw"]: (r["value"], r["note"]) for r in rows}
+    assert got == {
+        "9782": (9782.0, None),
+        "-0.3": (-0.3, None),
+        "-": (None, "当該数値が皆無"),
+        "***": (None, "当該属性での集計なし"),
+        "...": (None, "当該属性の標本数が皆無又は標本数10未満"),
+        "2:35": (None, "時刻"),
+        "23:59": (None, "時刻"),
+        "abc": (None, None),  # not a number and not declared: null, raw text kept
+        "0": (0.0, None),
+    }
+    # Without that NOTE, "-" is not a marker with a meaning (nothing is hard-coded), yet not a number either.
+    bare = PageConverter(metadata).convert([{**template, "$": "-"}], {}).to_pylist()[0]
+    assert (bare["value"], bare["value_raw"], bare["note"]) == (None, "-", None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1e3", 1000.0), ("nan", None), ("inf", None), ("1_0", None), ("１２", None), (" 5 ", 5.0), ("", None)],
+)
+def test_only_plain_finite_numbers_become_values(raw: str, expected: float | None) -> None:
+    from estat_aws_mcp.datasets.schema import _parse_floats
+
+    (value,) = _parse_floats(pa.array([raw], pa.string())).to_pylist()
+    assert value == expected or (expected is None and value is None)
+    assert value is None or math.isfinite(value)
+
+
+def test_codes_unknown_to_the_metadata_keep_their_code(estat_fixtures_dir: Path) -> None:
+    metadata = table_metadata("x", normalize_meta_info(load(estat_fixtures_dir, CENSUS_META)))
+    row = {"@tab": "2020_01", "@cat01": "9", "@area": "99999", "@time": "2020000000", "$": "1"}
+    (out,) = PageConverter(metadata).convert([row], {}).to_pylist()
+    assert (out["cat01_code"], out["cat01_name"], out["area_code"], out["area_name"]) == ("9", None, "99999", None)
+    assert out["unit"] == "人"  # from the tab item
+
+
+def test_schema_types_and_axis_order() -> None:
+    schema = arrow_schema(["tab", "cat01", "area", "time"])
+    assert schema.field("value").type == pa.float64()
+    assert all(schema.field(name).type == pa.string() for name in schema.names if name != "value")
+    assert ordered_axes(["time", "area", "cat02", "tab", "cat01", "cat15"]) == [
+        "tab",
+        "cat01",
+        "cat02",
+        "cat15",
+        "area",
+        "time",
+    ]
+    assert AXIS_ORDER[0] == "tab" and AXIS_ORDER[-2:] == ("area", "time")
+    with pytest.raises(UpstreamError):
+        ordered_axes(["tab", "cat16"])
+
+
+def test_empty_page_converts_to_an_empty_batch(estat_fixtures_dir: Path) -> None:
+    metadata = table_metadata("x", normalize_meta_info(load(estat_fixtures_dir, CENSUS_META)))
+    batch = PageConverter(metadata).convert([], {"-": "x"})
+    assert batch.num_rows == 0 and batch.schema == arrow_schema(metadata.axis_ids)
