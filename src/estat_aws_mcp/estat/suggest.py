@@ -110,9 +110,9 @@ def _find_words(text: str, entries: Sequence[tuple[str, tuple[str, ...], str | N
     for word, replacements, note in sorted(entries, key=lambda entry: -len(entry[0])):
         for found in re.finditer(re.escape(word), text):
             start, end = found.span()
-            if any(taken[start:end]):
+            if any(taken[start:end]) or any(_extends_over(text, term, start, end) for term in replacements):
                 continue
-            useful = tuple(r for r in replacements if r != word and not _holds_at(text, r, start, end))
+            useful = tuple(term for term in replacements if term != word)
             if not useful:
                 continue
             matches.append(WordMatch(start, end, word, useful, note))
@@ -121,9 +121,13 @@ def _find_words(text: str, entries: Sequence[tuple[str, tuple[str, ...], str | N
     return sorted(matches, key=lambda match: match.start)
 
 
-def _holds_at(text: str, term: str, start: int, end: int) -> bool:
-    """True when ``term`` already occurs in ``text`` overlapping [start, end)."""
-    return any(found.start() < end and start < found.end() for found in re.finditer(re.escape(term), text))
+def _extends_over(text: str, term: str, start: int, end: int) -> bool:
+    """True when ``term`` already stands in ``text`` across the span [start, end) and beyond it, i.e.
+    the query already uses the official term (売上 inside 売上高), so swapping would garble it."""
+    return any(
+        found.start() < end and start < found.end() and not (start <= found.start() and found.end() <= end)
+        for found in re.finditer(re.escape(term), text)
+    )
 
 
 @cache
