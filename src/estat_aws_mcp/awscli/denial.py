@@ -1,0 +1,12 @@
+"""The one exception every guard raises: a named rule and a short hint that is safe to show."""
+
+from __future__ import annotations
+
+
+class Denied(Exception):
+    """A command refused before (or instead of) running; ``rule`` names the check that fired."""
+
+    def __init__(self, rule: str, hint: str) -> None:
+        super().__init__(f"{rule}: {hint}")
+        self.rule = rule
+        self.hint = hint

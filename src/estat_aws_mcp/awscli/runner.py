@@ -1,0 +1,414 @@
+"""In-process execution of a validated command through awscli's own driver.
+
+- No shell and no subprocess: a fresh ``CLIDriver`` and botocore session per call (nothing
+  leaks between calls: region, handlers, parsed globals), sharing one botocore data loader so
+  that service models are parsed once per process.
+- The driver's plugins from config files and aliases are not loaded; the CLI's file/URL
+  parameter loading is switched off and any file/URL value that reached it is refused
+  (defence in depth behind :mod:`.validator`).
+- The API call itself is made here (awscli's ``calling-command`` hook), with explicit connect
+  and read timeouts, a bounded retry count and the call's deadline; output is formatted by
+  awscli's own formatters (``--output``, ``--query``), so it reads as the CLI would print it.
+- Paginated answers are fetched page by page and recorded; if the formatted output would pass
+  the budget, the answer is re-rendered from the recorded pages with the largest item count
+  that fits (botocore's own ``MaxItems`` logic, so ``NextToken`` is exact), never by cutting text
+  unless even one item does not fit.
+- awscli writes errors to ``sys.stdout``/``sys.stderr``; they are captured per call under a
+  process-wide lock (one CLI call at a time per process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from estat_aws_mcp.awscli.denial import Denied
+from estat_aws_mcp.awscli.validator import ValidatedCommand
+
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 20.0
+MAX_ATTEMPTS = 2
+# Fetch bounds for paginated answers, whatever the output budget.
+MAX_PAGES = 100
+MAX_RAW_FETCH_CHARS = 8_000_000
+_SCHEMES = ("file://", "fileb://", "http://", "https://")
+
+_loader_lock = threading.Lock()
+_shared_loader: Any = None
+_run_lock = threading.Lock()
+
+
+class DeadlineExceeded(Exception):
+    """The call's deadline passed before AWS could be asked."""
+
+
+class _TapeExhausted(Exception):
+    """A replay asked for a page that was never fetched."""
+
+
+def _share_loader(session: Any) -> None:
+    """One botocore data loader per process (service models are parsed once), built the session's way."""
+    global _shared_loader
+    with _loader_lock:
+        if _shared_loader is None:
+            _shared_loader = session.get_component("data_loader")  # honours AWS_DATA_PATH set by awscli
+        else:
+            session.register_component("data_loader", _shared_loader)
+
+
+def _no_stream_logger(*_args: Any, **_kwargs: Any) -> None:
+    """awscli adds a stderr handler to the 'awscli' logger on every run; a process must not collect them."""
+
+
+def _no_alias_loader(alias_loader_class: Any) -> Any:
+    """An alias loader with no aliases: '!' aliases would run a shell, others rename commands."""
+
+    class NoAliases(alias_loader_class):
+        def get_aliases(self) -> dict[str, str]:
+            return {}
+
+    return NoAliases()
+
+
+def create_driver() -> Any:
+    """A fresh awscli driver: new session and handlers, shared model loader, no aliases or config plugins."""
+    from awscli.alias import AliasLoader
+    from awscli.clidriver import CLIDriver, EnvironmentVariables
+    from awscli.paramfile import register_uri_param_handler
+    from awscli.plugin import load_plugins
+    from botocore import __version__ as botocore_version
+    from botocore.session import Session
+
+    from awscli import __version__ as awscli_version
+
+    session = Session(EnvironmentVariables)
+    _share_loader(session)
+    session.user_agent_name = "aws-cli"
+    session.user_agent_version = awscli_version
+    session.user_agent_extra = f"botocore/{botocore_version} estat-aws-mcp"
+    session.set_stream_logger = _no_stream_logger  # type: ignore[method-assign]
+    # Built-in handlers only: plugins named in the operator's config file are not loaded.
+    load_plugins({}, event_hooks=session.get_component("event_emitter"))
+    # file:// and http(s):// parameter loading off: the handler is never registered.
+    session.unregister("session-initialized", register_uri_param_handler)
+    driver = CLIDriver(session=session)
+    driver.alias_loader = _no_alias_loader(AliasLoader)
+    return driver
+
+
+@dataclass
+class _CallState:
+    denied: Denied | None = None
+    aws_error_code: str | None = None
+    error_name: str | None = None
+    request_ids: list[str] = field(default_factory=list)
+    item_count: int | None = None
+    next_token: str | None = None
+    truncated: bool = False
+    region: str | None = None
+    output_format: str | None = None
+    operation_ran: bool = False
+
+
+@dataclass
+class RunOutcome:
+    exit_status: int
+    output: str
+    stderr: str
+    state: _CallState
+
+
+def _refuse(state: _CallState, denial: Denied) -> Denied:
+    state.denied = denial
+    return denial
+
+
+def _value_strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, str)]
+    return []
+
+
+def _guard_file_and_url_values(state: _CallState, param: Any, value: Any, **_kwargs: Any) -> None:
+    """'load-cli-arg' guard: whatever the parser let through, no file or URL is read."""
+    for text in _value_strings(value):
+        if text.lstrip().lower().startswith(_SCHEMES):
+            raise _refuse(state, Denied("file_or_url_value", "file and URL parameter values are never loaded"))
+
+
+def _guard_shorthand_files(state: _CallState, param: Any, value: Any, **_kwargs: Any) -> None:
+    """'process-cli-arg' guard, first in line: shorthand '@=' (read a file) never reaches the parser."""
+    for text in _value_strings(value):
+        if "@=" in text:
+            raise _refuse(state, Denied("shorthand_file_reference", "shorthand '@=' file references are never loaded"))
+
+
+class _Tape:
+    """Pages fetched once, replayed for every rendering (deep copies: botocore mutates pages)."""
+
+    def __init__(self, deadline: float) -> None:
+        self.pages: list[dict[str, Any]] = []
+        self.offline = False
+        self.deadline = deadline
+        self.deadline_hit = False
+
+    def page(self, index: int, method: Any, kwargs: dict[str, Any]) -> Any:
+        if index < len(self.pages):
+            return copy.deepcopy(self.pages[index])
+        if self.offline:
+            raise _TapeExhausted
+        if time.monotonic() >= self.deadline:
+            self.deadline_hit = True
+            raise _TapeExhausted
+        response = method(**kwargs)
+        self.pages.append(copy.deepcopy(response))
+        return response
+
+
+def _tape_page_iterator_class() -> Any:
+    from botocore.paginate import PageIterator
+
+    class TapePageIterator(PageIterator):
+        def __init__(self, tape: _Tape, *args: Any) -> None:
+            super().__init__(*args)
+            self._tape = tape
+            self._requests = 0
+            self.items_yielded = 0
+
+        def _make_request(self, current_kwargs: dict[str, Any]) -> Any:
+            index = self._requests
+            self._requests += 1
+            return self._tape.page(index, self._method, current_kwargs)
+
+        def __iter__(self) -> Any:
+            primary = self.result_keys[0]
+            for page in super().__iter__():
+                self.items_yielded += len(primary.search(page) or [])
+                yield page
+
+    return TapePageIterator
+
+
+def _request_id(response: Any) -> str | None:
+    if isinstance(response, dict):
+        return (response.get("ResponseMetadata") or {}).get("RequestId")
+    return None
+
+
+def _cut(text: str, budget: int) -> str:
+    if len(text) <= budget:
+        return text
+    head = text[:budget]
+    newline = head.rfind("\n")
+    return head[: newline + 1] if newline > budget // 2 else head
+
+
+class _OperationRunner:
+    """The 'calling-command' handler: makes the API call and prints the bounded, formatted answer."""
+
+    def __init__(
+        self, session: Any, service_name: str, operation_name: str, state: _CallState, budget: int, deadline: float
+    ) -> None:
+        self._session = session
+        self._service_name = service_name
+        self._operation_name = operation_name
+        self._state = state
+        self._budget = budget
+        self._deadline = deadline
+
+    def __call__(self, call_parameters: dict[str, Any], parsed_args: Any, parsed_globals: Any, **_kwargs: Any) -> int:
+        import sys
+
+        from botocore import xform_name
+        from botocore.config import Config
+        from botocore.exceptions import ClientError
+
+        state = self._state
+        if getattr(parsed_args, "cli_input_json", None) is not None or getattr(
+            parsed_args, "generate_cli_skeleton", None
+        ):
+            raise _refuse(
+                state, Denied("cli_input_json", "--cli-input-json and --generate-cli-skeleton are not available")
+            )
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0.2:
+            state.error_name = "deadline_exceeded"
+            raise DeadlineExceeded("the call's deadline passed before AWS was asked")
+        config = Config(
+            connect_timeout=min(CONNECT_TIMEOUT_S, remaining),
+            read_timeout=min(READ_TIMEOUT_S, remaining),
+            retries={
+                "total_max_attempts": MAX_ATTEMPTS if remaining > 2 * CONNECT_TIMEOUT_S else 1,
+                "mode": "standard",
+            },
+        )
+        client = self._session.create_client(
+            self._service_name,
+            region_name=parsed_globals.region,
+            verify=parsed_globals.verify_ssl,
+            config=config,
+        )
+        state.region = client.meta.region_name
+        output = parsed_globals.output or self._session.get_config_variable("output") or "json"
+        state.output_format = output
+        py_name = xform_name(self._operation_name)
+        state.operation_ran = True
+        try:
+            if client.can_paginate(py_name) and parsed_globals.paginate:
+                text = self._paginated(client, py_name, call_parameters, output, parsed_globals)
+            else:
+                response = getattr(client, py_name)(**call_parameters)
+                request_id = _request_id(response)
+                if request_id:
+                    state.request_ids.append(request_id)
+                text = self._render(response, output, parsed_globals)
+                if len(text) > self._budget:
+                    text = _cut(text, self._budget)
+                    state.truncated = True
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            state.aws_error_code = error.get("Code") or "ClientError"
+            request_id = _request_id(exc.response)
+            if request_id:
+                state.request_ids.append(request_id)
+            raise
+        sys.stdout.write(text)
+        return 0
+
+    def _render(self, response: Any, output: str, parsed_globals: Any) -> str:
+        from awscli.formatter import get_formatter
+
+        stream = io.StringIO()
+        get_formatter(output, parsed_globals)(self._operation_name, response, stream=stream)
+        return stream.getvalue()
+
+    def _paginated(
+        self, client: Any, py_name: str, call_parameters: dict[str, Any], output: str, parsed_globals: Any
+    ) -> str:
+        state = self._state
+        tape = _Tape(self._deadline)
+        paginator = client.get_paginator(py_name)
+        paginator.PAGE_ITERATOR_CLS = partial(_tape_page_iterator_class(), tape)
+        params = copy.deepcopy(call_parameters)
+        pagination = dict(params.pop("PaginationConfig", None) or {})
+        user_max = pagination.get("MaxItems")
+
+        def iterator(max_items: int | None) -> Any:
+            config = {**pagination, "MaxItems": max_items} if max_items is not None else dict(pagination)
+            return paginator.paginate(**copy.deepcopy(params), PaginationConfig=config)
+
+        def capped(count: int) -> int:
+            return min(count, user_max) if user_max is not None else count
+
+        def render(max_items: int | None) -> tuple[str, Any]:
+            pages = iterator(max_items)
+            return self._render(pages, output, parsed_globals), pages
+
+        # Fetch: stop as soon as the formatted answer would pass the budget (or a fetch bound).
+        fetching = iterator(user_max)
+        primary = fetching.result_keys[0]
+        fetched = 0
+        raw_chars = 0
+        next_check = self._budget
+        stopped_early = False
+        try:
+            for page in fetching:
+                items = primary.search(page) or []
+                fetched += len(items)
+                raw_chars += len(json.dumps(items, default=str, ensure_ascii=False))
+                if len(tape.pages) >= MAX_PAGES or raw_chars >= MAX_RAW_FETCH_CHARS:
+                    stopped_early = True
+                    break
+                if raw_chars >= next_check and fetched:
+                    tape.offline = True
+                    try:
+                        measured, _ = render(capped(fetched))
+                    finally:
+                        tape.offline = False
+                    if len(measured) > self._budget:
+                        stopped_early = True
+                        break
+                    next_check = raw_chars * 2
+        except _TapeExhausted:  # the deadline came between two pages
+            stopped_early = True
+        stopped_early = stopped_early or tape.deadline_hit
+        tape.offline = True
+        state.request_ids.extend(rid for rid in (_request_id(p) for p in tape.pages) if rid)
+
+        final: Any = None
+        text = ""
+        if not stopped_early:
+            text, final = render(user_max)
+        if stopped_early or len(text) > self._budget:
+            # Largest item count whose rendering fits the budget (botocore builds the NextToken).
+            low, high = 1, capped(fetched)
+            best: tuple[str, Any] | None = None
+            while low <= high:
+                middle = (low + high) // 2
+                try:
+                    candidate = render(middle)
+                except _TapeExhausted:
+                    candidate = ("", None)
+                    high = middle - 1
+                    continue
+                if len(candidate[0]) <= self._budget:
+                    best, low = candidate, middle + 1
+                else:
+                    high = middle - 1
+            if best is not None:
+                text, final = best
+            else:
+                try:
+                    text, final = render(1) if fetched else render(user_max)
+                except _TapeExhausted:
+                    state.error_name = "deadline_exceeded"
+                    raise DeadlineExceeded("the call's deadline passed before AWS answered") from None
+                text = _cut(text, self._budget)
+            state.truncated = bool(final is not None and final.resume_token) or len(text) >= self._budget
+        state.item_count = final.items_yielded if final is not None else fetched
+        state.next_token = final.resume_token if final is not None else None
+        if tape.deadline_hit:
+            state.truncated = True
+        return text
+
+
+def run_validated(command: ValidatedCommand, driver: Any, *, budget_chars: int, deadline: float) -> RunOutcome:
+    """Execute ``command`` (already validated against ``driver``'s tables) and capture what it prints."""
+    from botocore import xform_name
+
+    session = driver.session
+    state = _CallState()
+    service_command = driver._get_command_table()[command.service]
+    service_model = service_command.service_model
+    operation_name = next(name for name in service_model.operation_names if xform_name(name, "-") == command.operation)
+    events = session.get_component("event_emitter")
+    events.register_first("process-cli-arg", partial(_guard_shorthand_files, state))
+    events.register_first("load-cli-arg", partial(_guard_file_and_url_values, state))
+    events.register_last(
+        f"calling-command.{command.service}.{command.operation}",
+        _OperationRunner(session, service_model.service_name, operation_name, state, budget_chars, deadline),
+    )
+    stdout, stderr = io.StringIO(), io.StringIO()
+    wait = max(0.0, deadline - time.monotonic())
+    if not _run_lock.acquire(timeout=wait):
+        state.error_name = "busy"
+        return RunOutcome(exit_status=255, output="", stderr="another AWS CLI call is still running", state=state)
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                exit_status = driver.main(list(command.argv))
+            except SystemExit as exc:  # argparse reports usage errors this way
+                exit_status = exc.code if isinstance(exc.code, int) else 2
+                state.error_name = state.error_name or "cli_usage_error"
+    finally:
+        _run_lock.release()
+    return RunOutcome(exit_status=exit_status, output=stdout.getvalue(), stderr=stderr.getvalue(), state=state)
