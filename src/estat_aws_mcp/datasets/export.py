@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from estat_aws_mcp.datasets.manifest import DATA_FILE, DatasetManifest, dataset_key, load_manifest
 from estat_aws_mcp.datasets.store import ObjectStore
-from estat_aws_mcp.errors import InputError
+from estat_aws_mcp.errors import InputError, UpstreamError
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
 
 if TYPE_CHECKING:
@@ -110,6 +110,15 @@ def dataset_batches(store: ObjectStore, manifest: DatasetManifest, batch_rows: i
         yield parquet.schema_arrow, parquet.iter_batches(batch_size=batch_rows)
 
 
+def _check_row_count(manifest: DatasetManifest, rows: int) -> None:
+    """Raised inside the export's write, so a dataset whose data disagrees with its manifest exports nothing."""
+    if rows != manifest.row_count:
+        raise UpstreamError(
+            f"dataset {manifest.dataset_id} is inconsistent: its data has {rows} rows but its manifest says "
+            f"{manifest.row_count}; fetch it again"
+        )
+
+
 # -- CSV ------------------------------------------------------------------------------------
 
 
@@ -188,6 +197,7 @@ def _scan_and_replace(
     import pyarrow as pa
 
     columns = []
+    in_batch: list[Unencodable] = []
     for name, column in zip(batch.schema.names, batch.columns, strict=True):
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             columns.append(column)
@@ -203,11 +213,13 @@ def _scan_and_replace(
             except UnicodeEncodeError:
                 pass
             bad = _unencodable_chars(value, encoding)
-            found.append(Unencodable(first_row + index, name, bad, [f"U+{ord(c):04X}" for c in bad], value))
+            in_batch.append(Unencodable(first_row + index, name, bad, [f"U+{ord(c):04X}" for c in bad], value))
             if replace:
                 values[index] = "".join(CP932_REPLACEMENT if c in bad else c for c in value)
                 changed = True
         columns.append(pa.array(values, type=column.type) if changed else column)
+    order = {name: i for i, name in enumerate(batch.schema.names)}
+    found.extend(sorted(in_batch, key=lambda item: (item.row, order[item.column])))  # reading order
     return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
 
 
@@ -281,6 +293,7 @@ def export_csv(
             written += out.write(data)
         if report.cells and on_unencodable == "error":
             raise UnencodableCharactersError(report)  # inside the write: the file is discarded
+        _check_row_count(manifest, rows)
 
     result = CsvExport(
         dataset_id=dataset_id,
@@ -369,6 +382,7 @@ def export_parquet(
             for batch in batches:
                 writer.write_batch(batch.cast(schema, safe=True))
                 rows += batch.num_rows
+        _check_row_count(manifest, rows)
         size = out.tell()
     return ParquetExport(
         dataset_id=dataset_id,
@@ -384,7 +398,7 @@ def export_parquet(
 
 # -- reading a stored CSV in pages ------------------------------------------------------------
 
-# How far back to look for a line start when a caller's offset may sit inside a cp932 character.
+# How far back to look for a known character end when a caller's offset may sit inside a cp932 character.
 _CP932_LOOKBACK = 64 * 1024
 
 
@@ -405,11 +419,15 @@ def detect_csv_encoding(key: str, head: bytes) -> str:
     return "utf-8"
 
 
+def _is_cp932_lead(byte: int) -> bool:
+    return 0x81 <= byte <= 0x9F or 0xE0 <= byte <= 0xFC
+
+
 def _cp932_walk(data: bytes, limit: int) -> int:
     """Largest character boundary ``<= limit`` in ``data`` (which starts on a boundary)."""
     i = 0
     while i < len(data):
-        step = 2 if (0x81 <= data[i] <= 0x9F or 0xE0 <= data[i] <= 0xFC) else 1
+        step = 2 if _is_cp932_lead(data[i]) else 1
         if i + step > limit:
             break
         i += step
@@ -447,18 +465,20 @@ def _align_start(store: ObjectStore, key: str, offset: int, encoding: str) -> in
         while skip < len(probe) and (probe[skip] & 0xC0) == 0x80:
             skip += 1
         return offset + skip
-    # cp932 is not self-synchronising (trail bytes overlap ASCII); walk from the last line start.
+    # cp932 is not self-synchronising (trail bytes overlap ASCII and lead bytes), but a byte outside the
+    # lead-byte ranges always ends a character: step back over lead-range bytes to the last such byte.
     start = max(0, offset - _CP932_LOOKBACK)
     window = store.read_range(key, start, offset - start + 2)
-    newline = window.rfind(b"\n", 0, offset - start)
-    if newline < 0 and start > 0:
+    target = offset - start
+    base = target
+    while base > 0 and _is_cp932_lead(window[base - 1]):
+        base -= 1
+    if base == 0 and start > 0:
         raise InputError("offset is not at a character boundary: pass 0 or a next_offset this tool returned")
-    base = start + newline + 1 if newline >= 0 else start
-    segment = window[base - start :]
-    boundary = _cp932_walk(segment, offset - base)
-    if boundary < offset - base:  # offset sits on a trail byte: move to the next character
+    boundary = _cp932_walk(window[base:], target - base)
+    if boundary < target - base:  # offset sits on a trail byte: move to the next character
         boundary += 2
-    return base + boundary
+    return start + base + boundary
 
 
 def read_csv_page(store: ObjectStore, key: str, *, offset: int, max_bytes: int, content_budget: int) -> CsvPage:
