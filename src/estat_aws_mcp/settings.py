@@ -11,8 +11,11 @@ Public environment names (documented in the README; tests and deployments rely o
   download links for large CSVs in S3.
 - ``ESTAT_MCP_SQL_ENGINE``: ``duckdb`` (default, embedded) or ``athena``.
 - ``ESTAT_MCP_ATHENA_WORKGROUP`` / ``ESTAT_MCP_ATHENA_DATABASE`` / ``ESTAT_MCP_ATHENA_OUTPUT_LOCATION``.
+- ``ESTAT_MCP_SQL_TIMEOUT_S``: seconds a SQL query may run (240), capped by the Lambda's remaining time.
 - ``ESTAT_MCP_GLUE_DATABASE``: Glue database used as the Iceberg namespace on AWS.
 - ``ESTAT_MCP_ESTAT_CONCURRENCY``: in-flight e-Stat requests per process (default 4).
+- ``ESTAT_MCP_ESTAT_TIMEOUT_S`` / ``ESTAT_MCP_ESTAT_MAX_ATTEMPTS`` / ``ESTAT_MCP_ESTAT_RETRY_BUDGET_S``: e-Stat
+  per-request timeout (60), attempts per call (4) and total seconds per call including retries (120).
 - ``ESTAT_MCP_DISPATCH``: Lambda dispatch mode, ``inprocess`` (default) or ``stdio``.
 - ``ESTAT_MCP_AUTH_TOKEN`` / ``ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER``: optional bearer token for NONE-auth URLs.
 - ``ESTAT_MCP_AWSCLI_POLICY_FILE`` / ``ESTAT_MCP_AWSCLI_EXTRA_OPERATIONS``: extend the run_aws_cli allowlist.
@@ -37,6 +40,10 @@ class Settings(BaseSettings):
     estat_app_id_ssm_parameter: str | None = Field(default=None, alias="ESTAT_APP_ID_SSM_PARAMETER")
     estat_api_base_url: str = Field(default=DEFAULT_ESTAT_API_BASE_URL, alias="ESTAT_API_BASE_URL")
     estat_concurrency: int = Field(default=4, ge=1, le=32, alias="ESTAT_MCP_ESTAT_CONCURRENCY")
+    # e-Stat client: per-request timeout, attempts per call, and total time per call including retries.
+    estat_timeout_s: float = Field(default=60.0, gt=0, alias="ESTAT_MCP_ESTAT_TIMEOUT_S")
+    estat_max_attempts: int = Field(default=4, ge=1, le=10, alias="ESTAT_MCP_ESTAT_MAX_ATTEMPTS")
+    estat_retry_budget_s: float = Field(default=120.0, gt=0, alias="ESTAT_MCP_ESTAT_RETRY_BUDGET_S")
 
     storage_uri: str = Field(default="./data", alias="ESTAT_MCP_STORAGE_URI")
     # download_csv_from_s3 on S3: a presigned GET (a bearer link) for files larger than one response.
@@ -46,6 +53,8 @@ class Settings(BaseSettings):
     athena_workgroup: str = Field(default="primary", alias="ESTAT_MCP_ATHENA_WORKGROUP")
     athena_database: str = Field(default="estat", alias="ESTAT_MCP_ATHENA_DATABASE")
     athena_output_location: str | None = Field(default=None, alias="ESTAT_MCP_ATHENA_OUTPUT_LOCATION")
+    # SQL (DuckDB or Athena): seconds a query may run, further capped by a Lambda invocation's remaining time.
+    sql_timeout_s: float = Field(default=240.0, gt=0, le=3600, alias="ESTAT_MCP_SQL_TIMEOUT_S")
     glue_database: str = Field(default="estat", alias="ESTAT_MCP_GLUE_DATABASE")
 
     dispatch: Literal["inprocess", "stdio"] = Field(default="inprocess", alias="ESTAT_MCP_DISPATCH")

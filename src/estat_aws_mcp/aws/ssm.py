@@ -1,0 +1,69 @@
+"""SSM Parameter Store SecureString reads, cached once per process.
+
+Secrets read here (the e-Stat appId, bearer tokens) are never logged: errors name the parameter,
+never its value. boto3 is imported lazily through :func:`estat_aws_mcp.aws.clients.aws_client`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from estat_aws_mcp.errors import ConfigurationError, UpstreamError
+
+logger = logging.getLogger(__name__)
+
+_cache: dict[tuple[str, str | None], str] = {}
+_lock = threading.Lock()
+
+
+def get_secure_string(name: str, *, region: str | None = None) -> str:
+    """The decrypted value of the SSM parameter ``name`` (read once per process, then cached).
+
+    Raises ConfigurationError when the parameter is missing, empty or not readable with the
+    current credentials, and UpstreamError when SSM cannot be reached.
+    """
+    key = (name, region)
+    with _lock:
+        if key in _cache:
+            return _cache[key]
+        value = _read(name, region)
+        _cache[key] = value
+        return value
+
+
+def clear_cache() -> None:
+    """Forget cached values (tests; rotating a secret needs a restart otherwise)."""
+    with _lock:
+        _cache.clear()
+
+
+def _read(name: str, region: str | None) -> str:
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    from estat_aws_mcp.aws.clients import aws_client
+
+    try:
+        response = aws_client("ssm", region=region).get_parameter(Name=name, WithDecryption=True)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in ("ParameterNotFound", "ParameterVersionNotFound"):
+            raise ConfigurationError(
+                f"SSM parameter '{name}' does not exist. Create it as a SecureString "
+                f"(aws ssm put-parameter --name '{name}' --type SecureString --value ...) or fix its name."
+            ) from None
+        if code in ("AccessDeniedException", "AccessDenied", "UnrecognizedClientException"):
+            raise ConfigurationError(
+                f"Not allowed to read SSM parameter '{name}' ({code}): grant ssm:GetParameter "
+                "(and kms:Decrypt for its key) to this role."
+            ) from None
+        raise UpstreamError(f"SSM GetParameter for '{name}' failed ({code or 'error'}).") from None
+    except NoCredentialsError:
+        raise ConfigurationError(f"No AWS credentials to read SSM parameter '{name}'.") from None
+    except BotoCoreError as error:
+        raise UpstreamError(f"Could not reach SSM to read '{name}' ({type(error).__name__}).") from None
+    value = str(response.get("Parameter", {}).get("Value") or "").strip()
+    if not value:
+        raise ConfigurationError(f"SSM parameter '{name}' is empty.")
+    logger.debug("read SSM parameter %s (value not logged)", name)
+    return value

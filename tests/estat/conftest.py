@@ -1,0 +1,32 @@
+"""Fixtures for e-Stat tests: a running fake e-Stat with the environment pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fakes.fake_estat import FakeEstat
+
+TEST_APP_ID = "test-app-id-5b9f2c7e1d"
+
+
+@pytest.fixture(scope="session")
+def _fake_estat_server(estat_fixtures_dir) -> Iterator[FakeEstat]:
+    with FakeEstat(app_id=TEST_APP_ID, fixtures_dir=estat_fixtures_dir) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_estat(_fake_estat_server: FakeEstat, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEstat]:
+    """The session's fake e-Stat, with faults/hooks and the request log cleared, and
+    ``ESTAT_API_BASE_URL`` / ``ESTAT_APP_ID`` set for code that reads the settings."""
+    fake = _fake_estat_server
+    fake.clear_faults()
+    fake.reset_log()
+    fake.auth_failure_style = "json"
+    monkeypatch.setenv("ESTAT_API_BASE_URL", fake.base_url)
+    monkeypatch.setenv("ESTAT_APP_ID", TEST_APP_ID)
+    monkeypatch.delenv("ESTAT_APP_ID_SSM_PARAMETER", raising=False)
+    yield fake
+    fake.clear_faults()
