@@ -14,6 +14,7 @@ from estat_aws_mcp.awscli.deadline import call_deadline
 from estat_aws_mcp.awscli.denial import Denied
 from estat_aws_mcp.awscli.lexer import split_command
 from estat_aws_mcp.awscli.result import AwsCliResult
+from estat_aws_mcp.awscli.validator import audit_text
 from estat_aws_mcp.errors import ConfigurationError
 from estat_aws_mcp.limits import TEXT_OUTPUT_BUDGET_CHARS, TOOL_RESULT_BUDGET_BYTES
 
@@ -83,7 +84,7 @@ def run_aws_cli(
                 "the run_aws_cli policy could not be loaded; every command is denied until the operator fixes it",
             ) from None
         deadline = call_deadline()
-        split_command(command)  # cheap refusals before awscli is imported
+        audit_command = audit_text(split_command(command))  # cheap refusals before awscli is imported
         from estat_aws_mcp.awscli.runner import create_driver, run_validated
         from estat_aws_mcp.awscli.validator import validate
 

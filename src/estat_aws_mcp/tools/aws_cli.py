@@ -1,0 +1,91 @@
+"""MCP tool ``run_aws_cli``: a thin wrapper over :func:`estat_aws_mcp.awscli.service.run_aws_cli`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import anyio
+from mcp.server.fastmcp import Context, FastMCP
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import BaseModel, Field, WithJsonSchema
+
+from estat_aws_mcp.limits import TEXT_OUTPUT_BUDGET_CHARS
+
+MAX_COMMAND_CHARS = 8192
+
+DESCRIPTION = (
+    "Run one read-only AWS CLI (v1) command in-process with the server's AWS role, e.g. "
+    "'aws logs describe-log-groups', 'aws logs filter-log-events --log-group-name /aws/lambda/x "
+    "--filter-pattern \"ERROR timeout\" --max-items 20', 'aws cloudwatch list-metrics --namespace AWS/Lambda', "
+    "'aws cloudwatch describe-alarms --output table'. Allowed by default: read operations of CloudWatch Logs "
+    "and CloudWatch (the operator may extend the allowlist). Only --region, --output json|text|table, "
+    "--query (JMESPath), --max-items, --page-size, --starting-token and --no-paginate pass among global "
+    "options; no shell (pipes, redirection, $()), no file:// or URL values, no option abbreviations. "
+    "Output is bounded: when it would not fit, fewer items are returned with truncated=true and a "
+    "next_token to pass as --starting-token. Denied commands return decision='denied' with the rule that fired."
+)
+
+
+class RunAwsCliResult(BaseModel):
+    """Structured answer (also the tool's output schema)."""
+
+    decision: Literal["allowed", "denied"]
+    rule: str | None = Field(default=None, description="denials: the rule that fired")
+    hint: str | None = Field(default=None, description="denials: what would be accepted")
+    error: str | None = Field(default=None, description="allowed calls that failed: aws_error, cli_error, ...")
+    service: str | None = None
+    operation: str | None = None
+    region: str | None = None
+    output_format: str | None = None
+    exit_status: int | None = Field(default=None, description="the CLI's exit status (0 on success)")
+    output: str = Field(default="", description="what the AWS CLI prints on stdout")
+    stderr: str = ""
+    truncated: bool = Field(default=False, description="the output budget cut the answer")
+    item_count: int | None = Field(default=None, description="items of the paginated result shown")
+    next_token: str | None = Field(default=None, description="pass as --starting-token to continue")
+    request_ids: list[str] = Field(default_factory=list, description="AWS request ids")
+    aws_error_code: str | None = None
+    call_id: str = ""
+    duration_ms: int = 0
+
+
+def register(mcp: FastMCP) -> None:
+    @mcp.tool(
+        name="run_aws_cli",
+        description=DESCRIPTION,
+        annotations=ToolAnnotations(
+            title="Guarded AWS CLI (read-only)", readOnlyHint=True, destructiveHint=False, openWorldHint=True
+        ),
+        structured_output=True,
+    )
+    async def run_aws_cli(
+        # Typed loosely on purpose: a non-string still gets a structured denial (rule invalid_input)
+        # while clients see the real schema.
+        command: Annotated[
+            Any,
+            WithJsonSchema(
+                {
+                    "type": "string",
+                    "maxLength": MAX_COMMAND_CHARS,
+                    "description": "One AWS CLI command line, with or without the leading 'aws'.",
+                }
+            ),
+        ],
+        ctx: Context,
+        max_output_chars: Annotated[
+            int,
+            Field(
+                ge=1_000,
+                le=100_000,
+                description="Output budget in characters; fewer items are returned to fit it.",
+            ),
+        ] = TEXT_OUTPUT_BUDGET_CHARS,
+    ) -> Annotated[CallToolResult, RunAwsCliResult]:
+        from estat_aws_mcp.awscli.service import run_aws_cli as run
+        from estat_aws_mcp.awscli.service import to_call_tool_result
+
+        request_id = str(ctx.request_id) if ctx.request_context else None
+        result = await anyio.to_thread.run_sync(
+            lambda: run(command, max_output_chars=max_output_chars, request_id=request_id)
+        )
+        return to_call_tool_result(result)
