@@ -12,7 +12,6 @@ Public environment names (documented in the README; tests and deployments rely o
 - ``ESTAT_MCP_SQL_ENGINE``: ``duckdb`` (default, embedded) or ``athena``.
 - ``ESTAT_MCP_ATHENA_WORKGROUP`` / ``ESTAT_MCP_ATHENA_DATABASE`` / ``ESTAT_MCP_ATHENA_OUTPUT_LOCATION``.
 - ``ESTAT_MCP_SQL_TIMEOUT_S``: seconds a SQL query may run (240), capped by the Lambda's remaining time.
-- ``ESTAT_MCP_SQL_TIMEOUT_S``: seconds a SQL query may run (240), capped by the Lambda's remaining time.
 - ``ESTAT_MCP_GLUE_DATABASE``: Glue database used as the Iceberg namespace on AWS.
 - ``ESTAT_MCP_ESTAT_CONCURRENCY``: in-flight e-Stat requests per process (default 4).
 - ``ESTAT_MCP_ESTAT_TIMEOUT_S`` / ``ESTAT_MCP_ESTAT_MAX_ATTEMPTS`` / ``ESTAT_MCP_ESTAT_RETRY_BUDGET_S``: e-Stat
@@ -54,8 +53,6 @@ class Settings(BaseSettings):
     athena_workgroup: str = Field(default="primary", alias="ESTAT_MCP_ATHENA_WORKGROUP")
     athena_database: str = Field(default="estat", alias="ESTAT_MCP_ATHENA_DATABASE")
     athena_output_location: str | None = Field(default=None, alias="ESTAT_MCP_ATHENA_OUTPUT_LOCATION")
-    # SQL (DuckDB or Athena): seconds a query may run, further capped by a Lambda invocation's remaining time.
-    sql_timeout_s: float = Field(default=240.0, gt=0, le=3600, alias="ESTAT_MCP_SQL_TIMEOUT_S")
     # SQL (DuckDB or Athena): seconds a query may run, further capped by a Lambda invocation's remaining time.
     sql_timeout_s: float = Field(default=240.0, gt=0, le=3600, alias="ESTAT_MCP_SQL_TIMEOUT_S")
     glue_database: str = Field(default="estat", alias="ESTAT_MCP_GLUE_DATABASE")
