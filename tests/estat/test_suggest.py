@@ -144,7 +144,7 @@ def test_coerce_rejects_unclear_input(accepted, message: str) -> None:
 
 def test_synonym_candidates_rewrite_the_query_and_carry_the_substitution() -> None:
     filters = SearchFilters(survey_years="2020")
-    candidates = synonym_candidates("給料と貯金", filters, load_synonym_dictionary())
+    candidates = synonym_candidates("給料と貯金", ("給料", "貯金"), filters, load_synonym_dictionary())
     queries = [(c.query, [(s.original, s.replacement) for s in c.substitutions]) for c in candidates]
     assert queries == [
         ("賃金と貯金", [("給料", "賃金")]),
@@ -152,9 +152,25 @@ def test_synonym_candidates_rewrite_the_query_and_carry_the_substitution() -> No
         ("給料と貯蓄", [("貯金", "貯蓄")]),
         ("給料と貯蓄現在高", [("貯金", "貯蓄現在高")]),
         ("賃金と貯蓄", [("給料", "賃金"), ("貯金", "貯蓄")]),  # every word at once
+        ("賃金", [("給料", "賃金"), ("貯金", "")]),  # each official term on its own
+        ("貯蓄", [("貯金", "貯蓄"), ("給料", "")]),
     ]
     assert all(c.kind == "synonym" and c.filters == filters for c in candidates)
     assert "賃金" in candidates[0].reason
+
+
+def test_synonym_on_its_own_keeps_the_year_filter_taken_from_the_query() -> None:
+    effective = SearchFilters(survey_years="2020")
+    candidates = synonym_candidates(
+        "2020年の給料の平均", ("給料", "平均"), SearchFilters(), load_synonym_dictionary(), effective_filters=effective
+    )
+    alone = [c for c in candidates if len(c.substitutions) == 2]
+    assert [(c.query, c.filters) for c in alone] == [("賃金", effective)]
+    # applying its substitutions to the original query gives the same search
+    rewritten = apply_substitutions("2020年の給料の平均", alone[0].substitutions).rewritten
+    assert rewritten == "2020年の賃金の"
+    whole = [c for c in candidates if len(c.substitutions) == 1]
+    assert whole[0].query == "2020年の賃金の平均" and whole[0].filters == SearchFilters()
 
 
 def test_relaxation_candidates() -> None:

@@ -514,8 +514,13 @@ async def _suggest(
     normalized = plan.analysis.normalized
     candidates: list[Candidate]
     if hit_status == "none":
-        candidates = synonym_candidates(normalized, user_filters, dictionary) + relaxation_candidates(
-            plan.keywords, plan.analysis.split_keywords, plan.filters, split_already_tried=split_tried
+        # After a failed split search, relax the split words (人口推移 → 人口, 推移) rather than the compounds.
+        keywords = plan.analysis.split_keywords if split_tried else plan.keywords
+        candidates = synonym_candidates(
+            normalized, plan.keywords, user_filters, dictionary, effective_filters=plan.filters
+        )
+        candidates += relaxation_candidates(
+            keywords, plan.analysis.split_keywords, plan.filters, split_already_tried=split_tried
         )
     else:
         candidates = refinement_candidates(normalized, plan.keywords, plan.filters, pool.rows, dictionary)

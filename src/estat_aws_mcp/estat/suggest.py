@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 SuggestionKind = Literal["synonym", "relaxation", "refinement"]
 
 # Candidates counted per search (each is one limit=1 request) and suggestions returned.
-MAX_COUNTED_CANDIDATES = 12
+MAX_COUNTED_CANDIDATES = 16
 MAX_SUGGESTIONS = 8
 
 # ---------------------------------------------------------------------------------------------
@@ -215,13 +215,27 @@ def _replace_span(text: str, match: WordMatch, replacement: str) -> str:
     return normalize_text(text[: match.start] + replacement + text[match.end :])
 
 
-def synonym_candidates(normalized_query: str, filters: SearchFilters, dictionary: SynonymDictionary) -> list[Candidate]:
-    """One candidate per (everyday word, official term), then one that swaps every word for its first term."""
+def synonym_candidates(
+    normalized_query: str,
+    keywords: Sequence[str],
+    filters: SearchFilters,
+    dictionary: SynonymDictionary,
+    *,
+    effective_filters: SearchFilters | None = None,
+) -> list[Candidate]:
+    """Everyday words swapped for official terms, best bets first (``filters`` as the caller gave
+    them; ``effective_filters`` also hold a year taken from the query):
+
+    1. each (word, official term) swap in the whole query;
+    2. every word swapped for its first term at once (when the query has several);
+    3. each word's first term on its own, the other keywords dropped (給料の平均 → 賃金), because an
+       official term rarely shares a title with the everyday words around it.
+    """
     matches = dictionary.synonym_matches(normalized_query)
     candidates: list[Candidate] = []
     for match in matches:
+        note = f" ({match.note})" if match.note else ""
         for term in match.replacements:
-            note = f" ({match.note})" if match.note else ""
             candidates.append(
                 Candidate(
                     kind="synonym",
@@ -238,6 +252,24 @@ def synonym_candidates(normalized_query: str, filters: SearchFilters, dictionary
         candidates.append(
             Candidate(
                 "synonym", rewritten, filters, f"Use the official terms for every word ({swapped}).", substitutions
+            )
+        )
+    for match in matches:
+        others = [k for k in keywords if match.word not in k and k not in match.word]
+        if not others:
+            continue
+        term = match.replacements[0]
+        substitutions = (
+            KeywordSubstitution(original=match.word, replacement=term),
+            *(KeywordSubstitution(original=k, replacement="") for k in others),
+        )
+        candidates.append(
+            Candidate(
+                "synonym",
+                term,
+                effective_filters or filters,
+                f"Search the official term {term} (for {match.word}) on its own, without {' '.join(others)}.",
+                substitutions,
             )
         )
     return candidates

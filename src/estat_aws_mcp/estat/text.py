@@ -125,6 +125,12 @@ def _janome_tokenizer():
     return Tokenizer()
 
 
+def warm_up() -> None:
+    """Load Janome's dictionary now (blocking, ~0.5 s once per process); async callers run this in
+    a worker thread so that the first query does not stall the event loop."""
+    _janome_tokenizer()
+
+
 def tokenize(text: str) -> list[Morpheme]:
     """Morphemes of ``text`` (NFKC-normalised first) with Janome's IPADIC part of speech."""
     normalized = normalize_text(text)
