@@ -98,7 +98,8 @@ class S3ObjectStore(ObjectStore):
         if self._client is None:
             from estat_aws_mcp.aws.clients import aws_client
 
-            self._client = aws_client("s3", read_timeout=60.0, max_attempts=5)
+            # SigV4 everywhere, also for presigned URLs (botocore's legacy default for presigning is SigV2).
+            self._client = aws_client("s3", read_timeout=60.0, max_attempts=5, signature_version="s3v4")
         return self._client
 
     def _s3_key(self, key: str) -> str:
