@@ -23,6 +23,7 @@ import asyncio
 import logging
 import re
 import time
+import unicodedata
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -38,6 +39,8 @@ from estat_aws_mcp.estat.normalize import MetaInfo, StatsData
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from estat_aws_mcp.estat.client import EstatClient
+
 log = logging.getLogger(__name__)
 
 #: e-Stat's maximum ``limit`` for getStatsData.
@@ -49,7 +52,7 @@ FetchMode = Literal["auto", "filtered", "complete"]
 #: ``await progress(rows_done, rows_total, message)``
 ProgressCallback = Callable[[int, int, str], Awaitable[None]]
 
-_STATS_DATA_ID = re.compile(r"^\d{1,10}$")
+_STATS_DATA_ID = re.compile(r"^\d{1,10}$", re.ASCII)
 
 
 class StatsSource(Protocol):
@@ -67,8 +70,8 @@ class FetchIntegrityError(UpstreamError):
 
 
 def normalise_stats_data_id(stats_data_id: str) -> str:
-    """e-Stat table ids are 10 digits; '3445078' is taken as '0003445078'."""
-    text = str(stats_data_id).strip()
+    """e-Stat table ids are 10 digits; '3445078' and full-width '０００３４４５０７８' mean '0003445078'."""
+    text = unicodedata.normalize("NFKC", str(stats_data_id)).strip()
     if not _STATS_DATA_ID.match(text):
         raise InputError(
             f"invalid stats_data_id {stats_data_id!r}: expected e-Stat's 10-digit table id, e.g. '0003445078' "
@@ -291,3 +294,28 @@ async def fetch_in_order(
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks.values(), return_exceptions=True)
+
+
+class EstatClientSource:
+    """:class:`StatsSource` over :class:`~estat_aws_mcp.estat.client.EstatClient` (retries, process-wide limit)."""
+
+    def __init__(self, client: EstatClient) -> None:
+        self.client = client
+
+    @property
+    def process_limit(self) -> int:
+        return self.client.limiter.limit
+
+    async def meta_info(self, stats_data_id: str) -> MetaInfo:
+        return await self.client.get_meta_info(stats_data_id, explanationGetFlg="N")
+
+    async def count(self, stats_data_id: str, params: Mapping[str, str]) -> StatsData:
+        # The full count response (not just the int) carries TABLE_INF.UPDATED_DATE for the change check.
+        return await self.client.get_stats_data(
+            stats_data_id, **params, cntGetFlg="Y", metaGetFlg="N", explanationGetFlg="N"
+        )
+
+    async def page(self, stats_data_id: str, params: Mapping[str, str], start: int, limit: int) -> StatsData:
+        return await self.client.get_stats_data(
+            stats_data_id, **params, startPosition=start, limit=limit, metaGetFlg="N", explanationGetFlg="N"
+        )

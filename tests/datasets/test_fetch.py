@@ -1,0 +1,371 @@
+"""The fetch engine against the fake e-Stat (a real HTTP server on 127.0.0.1).
+
+Generated tables are SYNTHETIC (tests/fakes/fake_estat.py); the census table 0003445078 is served
+from recordings #13 (metadata) and #14 (its 42 rows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from estat_aws_mcp.datasets.fetch import (
+    EstatClientSource,
+    FetchIntegrityError,
+    PageRequest,
+    fetch_dataset,
+    fetch_in_order,
+    normalise_stats_data_id,
+    plan_pages,
+)
+from estat_aws_mcp.datasets.filters import FilterError
+from estat_aws_mcp.datasets.manifest import load_manifest
+from estat_aws_mcp.datasets.store import LocalObjectStore, ObjectStore
+from estat_aws_mcp.errors import InputError
+from estat_aws_mcp.estat.client import EstatClient
+from tests.estat.conftest import _fake_estat_server, fake_estat  # noqa: F401  (fixtures)
+from tests.fakes.fake_estat import DEFAULT_NOTES, Axis, FakeEstat, GeneratedTable
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+NOTE_MEANINGS = {note["@char"]: note["$"] for note in DEFAULT_NOTES}
+BIG_ID = "0009100001"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalObjectStore:
+    return LocalObjectStore(tmp_path / "store")
+
+
+def big_table(rows: int = 250_001) -> GeneratedTable:
+    """SYNTHETIC: cat01 (209) x area (48) x time (25) = 250,800 rows, cut to ``rows``."""
+    return GeneratedTable(
+        BIG_ID,
+        [Axis.numbered("cat01", "項目", 209, width=4, unit="人"), Axis.areas(47), Axis.years(2000, 2024)],
+        row_limit=rows,
+    )
+
+
+async def fetch(fake: FakeEstat, store: ObjectStore, stats_data_id: str, **options: Any):
+    async with EstatClient(backoff_initial_s=0.05, backoff_max_s=0.2) as client:
+        return await fetch_dataset(EstatClientSource(client), store, stats_data_id, **options)
+
+
+def read_rows(store: ObjectStore, data_key: str) -> list[dict[str, Any]]:
+    with store.open_read(data_key) as fh:
+        return pq.read_table(fh).to_pylist()
+
+
+def assert_matches_source(
+    rows: list[dict[str, Any]], table: GeneratedTable, params: dict[str, str] | None = None
+) -> None:
+    """Every source row exactly once, in e-Stat order, with its raw value, number and note."""
+    axes = [axis.id for axis in table.axes]
+    expected = list(table.rows(params))
+    assert len(rows) == len(expected)
+    names = {axis.id: {item.code: item.name for item in axis.items} for axis in table.axes}
+    for got, want in zip(rows, expected, strict=True):
+        assert [got[f"{axis}_code"] for axis in axes] == [want[f"@{axis}"] for axis in axes]
+        assert [got[f"{axis}_name"] for axis in axes] == [names[axis][want[f"@{axis}"]] for axis in axes]
+        raw = want["$"]
+        assert got["value_raw"] == raw
+        if raw in NOTE_MEANINGS:
+            assert got["value"] is None and got["note"] == NOTE_MEANINGS[raw]
+        else:
+            assert got["value"] == float(raw) and got["note"] is None
+        assert got["unit"] == want.get("@unit")
+
+
+@pytest.fixture
+def big(fake_estat: FakeEstat) -> Iterator[GeneratedTable]:  # noqa: F811
+    table = fake_estat.add_table(big_table(), catalog=False)
+    yield table
+    fake_estat.set_latency(None)
+    fake_estat._hooks.clear()  # change_table_after hooks
+    fake_estat.tables.pop(BIG_ID, None)
+
+
+def test_complete_fetch_of_250001_rows_out_of_order_with_a_transient_5xx(
+    fake_estat: FakeEstat,  # noqa: F811
+    big: GeneratedTable,
+    store: LocalObjectStore,
+) -> None:
+    # Page 1 is the slowest, page 2 next: pages 3 then 2 then 1 complete, out of order.
+    fake_estat.set_latency(
+        lambda request: {1: 0.6, 100_001: 0.3}.get(request.start_position or 0, 0.0) if not request.is_count else 0.0
+    )
+    fake_estat.fail(times=1, status=503, endpoint="getStatsData", start_position=200_001)
+    progress: list[tuple[int, int]] = []
+
+    async def on_progress(done: int, total: int, message: str) -> None:
+        progress.append((done, total))
+
+    result = asyncio.run(fetch(fake_estat, store, BIG_ID, mode="complete", concurrency=4, progress=on_progress))
+
+    manifest = load_manifest(LocalObjectStore(store.root), result.manifest.dataset_id)  # a fresh store object
+    assert manifest.row_count == 250_001 and result.pages == 3 and result.fetch_mode == "complete"
+    assert_matches_source(read_rows(store, manifest.data_key), big)
+    # The fetch really ran concurrently, out of order, and survived the 5xx by a retry.
+    pages = [r for r in fake_estat.requests if r.endpoint == "getStatsData" and not r.is_count]
+    assert fake_estat.max_in_flight >= 3
+    finished = {r.start_position: r.finished for r in pages if r.http_status == 200}
+    assert finished[200_001] < finished[1] and finished[100_001] < finished[1]
+    assert [r.http_status for r in pages if r.start_position == 200_001] == [503, 200]
+    assert progress == [(100_000, 250_001), (200_000, 250_001), (250_001, 250_001)]
+    assert manifest.extra["pages"] == 3 and manifest.extra["total_number"] == 250_001
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"row_limit": 250_000}, {"row_limit": 260_000}, {"updated_date": "2026-12-01"}],
+    ids=["rows-removed", "rows-added", "updated-date"],
+)
+def test_a_table_that_changes_mid_fetch_fails_loudly_and_writes_nothing(
+    fake_estat: FakeEstat,  # noqa: F811
+    big: GeneratedTable,
+    store: LocalObjectStore,
+    change: dict[str, Any],
+) -> None:
+    fake_estat.change_table_after(BIG_ID, 1, **change)
+    with pytest.raises(FetchIntegrityError, match="nothing was saved"):
+        asyncio.run(fetch(fake_estat, store, BIG_ID, mode="complete", concurrency=2))
+    assert store.list_keys() == []
+    assert not any(path.is_file() for path in store.root.rglob("*"))  # no temp file left either
+
+
+def test_updated_between_metadata_and_count(
+    fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore
+) -> None:  # noqa: F811
+    def hook(request: Any) -> None:
+        if request.is_count:
+            big.update(updated_date="2027-01-01")
+
+    fake_estat.before_response(hook)
+    with pytest.raises(FetchIntegrityError, match="UPDATED_DATE"):
+        asyncio.run(fetch(fake_estat, store, BIG_ID, mode="complete"))
+    assert store.list_keys() == []
+
+
+def test_failure_after_retries_writes_nothing(
+    fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore
+) -> None:  # noqa: F811
+    fake_estat.fail(times=None, status=502, endpoint="getStatsData", start_position=100_001)
+    with pytest.raises(Exception, match="502"):
+        asyncio.run(fetch(fake_estat, store, BIG_ID, mode="complete", concurrency=3))
+    assert store.list_keys() == []
+
+
+def test_auto_fetches_a_small_table_in_one_request(fake_estat: FakeEstat, store: LocalObjectStore) -> None:  # noqa: F811
+    result = asyncio.run(fetch(fake_estat, store, "0003445078", mode="auto"))
+    assert result.fetch_mode == "single_request" and result.manifest.row_count == 42
+    counts = [r for r in fake_estat.requests if r.endpoint == "getStatsData" and r.is_count]
+    pages = [r for r in fake_estat.requests if r.endpoint == "getStatsData" and not r.is_count]
+    assert len(counts) == 1 and len(pages) == 1
+    manifest = result.manifest
+    assert manifest.title and "男女別人口" in manifest.title
+    assert (manifest.survey, manifest.organisation, manifest.updated_date) == ("国勢調査", "総務省", "2026-09-29")
+    rows = read_rows(store, manifest.data_key)
+    assert {(r["area_name"], r["cat01_name"]) for r in rows if r["area_code"] == "13000"} == {
+        ("東京都", "総数"),
+        ("東京都", "男"),
+        ("東京都", "女"),
+    }
+
+
+def test_auto_takes_the_complete_path_for_a_large_table(
+    fake_estat: FakeEstat,  # noqa: F811
+    big: GeneratedTable,
+    store: LocalObjectStore,
+) -> None:
+    big.update(row_limit=100_001)
+    result = asyncio.run(fetch(fake_estat, store, BIG_ID, mode="auto"))
+    assert (result.fetch_mode, result.pages, result.manifest.row_count) == ("complete", 2, 100_001)
+
+
+def test_filters_by_name_and_code(fake_estat: FakeEstat, store: LocalObjectStore, estat_fixtures_dir: Path) -> None:  # noqa: F811
+    result = asyncio.run(
+        fetch(
+            fake_estat,
+            store,
+            "0003445078",
+            mode="filtered",
+            filters={"area": ["東京都", "34208", "札幌市"], "cat01": ["男"]},
+        )
+    )
+    rows = read_rows(store, result.manifest.data_key)
+    recorded = json.loads(
+        (estat_fixtures_dir / "hermes__getStatsData_0003445078_DATA_INF-only_14areas__2026-10-02.json").read_text()
+    )["VALUE"]
+    want = {v["@area"]: v["$"] for v in recorded if v["@cat01"] == "1" and v["@area"] in {"13000", "34208", "01100"}}
+    assert {r["area_code"]: r["value_raw"] for r in rows} == want
+    assert {r["area_name"] for r in rows} == {"東京都", "府中市", "札幌市"}
+    assert result.manifest.filters["area"]["codes"] == ["13000", "34208", "01100"]
+    sent = [r.params for r in fake_estat.requests if r.endpoint == "getStatsData" and not r.is_count]
+    assert sent[0]["cdArea"] == "13000,34208,01100" and sent[0]["cdCat01"] == "1"
+
+
+def test_ambiguous_name_is_reported_and_nothing_is_fetched(fake_estat: FakeEstat, store: LocalObjectStore) -> None:  # noqa: F811
+    with pytest.raises(FilterError) as caught:
+        asyncio.run(fetch(fake_estat, store, "0003445078", mode="filtered", filters={"area": ["府中市"]}))
+    assert [c["code"] for c in caught.value.problems[0]["candidates"]] == ["13206", "34208"]
+    assert fake_estat.count("getStatsData") == 0
+    assert store.list_keys() == []
+
+
+def test_more_than_100_codes_are_split_and_merged_once(fake_estat: FakeEstat, store: LocalObjectStore) -> None:  # noqa: F811
+    table = fake_estat.add_generated_table(
+        "0009100002",
+        [Axis.numbered("area", "市町村", 260, width=5), Axis.years(2019, 2021)],
+        catalog=False,
+    )
+    codes = [item.code for item in table.axes[0].items[5:235]]  # 230 codes -> 3 requests
+    result = asyncio.run(
+        fetch(
+            fake_estat, store, "0009100002", mode="filtered", filters={"area": [*codes, codes[0]], "time": ["2020年"]}
+        )
+    )
+    assert result.requests == 3
+    sent = [
+        r.params["cdArea"].split(",") for r in fake_estat.requests if r.endpoint == "getStatsData" and not r.is_count
+    ]
+    assert sorted(len(chunk) for chunk in sent) == [30, 100, 100]
+    assert all(r.params["cdTime"] == "2020000000" for r in fake_estat.requests if r.endpoint == "getStatsData")
+    assert_matches_source(
+        read_rows(store, result.manifest.data_key), table, {"cdArea": ",".join(codes), "cdTime": "2020000000"}
+    )
+
+
+def test_level_and_range_filters(fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore) -> None:  # noqa: F811
+    filters = {
+        "area": {"level": "2", "from": "13000", "to": "都道府県20"},
+        "cat01": ["0001"],
+        "time": {"from": "2024年"},
+    }
+    result = asyncio.run(fetch(fake_estat, store, BIG_ID, mode="filtered", filters=filters))
+    rows = read_rows(store, result.manifest.data_key)
+    assert [r["area_code"] for r in rows] == [f"{i:02d}000" for i in range(13, 21)]
+    assert {r["time_code"] for r in rows} == {"2024000000"}
+    params = {"lvArea": "2", "cdAreaFrom": "13000", "cdAreaTo": "20000", "cdCat01": "0001", "cdTimeFrom": "2024000000"}
+    assert_matches_source(rows, big, params)
+
+
+def test_filters_matching_nothing_are_reported(
+    fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore
+) -> None:  # noqa: F811
+    with pytest.raises(InputError, match="no rows"):
+        asyncio.run(
+            fetch(fake_estat, store, BIG_ID, mode="filtered", filters={"area": {"from": "20000", "to": "13000"}})
+        )
+    assert store.list_keys() == []
+
+
+def test_dataset_is_readable_by_another_process(fake_estat: FakeEstat, store: LocalObjectStore) -> None:  # noqa: F811
+    result = asyncio.run(fetch(fake_estat, store, "0003445078", mode="auto"))
+    script = (
+        "import json, sys\n"
+        "from estat_aws_mcp.datasets.store import open_store\n"
+        "from estat_aws_mcp.datasets.manifest import load_manifest\n"
+        "import pyarrow.parquet as pq\n"
+        "store = open_store(sys.argv[1]); m = load_manifest(store, sys.argv[2])\n"
+        "with store.open_read(m.data_key) as fh: t = pq.read_table(fh)\n"
+        "print(json.dumps({'rows': m.row_count, 'read': t.num_rows, 'title': m.title, 'credit': m.credit}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(store.root), result.manifest.dataset_id],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+        timeout=60,
+    )
+    seen = json.loads(out.stdout)
+    assert seen["rows"] == seen["read"] == 42 and "男女別人口" in seen["title"] and "e-Stat" in seen["credit"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalised"),
+    [
+        ("0003445078", "0003445078"),
+        ("3445078", "0003445078"),
+        (" 0003445078 ", "0003445078"),
+        ("３４４５０７８", "0003445078"),
+    ],
+)
+def test_stats_data_id_normalisation(raw: str, normalised: str) -> None:
+    assert normalise_stats_data_id(raw) == normalised
+
+
+@pytest.mark.parametrize("raw", ["", "abc", "00034450781", "0003445078;drop", "٣٤٤٥٠٧٨"])
+def test_invalid_stats_data_ids(raw: str) -> None:
+    with pytest.raises(InputError, match="stats_data_id"):
+        normalise_stats_data_id(raw)
+
+
+def test_plan_pages() -> None:
+    assert plan_pages([250_001]) == [
+        PageRequest(0, 0, 1, 100_000),
+        PageRequest(1, 0, 100_001, 100_000),
+        PageRequest(2, 0, 200_001, 50_001),
+    ]
+    assert plan_pages([3, 0, 5], page_size=4) == [
+        PageRequest(0, 0, 1, 3),
+        PageRequest(1, 2, 1, 4),
+        PageRequest(2, 2, 5, 1),
+    ]
+    assert plan_pages([]) == []
+
+
+def test_fetch_in_order_bounds_the_window_and_keeps_order() -> None:
+    """Results are consumed in page order; no more than 2 x concurrency pages are ever started ahead."""
+    pages = plan_pages([50], page_size=1)
+    started: list[int] = []
+    consumed: list[int] = []
+    in_flight = 0
+    peak = 0
+
+    async def fetch_one(page: PageRequest) -> int:
+        nonlocal in_flight, peak
+        started.append(page.index)
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.02 if page.index % 5 == 0 else 0.001)  # every 5th page is slow
+        in_flight -= 1
+        return page.index
+
+    async def consume(page: PageRequest, result: int) -> None:
+        assert max(started) < page.index + 2 * 3  # the window: never more than 6 pages ahead
+        consumed.append(result)
+
+    asyncio.run(fetch_in_order(pages, fetch_one, consume, concurrency=3))
+    assert consumed == list(range(50))
+    assert peak == 3
+
+
+def test_fetch_in_order_cancels_the_rest_on_failure() -> None:
+    pages = plan_pages([20], page_size=1)
+    cancelled = 0
+
+    async def fetch_one(page: PageRequest) -> int:
+        nonlocal cancelled
+        try:
+            if page.index == 2:
+                raise RuntimeError("page 3 failed")
+            await asyncio.sleep(0.5)
+            return page.index
+        except asyncio.CancelledError:
+            cancelled += 1
+            raise
+
+    async def consume(page: PageRequest, result: int) -> None:
+        pass
+
+    with pytest.raises(RuntimeError, match="page 3"):
+        asyncio.run(fetch_in_order(pages, fetch_one, consume, concurrency=4))
+    assert cancelled > 0
