@@ -299,6 +299,10 @@ def validate(command: object, driver: Any, policy: Policy) -> ValidatedCommand:
                 i += 1
             for value in values:
                 _check_value(name, value)
+                if name in ("--max-items", "--page-size") and not (
+                    re.fullmatch(r"[0-9]{1,7}", value) and int(value) > 0
+                ):
+                    raise Denied("invalid_value", f"{name} takes a positive integer")
                 if name in ALLOWED_GLOBALS:
                     _check_global_value(name, value)
                 elif spec.argument is not None:
