@@ -169,6 +169,16 @@ def test_split_plan_cuts_compounds() -> None:
     assert build_plan("人口", SearchFilters()).split() is None
 
 
+def test_split_plan_turns_a_leading_year_into_the_filter() -> None:
+    split = build_plan("2020年国勢調査", SearchFilters()).split()
+    assert split is not None
+    assert (split.search_word, split.filters.survey_years) == ("国勢調査", "2020")
+    # with a survey_years filter given, the year stays a word
+    split = build_plan("2020年国勢調査", SearchFilters(survey_years="2015")).split()
+    assert split is not None
+    assert (split.search_word, split.filters.survey_years) == ("2020年 AND 国勢調査", "2015")
+
+
 # ---------------------------------------------------------------------------------------------
 # Merging (recording #12: one @id per COLLECT_AREA)
 

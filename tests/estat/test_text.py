@@ -128,3 +128,22 @@ def test_janome_is_not_imported_until_a_query_is_analysed() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
+
+
+@pytest.mark.parametrize(
+    ("query", "keywords", "split", "split_years"),
+    [
+        ("2020年国勢調査", ("2020年国勢調査",), ("国勢調査",), (2020,)),
+        ("令和2年国勢調査", ("令和2年国勢調査",), ("国勢調査",), (2020,)),
+        # a year named on its own is already a filter, not a split year
+        ("2020年の2020年国勢調査", ("2020年国勢調査",), ("国勢調査",), ()),
+    ],
+)
+def test_years_at_the_head_of_a_compound(query: str, keywords: tuple, split: tuple, split_years: tuple) -> None:
+    analysis = analyse_query(query)
+    assert (analysis.keywords, analysis.split_keywords, analysis.split_years) == (keywords, split, split_years)
+
+
+def test_split_years_are_kept_as_words_when_years_are_not_extracted() -> None:
+    analysis = analyse_query("2020年国勢調査", extract_years=False)
+    assert (analysis.split_keywords, analysis.split_years) == (("2020年", "国勢調査"), ())

@@ -234,11 +234,19 @@ class SearchPlan:
         return params
 
     def split(self) -> SearchPlan | None:
-        """The same search with every compound cut into its parts (None when nothing splits)."""
-        parts = self.analysis.split_keywords
-        if self.analysis.explicit_operators or list(parts) == list(self.keywords):
+        """The same search with every compound cut into its parts (None when nothing splits); a year
+        that stood at the head of a compound (2020年国勢調査) becomes the survey_years filter."""
+        analysis = self.analysis
+        parts = analysis.split_keywords
+        if analysis.explicit_operators or (list(parts) == list(self.keywords) and not analysis.split_years):
             return None
-        return SearchPlan(self.analysis, parts, join_keywords(parts), self.filters, self.notes)
+        filters, notes = self.filters, list(self.notes)
+        if analysis.split_years:
+            filters = filters.model_copy(
+                update={"survey_years": years_filter(sorted({*analysis.years, *analysis.split_years}))}
+            )
+            notes.append(f"The year in the query became the filter survey_years={filters.survey_years}.")
+        return SearchPlan(analysis, parts, join_keywords(parts), filters, tuple(notes))
 
 
 def years_filter(years: Sequence[int]) -> str:
@@ -459,13 +467,13 @@ async def search_estat(
     notes = list(plan.notes)
 
     pool = await fetch_pool(client, plan.params(), max_results)
-    split_tried = False
-    if pool.total_hits == 0 and (split := plan.split()) is not None:
-        split_tried = True
+    split = plan.split() if pool.total_hits == 0 else None
+    if split is not None:
         split_pool = await fetch_pool(client, split.params(), max_results)
         if split_pool.total_hits:
             notes.append(f"No table matched {plan.search_word}; showing {split.search_word} (compound words split).")
-            plan, pool = split, split_pool
+            notes.extend(note for note in split.notes if note not in notes)
+            plan, pool, split = split, split_pool, None
 
     ranked = rank_tables(merge_tables(pool.rows), ranking_terms(plan))
     results = [to_result(table, score) for table, score in ranked[:max_results]]
@@ -479,7 +487,7 @@ async def search_estat(
     suggestions = []
     if auto_suggest and hit_status != "ok":
         suggestions, suggestion_notes = await _suggest(
-            client, plan, filters, pool, hit_status=hit_status, too_many_hits=too_many_hits, split_tried=split_tried
+            client, plan, filters, pool, hit_status=hit_status, too_many_hits=too_many_hits, failed_split=split
         )
         notes.extend(suggestion_notes)
 
@@ -508,19 +516,22 @@ async def _suggest(
     *,
     hit_status: str,
     too_many_hits: int,
-    split_tried: bool,
+    failed_split: SearchPlan | None,
 ):
     dictionary = load_synonym_dictionary()
     normalized = plan.analysis.normalized
     candidates: list[Candidate]
     if hit_status == "none":
-        # After a failed split search, relax the split words (人口推移 → 人口, 推移) rather than the compounds.
-        keywords = plan.analysis.split_keywords if split_tried else plan.keywords
         candidates = synonym_candidates(
             normalized, plan.keywords, user_filters, dictionary, effective_filters=plan.filters
         )
+        # After a failed split search, relax the split words (人口推移 → 人口, 推移) rather than the compounds.
+        relaxed = failed_split or plan
         candidates += relaxation_candidates(
-            keywords, plan.analysis.split_keywords, plan.filters, split_already_tried=split_tried
+            relaxed.keywords,
+            plan.analysis.split_keywords,
+            relaxed.filters,
+            split_already_tried=failed_split is not None,
         )
     else:
         candidates = refinement_candidates(normalized, plan.keywords, plan.filters, pool.rows, dictionary)

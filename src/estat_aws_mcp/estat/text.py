@@ -223,7 +223,8 @@ class QueryAnalysis:
 
     ``keywords`` are ANDed; ``split_keywords`` is the same query with every compound cut into its
     parts (a broader AND of the same words). ``years`` are calendar years named on their own
-    (2020年, 令和2年), which the search turns into a ``surveyYears`` filter.
+    (2020年, 令和2年), which the search turns into a ``surveyYears`` filter; ``split_years`` are
+    years that only stand alone once a compound is split (2020年国勢調査 → 2020 + 国勢調査).
     """
 
     original: str
@@ -232,6 +233,7 @@ class QueryAnalysis:
     split_keywords: tuple[str, ...]
     years: tuple[int, ...] = ()
     dropped: tuple[str, ...] = ()
+    split_years: tuple[int, ...] = ()
     explicit_operators: bool = False
     compounds: tuple[Compound, ...] = field(default=(), repr=False)
 
@@ -266,9 +268,13 @@ def analyse_query(query: str, *, extract_years: bool = True) -> QueryAnalysis:
 
     keywords = tuple(c.text for c in kept)
     split: list[str] = []
+    split_years: set[int] = set()
     for compound in kept:
         for part in compound.parts:
-            if part not in split and part not in FILLER_KEYWORDS:
+            year = year_of_keyword(part) if extract_years and len(compound.parts) > 1 else None
+            if year is not None:
+                split_years.add(year)
+            elif part not in split and part not in FILLER_KEYWORDS:
                 split.append(part)
     return QueryAnalysis(
         original=query,
@@ -277,6 +283,7 @@ def analyse_query(query: str, *, extract_years: bool = True) -> QueryAnalysis:
         split_keywords=tuple(split) or keywords,
         years=tuple(sorted(set(years))),
         dropped=tuple(dropped),
+        split_years=tuple(sorted(split_years - set(years))),
         compounds=tuple(kept),
     )
 
