@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import codecs
 import contextlib
+import functools
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -180,14 +181,13 @@ class UnencodableCharactersError(InputError):
         )
 
 
-def _unencodable_chars(value: str, encoding: str) -> list[str]:
-    bad = []
-    for ch in value:
-        try:
-            ch.encode(encoding)
-        except UnicodeEncodeError:
-            bad.append(ch)
-    return bad
+@functools.lru_cache(maxsize=4096)
+def _encodable(ch: str, encoding: str) -> bool:
+    try:
+        ch.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _scan_and_replace(
@@ -203,19 +203,22 @@ def _scan_and_replace(
             columns.append(column)
             continue
         values = column.to_pylist()
+        try:  # most columns are clean: one encode of the whole column settles it
+            "\n".join(v for v in values if v is not None).encode(encoding)
+            columns.append(column)
+            continue
+        except UnicodeEncodeError:
+            pass
         changed = False
         for index, value in enumerate(values):
-            if value is None:
+            if value is None or value.isascii():
                 continue
-            try:
-                value.encode(encoding)
+            bad = [ch for ch in value if not _encodable(ch, encoding)]
+            if not bad:
                 continue
-            except UnicodeEncodeError:
-                pass
-            bad = _unencodable_chars(value, encoding)
             in_batch.append(Unencodable(first_row + index, name, bad, [f"U+{ord(c):04X}" for c in bad], value))
             if replace:
-                values[index] = "".join(CP932_REPLACEMENT if c in bad else c for c in value)
+                values[index] = "".join(c if _encodable(c, encoding) else CP932_REPLACEMENT for c in value)
                 changed = True
         columns.append(pa.array(values, type=column.type) if changed else column)
     order = {name: i for i, name in enumerate(batch.schema.names)}
