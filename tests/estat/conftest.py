@@ -20,13 +20,17 @@ def _fake_estat_server(estat_fixtures_dir) -> Iterator[FakeEstat]:
 @pytest.fixture
 def fake_estat(_fake_estat_server: FakeEstat, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEstat]:
     """The session's fake e-Stat, with faults/hooks and the request log cleared, and
-    ``ESTAT_API_BASE_URL`` / ``ESTAT_APP_ID`` set for code that reads the settings."""
+    ``ESTAT_API_BASE_URL`` / ``ESTAT_APP_ID`` set for code that reads the settings. Tables and
+    catalog entries a test registers are removed after it. Other test folders import both
+    fixtures: ``from tests.estat.conftest import _fake_estat_server, fake_estat``."""
     fake = _fake_estat_server
     fake.clear_faults()
     fake.reset_log()
     fake.auth_failure_style = "json"
+    registered = fake.snapshot()
     monkeypatch.setenv("ESTAT_API_BASE_URL", fake.base_url)
     monkeypatch.setenv("ESTAT_APP_ID", TEST_APP_ID)
     monkeypatch.delenv("ESTAT_APP_ID_SSM_PARAMETER", raising=False)
     yield fake
     fake.clear_faults()
+    fake.restore(registered)  # tables and catalog entries a test added do not leak into the next

@@ -48,9 +48,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 import unicodedata
@@ -991,6 +993,17 @@ class FakeEstat:
             return
         self.catalog.append(CatalogEntry(table_inf, source))
 
+    def snapshot(self) -> tuple[dict[str, Any], list[CatalogEntry]]:
+        """The registered tables and catalog, for :meth:`restore` (test isolation)."""
+        return dict(self.tables), list(self.catalog)
+
+    def restore(self, snapshot: tuple[dict[str, Any], list[CatalogEntry]]) -> None:
+        tables, catalog = snapshot
+        with self._lock:
+            self.tables = dict(tables)
+            self.catalog = list(catalog)
+            self._page_cache.clear()
+
     # -- faults and hooks --------------------------------------------------------------------------
 
     def before_response(self, hook: Hook) -> Hook:
@@ -1487,6 +1500,13 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     block_on_close = False
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (timeout) or a connection the fake reset: expected, not worth a traceback.
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)) or (isinstance(error, OSError) and error.errno == 9):
+            return
+        super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     estat: FakeEstat
@@ -1529,9 +1549,7 @@ class _Handler(BaseHTTPRequestHandler):
         # SO_LINGER 0 + close: the peer sees a TCP RST (a "connection reset by peer").
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.close_connection = True
-        self.wfile.close()
-        self.rfile.close()
-        self.connection.close()
+        os.close(self.connection.detach())  # close the descriptor now, whatever file objects remain
 
 
 # =============================================================================================

@@ -7,6 +7,7 @@ never its value. boto3 is imported lazily through :func:`estat_aws_mcp.aws.clien
 from __future__ import annotations
 
 import logging
+import re
 import threading
 
 from estat_aws_mcp.errors import ConfigurationError, UpstreamError
@@ -15,6 +16,33 @@ logger = logging.getLogger(__name__)
 
 _cache: dict[tuple[str, str | None], str] = {}
 _lock = threading.Lock()
+
+# botocore logs whole response bodies at DEBUG, decrypted SecureString values included.
+_SECRET_VALUE = re.compile(r'("Value"\s*:\s*")((?:[^"\\]|\\.)*)(")')
+
+
+class _SecureStringBodyFilter(logging.Filter):
+    """Blanks ``"Value"`` in logged GetParameter(s) bodies that hold a SecureString."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is not ours to fix
+            return True
+        if "SecureString" in message and "Value" in message:
+            record.msg = _SECRET_VALUE.sub(r"\1***\3", message)
+            record.args = ()
+        return True
+
+
+_body_filter = _SecureStringBodyFilter()
+
+
+def _install_log_filter() -> None:
+    for name in ("botocore.parsers", "botocore.endpoint", "botocore.hooks"):
+        target = logging.getLogger(name)
+        if _body_filter not in target.filters:
+            target.addFilter(_body_filter)
 
 
 def get_secure_string(name: str, *, region: str | None = None) -> str:
@@ -43,6 +71,7 @@ def _read(name: str, region: str | None) -> str:
 
     from estat_aws_mcp.aws.clients import aws_client
 
+    _install_log_filter()
     try:
         response = aws_client("ssm", region=region).get_parameter(Name=name, WithDecryption=True)
     except ClientError as error:

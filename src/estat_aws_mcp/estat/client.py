@@ -57,9 +57,11 @@ from estat_aws_mcp.estat.app_id import redact, resolve_app_id
 from estat_aws_mcp.estat.concurrency import ProcessLimiter, process_limiter
 from estat_aws_mcp.estat.normalize import (
     ROOT_KEYS,
+    DataCatalog,
     MetaInfo,
     StatsData,
     StatsList,
+    normalize_data_catalog,
     normalize_meta_info,
     normalize_stats_data,
     normalize_stats_list,
@@ -274,6 +276,11 @@ class EstatClient:
         params = {**params, "cntGetFlg": "Y", "startPosition": None, "limit": None}
         data = await self.request("getStatsData", {"statsDataId": stats_data_id, **params})
         return normalize_stats_data(data)["total_number"]
+
+    async def get_data_catalog(self, **params: Any) -> DataCatalog:
+        """getDataCatalog (statistical table files: searchWord, dataType=XLS,CSV,PDF,DB, limit...).
+        Returns :class:`~estat_aws_mcp.estat.normalize.DataCatalog`."""
+        return normalize_data_catalog(await self.request("getDataCatalog", params))
 
     async def request(self, endpoint: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """One e-Stat call with retries; the parsed JSON document (STATUS 0, 1 or 2)."""

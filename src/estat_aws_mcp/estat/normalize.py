@@ -137,6 +137,7 @@ ROOT_KEYS = {
     "getStatsList": "GET_STATS_LIST",
     "getMetaInfo": "GET_META_INFO",
     "getStatsData": "GET_STATS_DATA",
+    "getDataCatalog": "GET_DATA_CATALOG",
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -386,10 +387,96 @@ def normalize_stats_data(document: Any) -> StatsData:
     }  # type: ignore[typeddict-item]
 
 
+class CatalogResource(TypedDict):
+    resource_id: str
+    name: str | None
+    table_no: str | None
+    url: str | None
+    format: str | None
+    release_date: str | None
+    last_modified_date: str | None
+
+
+class CatalogDataset(TypedDict):
+    dataset_id: str
+    stat_code: str | None
+    stat_name: str | None
+    organization_code: str | None
+    organization: str | None
+    title: str | None
+    survey_date: str | None
+    landing_page: str | None
+    resources: list[CatalogResource]
+
+
+class DataCatalog(TypedDict):
+    """getDataCatalog (statistical table files and databases), normalised."""
+
+    status: int
+    error_msg: str
+    date: str | None
+    partial: bool
+    parameter: dict[str, Any]
+    number: int
+    from_number: int | None
+    to_number: int | None
+    next_key: int | None
+    datasets: list[CatalogDataset]
+
+
+def _catalog_resource(node: Mapping[str, Any]) -> CatalogResource:
+    title = as_object(node.get("TITLE"))
+    return {
+        "resource_id": str(node.get("@id") or ""),
+        "name": text_of(title.get("NAME")),
+        "table_no": text_of(title.get("TABLE_NO")),
+        "url": text_of(node.get("URL")),
+        "format": text_of(node.get("FORMAT")),
+        "release_date": text_of(node.get("RELEASE_DATE")),
+        "last_modified_date": text_of(node.get("LAST_MODIFIED_DATE")),
+    }
+
+
+def normalize_data_catalog(document: Any) -> DataCatalog:
+    """A getDataCatalog response (#8): RESOURCES.RESOURCE is a dict for a single file."""
+    root = response_root(document, "getDataCatalog")
+    catalog = as_object(root.get("DATA_CATALOG_LIST_INF"))
+    page = paging(catalog.get("RESULT_INF"))
+    datasets: list[CatalogDataset] = []
+    for node in as_list(catalog.get("DATA_CATALOG_INF")):
+        if not isinstance(node, dict):
+            continue
+        dataset = as_object(node.get("DATASET"))
+        title = as_object(dataset.get("TITLE"))
+        resources = as_list(as_object(node.get("RESOURCES")).get("RESOURCE"))
+        datasets.append(
+            {
+                "dataset_id": str(node.get("@id") or ""),
+                "stat_code": code_of(dataset.get("STAT_NAME")),
+                "stat_name": text_of(dataset.get("STAT_NAME")),
+                "organization_code": code_of(dataset.get("ORGANIZATION")),
+                "organization": text_of(dataset.get("ORGANIZATION")),
+                "title": text_of(title.get("NAME")),
+                "survey_date": survey_date(title.get("SURVEY_DATE")),
+                "landing_page": text_of(dataset.get("LANDING_PAGE")),
+                "resources": [_catalog_resource(item) for item in resources if isinstance(item, dict)],
+            }
+        )
+    return {
+        **_envelope(root),
+        "number": optional_int(catalog.get("NUMBER")) or 0,
+        "from_number": page["from_number"],
+        "to_number": page["to_number"],
+        "next_key": page["next_key"],
+        "datasets": datasets,
+    }  # type: ignore[typeddict-item]
+
+
 NORMALIZERS = {
     "getStatsList": normalize_stats_list,
     "getMetaInfo": normalize_meta_info,
     "getStatsData": normalize_stats_data,
+    "getDataCatalog": normalize_data_catalog,
 }
 
 # ---------------------------------------------------------------------------------------------
