@@ -196,3 +196,14 @@ def test_s3_resolver_refusals_share_one_message(s3_store: S3ObjectStore) -> None
         messages.add(str(info.value).replace(repr(uri), "<uri>"))
     assert len(messages) == 1, messages
     assert resolve_stored_csv(s3_store, "s3://estat-test-bucket/estat/exports/real.csv") == "exports/real.csv"
+
+
+def test_local_open_read_does_not_follow_a_symlink_swapped_in_after_the_check(
+    local_with_bait: LocalObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Simulate the race: the path check passes, then the file is a symlink when it is opened.
+    monkeypatch.setattr(LocalObjectStore, "_path", lambda self, key: self.root / key)
+    with pytest.raises(InputError, match="symbolic link"):
+        local_with_bait.open_read("exports/link.csv")
+    with pytest.raises(FileNotFoundError):
+        local_with_bait.open_read("exports/none.csv")

@@ -13,6 +13,7 @@ an exception discards it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -152,7 +153,14 @@ class LocalObjectStore(ObjectStore):
             raise
 
     def open_read(self, key: str) -> BinaryIO:
-        return open(self._path(key), "rb")
+        # O_NOFOLLOW closes the gap between the symlink check in _path and the open.
+        try:
+            fd = os.open(self._path(key), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise InputError("key refers to a symbolic link, which the store does not follow") from None
+            raise
+        return os.fdopen(fd, "rb")
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
