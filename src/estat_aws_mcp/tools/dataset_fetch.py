@@ -1,0 +1,240 @@
+"""The three fetch tools: e-Stat table -> dataset in the store (by reference: id, URIs, schema, sample).
+
+Thin wrappers over :mod:`estat_aws_mcp.datasets.fetch`. Results never carry the data itself, only a
+small sample, and are cut to :data:`~estat_aws_mcp.limits.TOOL_RESULT_BUDGET_BYTES` (long filter
+echoes are abbreviated; the manifest in the store keeps them whole). Progress goes to the MCP client
+as progress notifications when it sent a progress token, and always to the log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Annotated, Any
+
+from mcp.server.fastmcp import Context, FastMCP
+from mcp.server.fastmcp.exceptions import ToolError
+from pydantic import BaseModel, Field
+
+from estat_aws_mcp.datasets.filters import AxisSelection
+from estat_aws_mcp.errors import EstatMcpError
+from estat_aws_mcp.estat.credit import CREDIT_NOTICE
+from estat_aws_mcp.limits import SAMPLE_ROWS, TOOL_RESULT_BUDGET_BYTES
+
+if TYPE_CHECKING:
+    from estat_aws_mcp.datasets.fetch import FetchMode, FetchResult
+
+log = logging.getLogger(__name__)
+
+#: Longest list (codes, names) echoed per filter axis in a result; the manifest keeps every entry.
+ECHO_LIST_LIMIT = 50
+#: JSON-RPC envelope and content wrappers around the two copies of a result.
+_ENVELOPE_BYTES = 1024
+#: Longest string kept in a sample cell.
+SAMPLE_TEXT_LIMIT = 200
+
+StatsDataId = Annotated[
+    str,
+    Field(description="e-Stat table id (statsDataId), 10 digits, e.g. '0003445078' (search_estat_data returns it)"),
+]
+Filters = Annotated[
+    dict[str, list[str] | AxisSelection],
+    Field(
+        description=(
+            "Axis -> selection. Axes: tab, cat01..cat15, area, time (as in the table's metadata). A selection is "
+            "a list of codes or names, e.g. {'area': ['東京都', '13000'], 'time': ['2020年']}, or an object with "
+            "'values', or a range {'from': code/name, 'to': code/name} and/or a level {'level': '2' | '1-3'}. "
+            "Ambiguous names (e.g. two 府中市) are reported with their candidates: pass the code then. "
+            "Lists over 100 codes are split into several e-Stat requests automatically. Empty lists are refused."
+        )
+    ),
+]
+Concurrency = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        le=16,
+        description="Pages fetched in parallel (default: the server's e-Stat limit, 4); capped by that limit",
+    ),
+]
+
+
+class DatasetUris(BaseModel):
+    data: str = Field(description="The normalised table (Parquet, zstd)")
+    manifest: str = Field(description="The dataset's manifest (metadata, filters, schema)")
+
+
+class FetchDatasetResult(BaseModel):
+    dataset_id: str = Field(description="Pass to save_dataset_as_csv, transform_to_parquet, load_to_iceberg")
+    stats_data_id: str
+    fetch_mode: str = Field(description="single_request, complete (all pages) or filtered")
+    row_count: int
+    uris: DatasetUris
+    columns: list[dict[str, str]] = Field(description="Schema: column names and types")
+    table: dict[str, Any] = Field(description="Title, survey, organisation, updated date and the axes of the table")
+    filters: dict[str, Any] = Field(description="Filters as resolved (names -> codes)")
+    requests: int = Field(description="e-Stat data requests (filters over 100 codes are split)")
+    pages: int
+    concurrency: int
+    elapsed_s: float
+    sample: list[dict[str, Any]] = Field(description=f"The first rows (at most {SAMPLE_ROWS})")
+    truncated: list[str] = Field(default_factory=list, description="Parts of this result shortened to fit the budget")
+    credit: str = CREDIT_NOTICE
+
+
+def _settings_and_store() -> tuple[Any, Any]:
+    from estat_aws_mcp.datasets.store import open_store
+    from estat_aws_mcp.settings import get_settings
+
+    settings = get_settings()
+    return settings, open_store(settings.storage_uri)
+
+
+async def run_fetch(
+    mode: FetchMode,
+    stats_data_id: str,
+    *,
+    filters: dict[str, Any] | None = None,
+    concurrency: int | None = None,
+    ctx: Context | None = None,
+) -> FetchDatasetResult:
+    """The shared body of the three tools (also used by the tests and benchmarks)."""
+    from estat_aws_mcp.datasets.fetch import EstatClientSource, fetch_dataset
+    from estat_aws_mcp.estat.client import EstatClient
+
+    settings, store = _settings_and_store()
+    effective = min(concurrency or settings.estat_concurrency, settings.estat_concurrency)
+
+    async def progress(done: int, total: int, message: str) -> None:
+        if ctx is not None:
+            await ctx.report_progress(done, total, message)
+
+    try:
+        async with EstatClient(settings) as client:
+            result = await fetch_dataset(
+                EstatClientSource(client),
+                store,
+                stats_data_id,
+                mode=mode,
+                filters=filters,
+                concurrency=effective,
+                progress=progress,
+            )
+    except EstatMcpError as exc:
+        raise ToolError(str(exc)) from None
+    return fit_to_budget(build_result(store, result))
+
+
+def build_result(store: Any, result: FetchResult) -> FetchDatasetResult:
+    from estat_aws_mcp.datasets.manifest import MANIFEST_FILE, dataset_key
+
+    manifest = result.manifest
+    return FetchDatasetResult(
+        dataset_id=manifest.dataset_id,
+        stats_data_id=manifest.stats_data_id,
+        fetch_mode=result.fetch_mode,
+        row_count=manifest.row_count,
+        uris=DatasetUris(
+            data=store.uri_for(manifest.data_key),
+            manifest=store.uri_for(dataset_key(manifest.dataset_id, MANIFEST_FILE)),
+        ),
+        columns=manifest.columns,
+        table=result.metadata.describe(),
+        filters=result.filters,
+        requests=result.requests,
+        pages=result.pages,
+        concurrency=result.concurrency,
+        elapsed_s=round(result.elapsed_s, 3),
+        sample=result.sample[:SAMPLE_ROWS],
+    )
+
+
+def result_size(result: BaseModel) -> int:
+    """Bytes the result costs in the JSON-RPC response, as FastMCP sends it: the text copy (indented
+    JSON, itself escaped inside a JSON string) plus the structuredContent copy, plus an envelope margin."""
+    import pydantic_core
+
+    text = pydantic_core.to_json(result, fallback=str, indent=2).decode()
+    structured = pydantic_core.to_json(result.model_dump(mode="json"))
+    return len(json.dumps(text, ensure_ascii=False).encode("utf-8")) + len(structured) + _ENVELOPE_BYTES
+
+
+def fit_to_budget(result: FetchDatasetResult, budget: int = TOOL_RESULT_BUDGET_BYTES) -> FetchDatasetResult:
+    """Shorten the parts that can grow (filter echoes, sample cells, table text) until one copy fits."""
+    if result_size(result) <= budget:
+        return result
+    result.filters = {axis: _abbreviate_echo(echo) for axis, echo in result.filters.items()}
+    result.truncated.append(f"filters: lists cut to {ECHO_LIST_LIMIT} entries (the manifest keeps them all)")
+    if result_size(result) <= budget:
+        return result
+    result.sample = [{key: _short(value, SAMPLE_TEXT_LIMIT) for key, value in row.items()} for row in result.sample]
+    result.table = {key: _short(value, 2 * SAMPLE_TEXT_LIMIT) for key, value in result.table.items()}
+    result.truncated.append(f"sample and table texts cut to {SAMPLE_TEXT_LIMIT} characters")
+    if result_size(result) > budget:
+        result.filters = {axis: "omitted: see the manifest" for axis in result.filters}
+        result.truncated.append("filters omitted (see the manifest)")
+    while result.sample and result_size(result) > budget:
+        result.sample = result.sample[: len(result.sample) // 2]
+    return result
+
+
+def _abbreviate_echo(echo: Any) -> Any:
+    if not isinstance(echo, dict):
+        return echo
+    short: dict[str, Any] = {}
+    for key, value in echo.items():
+        if isinstance(value, list) and len(value) > ECHO_LIST_LIMIT:
+            short[key] = [_short(v, SAMPLE_TEXT_LIMIT) for v in value[:ECHO_LIST_LIMIT]]
+            short[f"{key}_total"] = len(value)
+        else:
+            short[key] = _short(value, SAMPLE_TEXT_LIMIT) if isinstance(value, str) else value
+    return short
+
+
+def _short(value: Any, limit: int) -> Any:
+    if isinstance(value, str) and len(value) > limit:
+        return value[: limit - 1] + "…"
+    return value
+
+
+def register(mcp: FastMCP) -> None:
+    @mcp.tool(
+        description=(
+            "Fetch a whole e-Stat table into the dataset store and return a dataset_id (plus URIs, row count, "
+            "schema, a small sample and the table's metadata). The size is probed first (cntGetFlg=Y): a small "
+            "table takes one request, a large one is fetched completely (every 100,000-row page, in parallel, "
+            "verified). Use fetch_dataset_filtered to fetch only some areas, years or categories."
+        )
+    )
+    async def fetch_dataset_auto(stats_data_id: StatsDataId, ctx: Context) -> FetchDatasetResult:
+        return await run_fetch("auto", stats_data_id, ctx=ctx)
+
+    @mcp.tool(
+        description=(
+            "Fetch the rows of an e-Stat table that match filters into the dataset store; returns a dataset_id. "
+            "Filters name items by code or by name (resolved through the table's metadata; ambiguous names are "
+            "reported with candidates, never guessed), or select a level or a code range. All matching rows are "
+            "fetched, however many pages they take."
+        )
+    )
+    async def fetch_dataset_filtered(stats_data_id: StatsDataId, filters: Filters, ctx: Context) -> FetchDatasetResult:
+        return await run_fetch("filtered", stats_data_id, filters=filters, ctx=ctx)
+
+    @mcp.tool(
+        description=(
+            "Fetch EVERY row of an e-Stat table (optionally filtered) into the dataset store: counts the rows, "
+            "fetches all 100,000-row pages concurrently (bounded), writes them in order with bounded memory, and "
+            "verifies the total row count and that the table was not updated during the fetch - on any mismatch "
+            "it fails and saves nothing. Reports progress notifications when the client asks for them."
+        )
+    )
+    async def fetch_large_dataset_complete(
+        stats_data_id: StatsDataId,
+        ctx: Context,
+        filters: Annotated[
+            dict[str, list[str] | AxisSelection] | None,
+            Field(description="Optional filters, same form as fetch_dataset_filtered"),
+        ] = None,
+        concurrency: Concurrency = None,
+    ) -> FetchDatasetResult:
+        return await run_fetch("complete", stats_data_id, filters=filters, concurrency=concurrency, ctx=ctx)
