@@ -89,9 +89,11 @@ def test_byte_budget_truncates_under_the_tool_result_budget(loaded: Loaded) -> N
     assert result.truncated and result.truncation_reason == "byte_budget"
     assert 0 < result.row_count < 200 and result.total_rows == 200
     assert [r[0] for r in result.rows] == list(range(result.row_count))
-    # both copies FastMCP sends stay under the budget: indented text and compact structured content
-    assert len(pydantic_core.to_json(result, indent=2)) <= TOOL_RESULT_BUDGET_BYTES
-    assert len(json.dumps(result.model_dump(), ensure_ascii=False).encode()) <= TOOL_RESULT_BUDGET_BYTES
+    # both copies FastMCP sends fit together: the indented text (escaped as a JSON string) and the
+    # compact structured content; the MCP round trip is measured in tests/tools/test_analytics_tools.py
+    text = pydantic_core.to_json(result, indent=2).decode()
+    both = len(json.dumps(text, ensure_ascii=False).encode()) + len(pydantic_core.to_json(result))
+    assert TOOL_RESULT_BUDGET_BYTES * 0.8 < both <= TOOL_RESULT_BUDGET_BYTES  # cut near the budget, not far below
 
 
 def test_values_are_json_types(loaded: Loaded) -> None:

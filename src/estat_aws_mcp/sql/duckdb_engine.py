@@ -195,7 +195,8 @@ class DuckDBEngine:
         except duckdb.PermissionException as exc:
             raise SqlRejected("file_access", f"refused by the engine's sandbox: {exc}") from exc
         except duckdb.CatalogException as exc:
-            raise InputError(f"{exc}\n{_tables_hint(handle)}") from exc
+            # DuckDB's "Did you mean" suggests its own system tables; the loaded tables help more.
+            raise InputError(f"{str(exc).splitlines()[0]}\n{_tables_hint(handle)}") from exc
         except duckdb.Error as exc:
             raise InputError(f"DuckDB could not run the query: {exc}") from exc
         finally:

@@ -1,8 +1,9 @@
 """The bounded, typed result every SQL engine returns.
 
-Rows are cut at ``max_rows`` and at a byte budget measured on the JSON that FastMCP actually sends:
-the indented text copy (``pydantic_core.to_json(..., indent=2)``) is the larger of the two copies of a
-typed tool result, so that is the one kept under :data:`estat_aws_mcp.limits.TOOL_RESULT_BUDGET_BYTES`.
+Rows are cut at ``max_rows`` and at a byte budget measured on what FastMCP actually sends for a
+typed result: the compact ``structuredContent`` AND the text copy (``pydantic_core.to_json(...,
+indent=2)``) as a JSON string inside the JSON-RPC response (quotes and newlines escaped). Both
+together stay under :data:`estat_aws_mcp.limits.TOOL_RESULT_BUDGET_BYTES`, so the whole response does.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
+import json
 import math
 import uuid
 from typing import Any, Literal
@@ -74,8 +76,25 @@ def to_json_value(value: Any) -> Any:
     return str(value)
 
 
-def _encoded_size(model: BaseModel) -> int:
-    return len(pydantic_core.to_json(model, indent=2))
+# JSON-RPC envelope around the two copies (ids, content type tags, isError...).
+ENVELOPE_BYTES = 512
+
+
+def _payload_size(text_json: str, compact_json: bytes) -> int:
+    """Bytes of a result sent as escaped text plus compact structured content."""
+    return len(json.dumps(text_json, ensure_ascii=False).encode()) + len(compact_json)
+
+
+def encoded_size(model: BaseModel) -> int:
+    """What a typed tool result costs in the JSON-RPC response (both copies and the envelope)."""
+    text = pydantic_core.to_json(model, indent=2).decode()
+    return _payload_size(text, pydantic_core.to_json(model)) + ENVELOPE_BYTES
+
+
+def _row_size(values: list[Any]) -> int:
+    # A row sits three levels deep in the indented text copy: 6 more spaces on every line.
+    indented = pydantic_core.to_json(values, indent=2).decode().replace("\n", "\n      ")
+    return _payload_size(indented, pydantic_core.to_json(values)) + 16
 
 
 class BoundedRows:
@@ -104,8 +123,7 @@ class BoundedRows:
             self.reason = "max_rows"
             return False
         values = [to_json_value(v) for v in row]
-        # Each row sits three levels deep in the indented text copy: 6 spaces before every value line.
-        cost = len(pydantic_core.to_json(values, indent=2)) + 6 * (len(values) + 2) + 2
+        cost = _row_size(values)
         if self.used_bytes + cost > self.row_budget:
             self.reason = "byte_budget"
             return False
@@ -116,7 +134,7 @@ class BoundedRows:
 
 def finish(result: QueryResult, budget_bytes: int = TOOL_RESULT_BUDGET_BYTES) -> QueryResult:
     """Drop trailing rows until the whole encoded result fits the budget (the estimate is then exact)."""
-    while result.rows and _encoded_size(result) > budget_bytes:
+    while result.rows and encoded_size(result) > budget_bytes:
         drop = max(1, len(result.rows) // 50)
         del result.rows[-drop:]
         result.truncated = True

@@ -1,0 +1,92 @@
+"""Analytics tools: ``load_to_iceberg`` and ``analyze_with_athena``.
+
+Thin wrappers over :mod:`estat_aws_mcp.datasets.iceberg` and :mod:`estat_aws_mcp.sql`; blocking
+work (Parquet reads, catalog commits, queries) runs in a worker thread so the event loop keeps
+serving other requests. The query deadline is taken here, in the request's context, so a Lambda
+invocation's remaining time (:mod:`estat_aws_mcp.sql.deadline`) caps it.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Annotated, Any, Literal
+
+import anyio.to_thread
+from mcp.server.fastmcp import FastMCP
+from mcp.server.fastmcp.exceptions import ToolError
+from pydantic import Field
+
+from estat_aws_mcp.datasets.iceberg import IcebergLoadResult
+from estat_aws_mcp.errors import EstatMcpError
+from estat_aws_mcp.sql.result import QueryResult
+
+MAX_ROWS_LIMIT = 10_000
+
+LOAD_DESCRIPTION = (
+    "Load a dataset (a dataset_id from a fetch tool) into an Iceberg table that analyze_with_athena can query. "
+    "Locally: a SQLite-backed Iceberg catalog in the dataset store; with an s3:// store: the AWS Glue Data Catalog "
+    "(data under the store prefix), queryable by Athena. mode='append' adds rows and requires the dataset's "
+    "columns to equal the table's (datasets with different axes are refused with both column lists); "
+    "mode='overwrite' replaces the rows and the columns atomically (history kept). Returns the table identifier, "
+    "snapshot id, row counts and schema."
+)
+
+ANALYZE_DESCRIPTION = (
+    "Run ONE read-only SQL query (SELECT / WITH / UNION / VALUES) over tables loaded with load_to_iceberg; "
+    "a table loaded as 'population' is queried as population or estat.population. Engine: DuckDB locally, "
+    "Amazon Athena when the server is configured for it (DuckDB SQL is transpiled to Trino; Trino SQL is "
+    "accepted too). DDL/DML, COPY, ATTACH, INSTALL/LOAD, PRAGMA, SET, several statements and file-reading "
+    "functions (read_csv, read_parquet, 'file.csv' …) are refused with a named rule. Rows are cut at max_rows "
+    "and at the response size budget; the result says when and why (truncated, truncation_reason, total_rows). "
+    "Aggregate in SQL rather than fetching raw rows. Show the returned credit notice with e-Stat data."
+)
+
+
+async def _in_thread(fn, *args: Any, **kwargs: Any):
+    try:
+        return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+    except EstatMcpError as exc:
+        raise ToolError(str(exc)) from exc
+
+
+def register(mcp: FastMCP) -> None:
+    @mcp.tool(name="load_to_iceberg", description=LOAD_DESCRIPTION, structured_output=True)
+    async def load_to_iceberg(
+        dataset_id: Annotated[str, Field(description="dataset_id returned by a fetch tool")],
+        table: Annotated[
+            str,
+            Field(description="table name: lower-case letters, digits, '_', starting with a letter (max 128)"),
+        ],
+        namespace: Annotated[
+            str | None,
+            Field(description="namespace (Glue database on AWS); default: ESTAT_MCP_GLUE_DATABASE, normally 'estat'"),
+        ] = None,
+        mode: Annotated[
+            Literal["append", "overwrite"],
+            Field(description="append rows (same columns required) or overwrite rows and schema"),
+        ] = "append",
+    ) -> IcebergLoadResult:
+        from estat_aws_mcp.datasets.iceberg import load_dataset_to_iceberg
+        from estat_aws_mcp.settings import get_settings
+
+        return await _in_thread(load_dataset_to_iceberg, get_settings(), dataset_id, table, namespace, mode)
+
+    @mcp.tool(name="analyze_with_athena", description=ANALYZE_DESCRIPTION, structured_output=True)
+    async def analyze_with_athena(
+        sql: Annotated[str, Field(description="one read-only query, DuckDB or Trino (Athena) SQL")],
+        max_rows: Annotated[
+            int, Field(ge=1, le=MAX_ROWS_LIMIT, description="most rows to return (the byte budget may cut earlier)")
+        ] = 1000,
+        dialect: Annotated[
+            Literal["auto", "duckdb", "trino"],
+            Field(description="how to read the SQL: auto tries DuckDB, then Trino"),
+        ] = "auto",
+    ) -> QueryResult:
+        from estat_aws_mcp.settings import get_settings
+        from estat_aws_mcp.sql import get_engine
+        from estat_aws_mcp.sql.deadline import query_deadline
+
+        settings = get_settings()
+        deadline = query_deadline(settings.sql_timeout_s)  # taken in the request's context (Lambda deadline)
+        engine = get_engine(settings)
+        return await _in_thread(engine.execute, sql, max_rows=max_rows, deadline=deadline, dialect=dialect)
