@@ -1,0 +1,17 @@
+# A public Function URL (authorization_type NONE) guarded by a bearer token that the function
+# reads from SSM. Cursor and Claude Code connect with just the URL and an Authorization header.
+module "estat_mcp" {
+  source = "../../modules/estat-mcp-lambda"
+
+  name         = var.name
+  image_uri    = var.image_uri
+  architecture = var.architecture
+
+  authorization_type            = var.authorization_type
+  app_id_ssm_parameter_name     = var.app_id_ssm_parameter_name
+  auth_token_ssm_parameter_name = var.auth_token_ssm_parameter_name
+
+  ecr_force_delete          = var.force_destroy
+  data_bucket_force_destroy = var.force_destroy
+  athena_force_destroy      = var.force_destroy
+}

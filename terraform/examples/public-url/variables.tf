@@ -1,0 +1,47 @@
+variable "region" {
+  description = "AWS region to deploy to."
+  type        = string
+  default     = "ap-northeast-1"
+}
+
+variable "name" {
+  description = "Name of the deployment."
+  type        = string
+  default     = "estat-aws-mcp"
+}
+
+variable "architecture" {
+  description = "arm64 or x86_64 (make deploy builds the image for the same platform)."
+  type        = string
+  default     = "arm64"
+}
+
+variable "image_uri" {
+  description = "Image pinned by digest (make deploy sets it after pushing; null only for stage 1)."
+  type        = string
+  default     = null
+}
+
+variable "app_id_ssm_parameter_name" {
+  description = "Existing SSM SecureString with the e-Stat appId."
+  type        = string
+  default     = "/estat-aws-mcp/estat-app-id"
+}
+
+variable "auth_token_ssm_parameter_name" {
+  description = "Existing SSM SecureString with the bearer token clients must send."
+  type        = string
+  default     = "/estat-aws-mcp/auth-token"
+}
+
+variable "authorization_type" {
+  description = "Function URL auth. This example is the public (NONE) one; AWS_IAM is accepted so that a deployment can be switched in place."
+  type        = string
+  default     = "NONE"
+}
+
+variable "force_destroy" {
+  description = "Let make destroy delete the repository's images, the data bucket's objects and Athena history."
+  type        = bool
+  default     = true
+}

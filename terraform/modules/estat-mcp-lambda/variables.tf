@@ -1,0 +1,384 @@
+################################################################################
+# Naming
+################################################################################
+
+variable "name" {
+  description = "Name of the deployment: function, role, log group, repository and workgroup names derive from it."
+  type        = string
+  default     = "estat-aws-mcp"
+
+  validation {
+    # 40 leaves room for the suffixes the module appends (role name limit is 64).
+    condition     = can(regex("^[a-z][a-z0-9-]{0,39}$", var.name))
+    error_message = "name must be 1-40 characters of lowercase letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource that supports them."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# Container image (ECR)
+################################################################################
+
+variable "create_ecr_repository" {
+  description = "Create the ECR repository the image is pushed to. Set false to use an existing repository (give its URL in image_uri)."
+  type        = bool
+  default     = true
+}
+
+variable "ecr_repository_name" {
+  description = "Name of the ECR repository (default: var.name)."
+  type        = string
+  default     = null
+}
+
+variable "ecr_keep_images" {
+  description = "How many tagged images the repository keeps; older ones expire (untagged images expire after one day)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.ecr_keep_images >= 1 && var.ecr_keep_images <= 1000
+    error_message = "ecr_keep_images must be between 1 and 1000."
+  }
+}
+
+variable "ecr_force_delete" {
+  description = "Let `terraform destroy` delete the repository even when it still holds images."
+  type        = bool
+  default     = false
+}
+
+variable "image_uri" {
+  description = "The function's image, pinned by digest: <registry>/<repository>@sha256:<64 hex>. Required for every resource except the ECR repository (stage 1 of `make deploy` creates the repository before any image exists)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.image_uri == null || can(regex("^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$", var.image_uri))
+    error_message = "image_uri must be pinned by digest: <registry>/<repository>@sha256:<64 lowercase hex digits> (tags are mutable; a digest makes each push a visible change)."
+  }
+}
+
+variable "image_command" {
+  description = "The image's CMD (the Lambda handler). Set explicitly so that the function's image_config matches the Dockerfile."
+  type        = list(string)
+  default     = ["estat_aws_mcp.lambda_handler.handler"]
+
+  validation {
+    condition     = length(var.image_command) > 0
+    error_message = "image_command must name the handler."
+  }
+}
+
+################################################################################
+# Function
+################################################################################
+
+variable "architecture" {
+  description = "Instruction set of the image and the function: arm64 (cheaper per GB-second) or x86_64."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64."
+  }
+}
+
+variable "memory_size" {
+  description = "Function memory in MB (CPU scales with it)."
+  type        = number
+  default     = 1024
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240 && floor(var.memory_size) == var.memory_size
+    error_message = "memory_size must be a whole number of MB between 128 and 10240."
+  }
+}
+
+variable "timeout" {
+  description = "Function timeout in seconds. Clients' read timeouts should be at least this."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.timeout >= 3 && var.timeout <= 900 && floor(var.timeout) == var.timeout
+    error_message = "timeout must be a whole number of seconds between 3 and 900."
+  }
+}
+
+variable "reserved_concurrent_executions" {
+  description = "Concurrency reserved for (and capping) the function: a cost and abuse ceiling. -1 removes the cap."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.reserved_concurrent_executions == -1 || (var.reserved_concurrent_executions >= 1 && var.reserved_concurrent_executions <= 1000)
+    error_message = "reserved_concurrent_executions must be -1 (no reservation) or between 1 and 1000 (0 would disable the function)."
+  }
+}
+
+variable "dispatch_mode" {
+  description = "ESTAT_MCP_DISPATCH: inprocess (fast, default) or stdio (the adapter's child process per request)."
+  type        = string
+  default     = "inprocess"
+
+  validation {
+    condition     = contains(["inprocess", "stdio"], var.dispatch_mode)
+    error_message = "dispatch_mode must be inprocess or stdio."
+  }
+}
+
+variable "log_level" {
+  description = "ESTAT_MCP_LOG_LEVEL of the function."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "environment_variables" {
+  description = "Extra environment variables for the function (never secrets: use the SSM parameters). The module's own variables win on a name clash."
+  type        = map(string)
+  default     = {}
+}
+
+variable "log_retention_in_days" {
+  description = "Retention of the function's log group."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "log_retention_in_days must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
+  }
+}
+
+variable "log_kms_key_arn" {
+  description = "Optional KMS key for the log group (its key policy must allow the CloudWatch Logs service)."
+  type        = string
+  default     = null
+}
+
+################################################################################
+# Function URL
+################################################################################
+
+variable "authorization_type" {
+  description = "Function URL auth: AWS_IAM (SigV4-signed callers only) or NONE (public; protect it with the bearer token)."
+  type        = string
+  default     = "AWS_IAM"
+
+  validation {
+    condition     = contains(["NONE", "AWS_IAM"], var.authorization_type)
+    error_message = "authorization_type must be NONE or AWS_IAM."
+  }
+}
+
+variable "invoker_principals" {
+  description = "For AWS_IAM: extra principals (account ids or role/user ARNs, e.g. another account) granted both invoke actions in the function's resource policy. Same-account callers only need an identity policy (see the iam-auth example)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.invoker_principals : can(regex("^([0-9]{12}|arn:aws[a-z-]*:iam::[0-9]{12}:(root|role/.+|user/.+))$", p))])
+    error_message = "invoker_principals must be 12-digit account ids or IAM role/user/root ARNs (never \"*\")."
+  }
+}
+
+variable "cors" {
+  description = "CORS of the Function URL (null: none; MCP desktop clients do not need it, browser-based ones do)."
+  type = object({
+    allow_origins     = list(string)
+    allow_methods     = optional(list(string), ["GET", "POST"])
+    allow_headers     = optional(list(string), ["content-type", "accept", "authorization", "mcp-protocol-version", "mcp-session-id", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"])
+    expose_headers    = optional(list(string), ["mcp-session-id"])
+    allow_credentials = optional(bool, false)
+    max_age           = optional(number, 3600)
+  })
+  default = null
+
+  validation {
+    condition     = var.cors == null || try(length(var.cors.allow_origins) > 0, false)
+    error_message = "cors.allow_origins must list at least one origin."
+  }
+}
+
+################################################################################
+# Secrets (SSM SecureString parameters)
+################################################################################
+
+variable "app_id_ssm_parameter_name" {
+  description = "SSM SecureString holding the e-Stat appId (ESTAT_APP_ID_SSM_PARAMETER). Its value never enters Terraform state."
+  type        = string
+  default     = "/estat-aws-mcp/estat-app-id"
+
+  validation {
+    condition     = can(regex("^/?[a-zA-Z0-9_.\\-/]{1,1000}$", var.app_id_ssm_parameter_name))
+    error_message = "app_id_ssm_parameter_name must be a valid SSM parameter name."
+  }
+}
+
+variable "create_app_id_ssm_parameter" {
+  description = "Create the appId parameter with a placeholder value that you then overwrite with `aws ssm put-parameter --overwrite` (Terraform ignores later value changes). False: the parameter already exists (recommended; `make deploy` checks it)."
+  type        = bool
+  default     = false
+}
+
+variable "auth_token_ssm_parameter_name" {
+  description = "SSM SecureString holding the bearer token that a NONE-auth URL requires (ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER). null: no token."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.auth_token_ssm_parameter_name == null || can(regex("^/?[a-zA-Z0-9_.\\-/]{1,1000}$", var.auth_token_ssm_parameter_name))
+    error_message = "auth_token_ssm_parameter_name must be a valid SSM parameter name."
+  }
+}
+
+variable "create_auth_token_ssm_parameter" {
+  description = "Create the bearer-token parameter with a placeholder value (see create_app_id_ssm_parameter)."
+  type        = bool
+  default     = false
+}
+
+variable "ssm_kms_key_arn" {
+  description = "Customer managed KMS key of the SecureString parameters (null: the AWS managed key alias/aws/ssm, which needs no extra grant)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ssm_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.ssm_kms_key_arn))
+    error_message = "ssm_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+################################################################################
+# Data: S3 storage, Glue catalog, Athena
+################################################################################
+
+variable "enable_aws_data_backends" {
+  description = "Store datasets in S3, query with Athena and register Iceberg tables in Glue. False: the embedded engines on the function's /tmp (ephemeral)."
+  type        = bool
+  default     = true
+}
+
+variable "create_data_bucket" {
+  description = "Create the data bucket (encrypted, versioned, private, TLS-only). False: use data_bucket_name."
+  type        = bool
+  default     = true
+}
+
+variable "data_bucket_name" {
+  description = "Existing bucket when create_data_bucket is false; name of the new bucket otherwise (default: <name>-data-<account id>-<region>)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.data_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.data_bucket_name))
+    error_message = "data_bucket_name must be a valid S3 bucket name."
+  }
+}
+
+variable "data_prefix" {
+  description = "Key prefix of the datasets inside the bucket (the function can only touch this prefix and the Athena results prefix)."
+  type        = string
+  default     = "estat"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9][a-zA-Z0-9_.-]*(/[a-zA-Z0-9][a-zA-Z0-9_.-]*)*$", var.data_prefix))
+    error_message = "data_prefix must be one or more path segments without leading/trailing slashes (e.g. estat or team/estat)."
+  }
+}
+
+variable "data_bucket_force_destroy" {
+  description = "Let `terraform destroy` delete the data bucket with its objects."
+  type        = bool
+  default     = false
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Days after which overwritten object versions in the data bucket expire."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1
+    error_message = "noncurrent_version_expiration_days must be at least 1."
+  }
+}
+
+variable "create_glue_database" {
+  description = "Create the Glue database (the Iceberg namespace Athena queries)."
+  type        = bool
+  default     = true
+}
+
+variable "glue_database_name" {
+  description = "Glue database for the Iceberg tables (created or existing)."
+  type        = string
+  default     = "estat_mcp"
+
+  validation {
+    condition     = can(regex("^[a-z0-9_]{1,255}$", var.glue_database_name))
+    error_message = "glue_database_name must be lowercase letters, digits and underscores (Athena's rule)."
+  }
+}
+
+variable "create_athena_workgroup" {
+  description = "Create the Athena workgroup (results location and limits enforced)."
+  type        = bool
+  default     = true
+}
+
+variable "athena_workgroup_name" {
+  description = "Athena workgroup (created or existing; default: var.name)."
+  type        = string
+  default     = null
+}
+
+variable "athena_bytes_scanned_cutoff" {
+  description = "Per-query scan limit of the workgroup in bytes (the cost ceiling of one query; Athena bills $5 per TB scanned)."
+  type        = number
+  default     = 10737418240
+
+  validation {
+    condition     = var.athena_bytes_scanned_cutoff >= 10485760
+    error_message = "athena_bytes_scanned_cutoff must be at least 10 MB (Athena's minimum)."
+  }
+}
+
+variable "athena_force_destroy" {
+  description = "Let `terraform destroy` delete the workgroup with its saved queries and history."
+  type        = bool
+  default     = true
+}
+
+################################################################################
+# run_aws_cli read access
+################################################################################
+
+variable "enable_aws_cli_read_access" {
+  description = "Grant the read-only CloudWatch Logs and metrics/alarms actions that run_aws_cli's default allowlist uses."
+  type        = bool
+  default     = true
+}
+
+variable "aws_cli_log_group_arns" {
+  description = "Log groups run_aws_cli may read (ARN patterns). null: every log group of this account in this region."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.aws_cli_log_group_arns == null || alltrue([for a in coalesce(var.aws_cli_log_group_arns, []) : can(regex("^arn:aws[a-z-]*:logs:[a-z0-9-]+:[0-9]{12}:log-group:.+$", a))])
+    error_message = "aws_cli_log_group_arns must be log group ARNs (wildcards allowed after log-group:)."
+  }
+}
