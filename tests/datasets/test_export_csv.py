@@ -171,3 +171,28 @@ def test_bad_unencodable_policy(local_store, make_dataset) -> None:
     manifest = make_dataset(rows=3)
     with pytest.raises(InputError, match="on_unencodable"):
         export_csv(local_store, manifest.dataset_id, "cp932", on_unencodable="ignore")  # type: ignore[arg-type]
+
+
+def test_a_cell_full_of_unencodable_characters_is_described_briefly(local_store, make_dataset) -> None:
+    columns = synthetic_rows(3)
+    columns["annotation"][0] = "😀" * 10_000
+    manifest = make_dataset(rows=columns)
+    with pytest.raises(UnencodableCharactersError) as info:
+        export_csv(local_store, manifest.dataset_id, "cp932")
+    assert info.value.report.characters == 10_000
+    assert "and 9995 more" in str(info.value) and len(str(info.value)) < 2_000
+
+
+def test_cp932_replace_into_s3_writes_the_substitution_report(s3_store) -> None:
+    from tests.datasets.conftest import write_dataset
+
+    columns = synthetic_rows(10)
+    columns["area_name"][2] = "𠮷"
+    manifest = write_dataset(s3_store, columns)
+    result = export_csv(s3_store, manifest.dataset_id, "cp932", on_unencodable="replace")
+    assert (
+        result.substitutions_uri
+        == f"s3://estat-test-bucket/estat/exports/{manifest.dataset_id}.cp932-substitutions.csv"
+    )
+    report = s3_store.read_bytes(substitutions_key(manifest.dataset_id)).decode("utf-8-sig").splitlines()
+    assert report[1].startswith("3,area_name,𠮷,U+20BB7,𠮷,〓")

@@ -40,6 +40,7 @@ CP932_REPLACEMENT = "〓"
 BATCH_ROWS = 65_536
 # Occurrences of unencodable characters listed inline (errors and tool results stay small).
 UNENCODABLE_LISTED = 20
+CHARACTERS_LISTED_PER_CELL = 5
 
 UnencodablePolicy = Literal["error", "replace"]
 
@@ -134,7 +135,10 @@ class Unencodable:
     value: str
 
     def describe(self) -> str:
-        chars = ", ".join(f"{c!r} ({p})" for c, p in zip(self.characters, self.codepoints, strict=True))
+        pairs = list(zip(self.characters, self.codepoints, strict=True))
+        chars = ", ".join(f"{c!r} ({p})" for c, p in pairs[:CHARACTERS_LISTED_PER_CELL])
+        if len(pairs) > CHARACTERS_LISTED_PER_CELL:
+            chars += f" and {len(pairs) - CHARACTERS_LISTED_PER_CELL} more"
         return f"row {self.row} column {self.column}: {chars} in {self.value[:40]!r}"
 
 

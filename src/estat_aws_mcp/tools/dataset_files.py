@@ -113,7 +113,8 @@ def download_csv_core(uri: str, max_bytes: int, offset: int) -> CsvPageResult:
         content_budget=TOOL_RESULT_BUDGET_BYTES - _RESPONSE_RESERVE_BYTES,
     )
     result = CsvPageResult.model_validate(asdict(page))
-    whole_file_here = page.eof and page.offset <= 3  # 3: a UTF-8 BOM is not content
+    content_start = 3 if page.encoding == "utf-8-sig" else 0  # a UTF-8 BOM is not content
+    whole_file_here = page.eof and page.offset == content_start
     if not whole_file_here and settings.presigned_urls:
         url = store.presign(key, settings.presigned_url_expires_s)
         if url:
