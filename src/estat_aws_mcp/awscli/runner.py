@@ -79,6 +79,10 @@ def _no_alias_loader(alias_loader_class: Any) -> Any:
 
 def create_driver() -> Any:
     """A fresh awscli driver: new session and handlers, shared model loader, no aliases or config plugins."""
+    # Importing awscli installs an import hook that maps a *later* ``import botocore`` to the copy
+    # vendored inside awscli. Importing the pinned botocore first keeps one botocore per process
+    # (the one boto3 uses), whatever order the tools run in.
+    import botocore.session  # noqa: F401
     from awscli.alias import AliasLoader
     from awscli.clidriver import CLIDriver, EnvironmentVariables
     from awscli.paramfile import register_uri_param_handler
@@ -284,6 +288,55 @@ class _OperationRunner:
         sys.stdout.write(text)
         return 0
 
+    def _largest_fitting(self, render: Any, most: int, *, measured_items: int, measured_chars: int) -> Any:
+        """The rendering with the most items (1..most) that fits the budget, or None.
+
+        Starts from a proportional guess and brackets it, so a typical search renders a handful
+        of times instead of log2(most).
+        """
+        cache: dict[int, Any] = {}
+
+        def fits(count: int) -> bool:
+            if count not in cache:
+                try:
+                    cache[count] = render(count)
+                except _TapeExhausted:
+                    cache[count] = None
+            rendered = cache[count]
+            return rendered is not None and len(rendered[0]) <= self._budget
+
+        if most < 1:
+            return None
+        guess = most
+        if measured_chars > self._budget and measured_items:
+            guess = max(1, min(most, int(measured_items * self._budget / measured_chars)))
+        step = max(1, guess // 16)
+        if fits(guess):
+            low, high = guess, most + 1  # low fits; find the first count that does not
+            probe = guess + step
+            while probe <= most and fits(probe):
+                low, step = probe, step * 2
+                probe = low + step
+            high = min(high, probe)
+        else:
+            high, low = guess, 0  # high does not fit
+            probe = guess - step
+            while probe >= 1 and not fits(probe):
+                high, step = probe, step * 2
+                probe = high - step
+            if probe < 1:
+                if not fits(1):
+                    return None
+                probe = 1
+            low = probe
+        while high - low > 1:
+            middle = (low + high) // 2
+            if fits(middle):
+                low = middle
+            else:
+                high = middle
+        return cache[low]
+
     def _render(self, response: Any, output: str, parsed_globals: Any) -> str:
         from awscli.formatter import get_formatter
 
@@ -320,6 +373,7 @@ class _OperationRunner:
         raw_chars = 0
         next_check = self._budget
         stopped_early = False
+        measured_items, measured_chars = 0, 0
         try:
             for page in fetching:
                 items = primary.search(page) or []
@@ -334,6 +388,7 @@ class _OperationRunner:
                         measured, _ = render(capped(fetched))
                     finally:
                         tape.offline = False
+                    measured_items, measured_chars = capped(fetched), len(measured)
                     if len(measured) > self._budget:
                         stopped_early = True
                         break
@@ -349,21 +404,11 @@ class _OperationRunner:
         if not stopped_early:
             text, final = render(user_max)
         if stopped_early or len(text) > self._budget:
-            # Largest item count whose rendering fits the budget (botocore builds the NextToken).
-            low, high = 1, capped(fetched)
-            best: tuple[str, Any] | None = None
-            while low <= high:
-                middle = (low + high) // 2
-                try:
-                    candidate = render(middle)
-                except _TapeExhausted:
-                    candidate = ("", None)
-                    high = middle - 1
-                    continue
-                if len(candidate[0]) <= self._budget:
-                    best, low = candidate, middle + 1
-                else:
-                    high = middle - 1
+            if text:
+                measured_items, measured_chars = capped(fetched), len(text)
+            best = self._largest_fitting(
+                render, capped(fetched), measured_items=measured_items, measured_chars=measured_chars
+            )
             if best is not None:
                 text, final = best
             else:

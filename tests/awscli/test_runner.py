@@ -1,0 +1,141 @@
+"""Runner internals: the fitting search, defence in depth, fresh state per call, deadline, audit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import subprocess
+import sys
+import time
+
+import pytest
+
+from estat_aws_mcp.awscli.deadline import RESPONSE_RESERVE_S, call_deadline, current_deadline, invocation_deadline
+from estat_aws_mcp.awscli.runner import _OperationRunner, create_driver, run_validated
+from estat_aws_mcp.awscli.service import run_aws_cli
+from estat_aws_mcp.awscli.validator import ValidatedCommand
+from tests.awscli.conftest import LOG_GROUP, SeededAws
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_largest_fitting_finds_the_maximum(seed: int) -> None:
+    rng = random.Random(seed)
+    most = rng.randint(1, 400)
+    sizes = [0]
+    for _ in range(most):
+        sizes.append(sizes[-1] + rng.randint(1, 50))
+    budget = rng.randint(1, sizes[-1] + 100)
+    runner = _OperationRunner(None, "logs", "FilterLogEvents", None, budget, 0.0)
+    calls: list[int] = []
+
+    def render(count: int):
+        calls.append(count)
+        return "x" * sizes[count], count
+
+    guess_items = rng.randint(1, most)
+    found = runner._largest_fitting(render, most, measured_items=guess_items, measured_chars=sizes[guess_items])
+    expected = max((k for k in range(1, most + 1) if sizes[k] <= budget), default=None)
+    assert (found[1] if found else None) == expected
+    assert len(calls) <= 24
+
+
+def _manual(argv: list[str]) -> ValidatedCommand:
+    """A command that skipped the validator, to exercise the runner's own guards."""
+    return ValidatedCommand(service=argv[0], operation=argv[1], argv=argv)
+
+
+@pytest.mark.parametrize(
+    ("argv", "rule"),
+    [
+        (["logs", "filter-log-events", "--log-group-name", "file:///etc/passwd"], "file_or_url_value"),
+        (["logs", "filter-log-events", "--log-group-name", "http://127.0.0.1:9001/x"], "file_or_url_value"),
+        (
+            ["logs", "filter-log-events", "--log-group-name", "x", "--log-stream-names", "fileb:///etc/hostname"],
+            "file_or_url_value",
+        ),
+        (
+            ["cloudwatch", "list-metrics", "--dimensions", "Name=a,Value@=file:///etc/hostname"],
+            "shorthand_file_reference",
+        ),
+        (["logs", "describe-log-groups", "--cli-input-json", "file:///etc/passwd"], "file_or_url_value"),
+        (["logs", "describe-log-groups", "--cli-input-json", '{"limit": 1}'], "cli_input_json"),
+    ],
+)
+def test_runner_refuses_file_and_url_values_even_without_the_validator(
+    argv: list[str], rule: str, seeded_aws: SeededAws
+) -> None:
+    outcome = run_validated(_manual(argv), create_driver(), budget_chars=10_000, deadline=time.monotonic() + 10)
+    assert outcome.state.denied is not None and outcome.state.denied.rule == rule
+    assert "root:" not in outcome.output + outcome.stderr
+    assert not outcome.state.operation_ran
+
+
+def test_no_state_leaks_between_calls(seeded_aws: SeededAws) -> None:
+    west = run_aws_cli("aws logs describe-log-groups --region us-west-2 --output text")
+    assert west.region == "us-west-2" and west.output == ""  # moto keeps regions apart
+    default = run_aws_cli("aws logs describe-log-groups")
+    assert default.region == "ap-northeast-1" and LOG_GROUP in default.output
+    assert default.output_format == "json"
+    logger = logging.getLogger("awscli")
+    assert not [h for h in logger.handlers if isinstance(h, logging.StreamHandler)]
+
+
+def test_invocation_deadline_reaches_worker_threads_and_ends() -> None:
+    import anyio
+
+    assert current_deadline() is None
+    with invocation_deadline(30) as deadline:
+        seen = anyio.run(lambda: anyio.to_thread.run_sync(current_deadline))
+        assert seen == deadline
+        assert call_deadline() <= deadline - RESPONSE_RESERVE_S + 0.01
+    assert current_deadline() is None
+
+
+def test_passed_deadline_stops_before_asking_aws(seeded_aws: SeededAws) -> None:
+    with invocation_deadline(RESPONSE_RESERVE_S / 2):
+        result = run_aws_cli("aws logs describe-log-groups")
+    assert (result.decision, result.error, result.exit_status) == ("allowed", "deadline_exceeded", 255)
+    assert result.request_ids == [] and result.is_error
+
+
+def test_one_audit_line_per_call(seeded_aws: SeededAws, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="estat_aws_mcp.awscli.audit")
+    run_aws_cli(
+        f"aws logs filter-log-events --log-group-name {LOG_GROUP} --filter-pattern 'secret words' --limit 5",
+        request_id="r-1",
+    )
+    run_aws_cli("aws logs describe-log-groups --endpoint-url http://evil.example")
+    records = [r for r in caplog.records if r.name == "estat_aws_mcp.awscli.audit"]
+    assert len(records) == 2
+    allowed, denied = (json.loads(r.getMessage()) for r in records)
+    assert records[0].levelno == logging.INFO and records[1].levelno == logging.WARNING
+    assert allowed["request_id"] == "r-1" and allowed["decision"] == "allowed"
+    assert (allowed["service"], allowed["operation"], allowed["region"]) == (
+        "logs",
+        "filter-log-events",
+        "ap-northeast-1",
+    )
+    assert allowed["aws_request_ids"] and allowed["duration_ms"] >= 0 and allowed["output_chars"] > 0
+    assert "secret words" not in allowed["command"] and "--limit 5" in allowed["command"]
+    assert (denied["decision"], denied["rule"]) == ("denied", "endpoint_override")
+    assert "evil.example" not in denied["command"]
+
+
+def test_building_the_server_and_importing_the_tool_do_not_import_awscli() -> None:
+    code = (
+        "import sys; import estat_aws_mcp.tools.aws_cli, estat_aws_mcp.awscli.service; "
+        "print('awscli' in sys.modules, 'botocore' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_awscli_does_not_swap_the_process_botocore() -> None:
+    code = (
+        "import os, importlib.metadata as md; os.environ.setdefault('AWS_DEFAULT_REGION', 'us-east-1'); "
+        "from estat_aws_mcp.awscli.runner import create_driver; create_driver(); "
+        "import boto3, botocore; print(botocore.__version__ == md.version('botocore'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
