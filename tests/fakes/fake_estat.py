@@ -375,6 +375,21 @@ class GeneratedTable:
             row["$"] = self.value_fn(flat)
             yield row
 
+    def row_at(self, flat_index: int) -> dict[str, str]:
+        """The VALUE row at ``flat_index`` of the full (un-narrowed) table, without iterating."""
+        if not 0 <= flat_index < self.total_rows:
+            raise IndexError(flat_index)
+        positions, rest = [], flat_index
+        for stride in self.strides():
+            position, rest = divmod(rest, stride)
+            positions.append(position)
+        row = {f"@{axis.id}": axis.items[p].code for axis, p in zip(self.axes, positions, strict=True)}
+        unit = self.row_unit(positions)
+        if unit is not None:
+            row["@unit"] = unit
+        row["$"] = self.value_fn(flat_index)
+        return row
+
     def _narrow(self, params: dict[str, str]) -> tuple[list[list[int]], dict[str, str]]:
         keep, echo = [], {}
         for axis in self.axes:
@@ -1537,7 +1552,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.estat._end(request)
 
     def _send(self, response: FakeResponse) -> None:
-        self.send_response(response.status)
+        self.log_request(response.status)
+        self.send_response_only(response.status)
+        self.send_header("Date", self.date_time_string())
+        if "Server" not in response.headers:
+            self.send_header("Server", "fake-estat")
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
         for key, value in response.headers.items():
