@@ -5,6 +5,8 @@ against the fake e-Stat: schemas, structured results, input errors, substitution
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -172,3 +174,12 @@ async def test_a_hundred_results_stay_within_the_budget(fake_estat: FakeEstat) -
     result = await call("search_estat_data", {"query": "予算試験項目", "max_results": 100})
     assert not result.isError, result.content
     assert len(result.structuredContent["results"]) == 100  # call() checked the whole payload's size
+
+
+def test_building_the_server_loads_neither_janome_nor_the_search_core() -> None:
+    code = (
+        "import sys; from estat_aws_mcp.tools.server import build_server; build_server(); "
+        "print(sorted(m for m in ('janome', 'estat_aws_mcp.estat.search') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -103,17 +103,22 @@ _MONTH_RANGE = re.compile(r"^(\d{6})-(\d{6})$")
 _YEAR_RANGE = re.compile(r"^(\d{4})-(\d{4})$")
 
 
+def _optional_text(value: str | int | None) -> str | None:
+    """A parameter as normalised text; ``None`` for a missing or blank value."""
+    text = normalize_text(str(value)) if value is not None else ""
+    return text or None
+
+
 def _valid_month(value: str) -> bool:
     return 1 <= int(value[4:]) <= 12
 
 
 def validate_survey_years(value: str | int | None) -> str | None:
     """``yyyy``, ``yyyymm`` or ``yyyymm-yyyymm`` (``yyyy-yyyy`` is accepted as ``yyyy01-yyyy12``)."""
-    if value is None:
+    text = _optional_text(value)
+    if text is None:
         return None
-    text = normalize_text(str(value)).replace(" ", "").replace("~", "-").replace("〜", "-")
-    if not text:
-        return None
+    text = text.replace(" ", "").replace("~", "-").replace("〜", "-")
     problem = (
         f"survey_years must be yyyy, yyyymm or yyyymm-yyyymm (for example 2020, 202010 or 201501-202012); "
         f"got {str(value)!r}."
@@ -139,10 +144,8 @@ def validate_survey_years(value: str | int | None) -> str | None:
 
 def validate_stats_field(value: str | int | None) -> str | None:
     """A 2- or 4-digit field code, or a field name such as 人口・世帯."""
-    if value is None:
-        return None
-    text = normalize_text(str(value))
-    if not text:
+    text = _optional_text(value)
+    if text is None:
         return None
     if re.fullmatch(r"\d{2}(\d{2})?", text) and text[:2] in STATS_FIELDS:
         return text
@@ -157,10 +160,8 @@ def validate_stats_field(value: str | int | None) -> str | None:
 
 
 def validate_stats_code(value: str | int | None) -> str | None:
-    if value is None:
-        return None
-    text = normalize_text(str(value))
-    if not text:
+    text = _optional_text(value)
+    if text is None:
         return None
     if re.fullmatch(r"\d{8}|\d{5}", text):
         return text
@@ -171,10 +172,8 @@ def validate_stats_code(value: str | int | None) -> str | None:
 
 
 def validate_collect_area(value: str | int | None) -> str | None:
-    if value is None:
-        return None
-    text = normalize_text(str(value))
-    if not text:
+    text = _optional_text(value)
+    if text is None:
         return None
     if text in COLLECT_AREA_NAMES:
         return text

@@ -344,54 +344,32 @@ def refinement_candidates(
 
     query = " ".join(keywords)
     tables = {row["stats_data_id"]: row for row in pool}.values()
+
+    def narrow(**change: str) -> Callable[[str], Candidate]:
+        return lambda reason: Candidate("refinement", query, filters.model_copy(update=change), reason)
+
     if filters.stats_code is None:
         surveys = Counter((t.get("stat_code"), t.get("stat_name")) for t in tables if t.get("stat_code"))
         for (code, name), count in surveys.most_common(3):
-            candidates.append(
-                Candidate(
-                    "refinement",
-                    query,
-                    filters.model_copy(update={"stats_code": code}),
-                    f"Only the survey {name} ({code}): {count} of the {len(tables)} tables fetched come from it.",
-                )
-            )
+            reason = f"Only the survey {name} ({code}): {count} of the {len(tables)} tables fetched come from it."
+            candidates.append(narrow(stats_code=code)(reason))
     if filters.stats_field is None:
         fields = Counter(
             (t.get("main_category_code"), t.get("main_category")) for t in tables if t.get("main_category_code")
         )
-        if len(fields) > 1:
-            for (code, name), count in fields.most_common(2):
-                candidates.append(
-                    Candidate(
-                        "refinement",
-                        query,
-                        filters.model_copy(update={"stats_field": code}),
-                        f"Only the statistical field {name} ({code}): {count} of the {len(tables)} tables fetched.",
-                    )
-                )
+        for (code, name), count in fields.most_common(2) if len(fields) > 1 else ():
+            reason = f"Only the statistical field {name} ({code}): {count} of the {len(tables)} tables fetched."
+            candidates.append(narrow(stats_field=code)(reason))
     if filters.survey_years is None:
         years = sorted({year for t in tables if (year := survey_year(t.get("survey_date")))}, reverse=True)
         if len(years) > 1:
-            candidates.append(
-                Candidate(
-                    "refinement",
-                    query,
-                    filters.model_copy(update={"survey_years": str(years[0])}),
-                    f"Only surveys of {years[0]}, the latest year among the tables fetched.",
-                )
-            )
+            reason = f"Only surveys of {years[0]}, the latest year among the tables fetched."
+            candidates.append(narrow(survey_years=str(years[0]))(reason))
     if filters.collect_area is None:
         levels = {row.get("collect_area") for row in pool}
-        for code, name in COLLECT_AREA_NAMES.items():
-            if name in levels and len(levels) > 1:
-                candidates.append(
-                    Candidate(
-                        "refinement",
-                        query,
-                        filters.model_copy(update={"collect_area": code}),
-                        f"Only tables collected at the {name} level.",
-                    )
-                )
+        for code, name in COLLECT_AREA_NAMES.items() if len(levels) > 1 else ():
+            if name in levels:
+                candidates.append(narrow(collect_area=code)(f"Only tables collected at the {name} level."))
     return candidates
 
 
