@@ -190,3 +190,32 @@ def test_appended_and_overwritten_tables_are_read_at_their_current_snapshot(load
     result = engine.execute("SELECT * FROM population")
     assert result.total_rows == 5
     assert [c.name for c in result.columns][:4] == ["area_code", "area_name", "time_code", "time_name"]
+
+
+def test_counting_beyond_the_cap_reports_an_unknown_total(loaded: Loaded, monkeypatch: pytest.MonkeyPatch) -> None:
+    import estat_aws_mcp.sql.duckdb_engine as engine_module
+
+    monkeypatch.setattr(engine_module, "COUNT_CAP_ROWS", 5_000)
+    result = DuckDBEngine(loaded.settings).execute("SELECT * FROM range(100000) t(i)", max_rows=10)
+    assert result.truncated and result.row_count == 10 and result.total_rows is None
+
+
+def test_duckdb_over_a_glue_catalog_on_s3_reads_through_pyiceberg(aws_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """S3 store with the DuckDB engine: the data files are not local, so the view is an Arrow scan."""
+    from estat_aws_mcp.aws.clients import aws_client
+    from estat_aws_mcp.datasets.s3_store import S3ObjectStore
+    from estat_aws_mcp.settings import get_settings
+    from tests.datasets.conftest import synthetic_rows
+
+    aws_client("s3").create_bucket(
+        Bucket="duck-on-s3", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"}
+    )
+    monkeypatch.setenv("ESTAT_MCP_STORAGE_URI", "s3://duck-on-s3/p")
+    monkeypatch.setenv("ESTAT_MCP_SQL_ENGINE", "duckdb")
+    settings = get_settings()
+    columns = synthetic_rows(80, AXES)
+    manifest = write_dataset(S3ObjectStore("s3://duck-on-s3/p"), columns, AXES)
+    load_dataset_to_iceberg(settings, manifest.dataset_id, "population")
+    result = DuckDBEngine(settings).execute("SELECT count(*), sum(value) FROM estat.population")
+    assert result.rows == [[80, pytest.approx(sum(v for v in columns["value"] if v is not None))]]
+    assert any("non-local data files" in n for n in result.notices)

@@ -102,8 +102,15 @@ class AthenaEngine:
             notices.append("read as DuckDB SQL and transpiled to Trino for Athena")
         finish_by = query_deadline(self.settings.sql_timeout_s, deadline=deadline)
         query_id = self._start(trino_sql)
-        execution = self._wait(query_id, finish_by)
-        return self._results(query_id, execution, trino_sql, max_rows, notices)
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            execution = self._wait(query_id, finish_by)
+            return self._results(query_id, execution, trino_sql, max_rows, notices)
+        except ClientError as exc:
+            raise UpstreamError(f"Athena query {query_id}: {_aws_message(exc)}") from exc
+        except BotoCoreError as exc:
+            raise UpstreamError(f"Athena query {query_id}: {exc}") from exc
 
     # ------------------------------------------------------------------ steps
 

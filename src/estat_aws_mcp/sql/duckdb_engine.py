@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from estat_aws_mcp.settings import Settings
 
 BATCH_ROWS = 2048
+# After the result is full, the remaining rows are only counted (to report total_rows), up to this many.
+COUNT_CAP_ROWS = 20_000_000
 # Room kept for everything in the result except the rows (columns, SQL text, notices, credit).
 ENVELOPE_RESERVE_BYTES = 64 * 1024
 
@@ -171,6 +173,7 @@ class DuckDBEngine:
         timer.daemon = True
         timer.start()
         bounded = BoundedRows(max_rows, reserve_bytes=ENVELOPE_RESERVE_BYTES + len(run_sql.encode()))
+        counted_all = True
         try:
             relation = con.sql(run_sql)
             if relation is None:  # pragma: no cover - the guard only lets queries through
@@ -181,6 +184,9 @@ class DuckDBEngine:
             reader = relation.to_arrow_reader(BATCH_ROWS)
             for batch in reader:
                 if bounded.full:
+                    if bounded.rows_seen >= COUNT_CAP_ROWS:
+                        counted_all = False
+                        break
                     bounded.rows_seen += batch.num_rows  # only count what is not returned
                     continue
                 for row in zip(*(col.to_pylist() for col in batch.columns), strict=True):
@@ -208,7 +214,7 @@ class DuckDBEngine:
             columns=columns,
             rows=bounded.rows,
             row_count=len(bounded.rows),
-            total_rows=bounded.rows_seen,
+            total_rows=bounded.rows_seen if counted_all else None,
             truncated=bounded.full,
             truncation_reason=bounded.reason,
             notices=notices,
