@@ -177,3 +177,19 @@ def test_unknown_dataset_and_mode(settings: Settings, make_dataset: Callable) ->
     manifest = make_dataset(rows=3)
     with pytest.raises(InputError, match="mode"):
         load_dataset_to_iceberg(settings, manifest.dataset_id, "population", mode="upsert")  # type: ignore[arg-type]
+
+
+def test_a_dataset_whose_rows_disagree_with_its_manifest_loads_nothing(
+    settings: Settings, make_dataset: Callable, local_store
+) -> None:
+    from estat_aws_mcp.datasets.manifest import publish_manifest
+    from estat_aws_mcp.errors import UpstreamError
+
+    good = make_dataset(rows=10)
+    load_dataset_to_iceberg(settings, good.dataset_id, "population")
+    bad = make_dataset(rows=10)
+    bad.row_count = 11  # a manifest that lies about its data
+    publish_manifest(local_store, bad)
+    with pytest.raises(UpstreamError, match="nothing was loaded"):
+        load_dataset_to_iceberg(settings, bad.dataset_id, "population", batch_rows=3)
+    assert _scan(settings, "estat.population").num_rows == 10

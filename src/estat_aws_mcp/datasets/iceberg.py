@@ -383,6 +383,11 @@ def load_dataset_to_iceberg(
                 files_added += 1
             if first and mode == "overwrite":  # an empty dataset overwrites with no rows
                 tx.overwrite(schema.empty_table(), snapshot_properties=snapshot_properties)
+            if rows_loaded != manifest.row_count:  # raising here aborts the transaction: nothing is committed
+                raise UpstreamError(
+                    f"dataset {dataset_id}: its manifest says {manifest.row_count} rows but its data has "
+                    f"{rows_loaded}; nothing was loaded (fetch the dataset again)"
+                )
             tx.set_properties(
                 {
                     "estat.source": "e-Stat API 3.0",
@@ -397,12 +402,6 @@ def load_dataset_to_iceberg(
             f"table {identifier} changed while loading (another load committed first); nothing was written, "
             f"retry the load ({exc})"
         ) from exc
-
-    if rows_loaded != manifest.row_count:
-        # The transaction is committed by now; a mismatch means the dataset's manifest is wrong.
-        raise UpstreamError(
-            f"dataset {dataset_id}: manifest says {manifest.row_count} rows but its data has {rows_loaded}"
-        )
 
     iceberg_table = catalog.load_table(identifier)
     snapshot = iceberg_table.current_snapshot()
