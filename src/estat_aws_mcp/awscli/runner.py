@@ -45,6 +45,28 @@ _shared_loader: Any = None
 _run_lock = threading.Lock()
 
 
+# botocore and urllib3 log request headers (session token, access key id) at DEBUG.
+_SDK_LOGGERS = ("botocore", "awscli", "urllib3", "s3transfer")
+
+
+@contextlib.contextmanager
+def _quiet_sdk_debug_logs() -> Any:
+    """During a call, SDK loggers emit nothing below INFO, whatever the process log level."""
+    import logging
+
+    saved = []
+    for name in _SDK_LOGGERS:
+        sdk_logger = logging.getLogger(name)
+        saved.append((sdk_logger, sdk_logger.level))
+        if sdk_logger.getEffectiveLevel() < logging.INFO:
+            sdk_logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for sdk_logger, level in saved:
+            sdk_logger.setLevel(level)
+
+
 class DeadlineExceeded(Exception):
     """The call's deadline passed before AWS could be asked."""
 
@@ -448,7 +470,7 @@ def run_validated(command: ValidatedCommand, driver: Any, *, budget_chars: int, 
         state.error_name = "busy"
         return RunOutcome(exit_status=255, output="", stderr="another AWS CLI call is still running", state=state)
     try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), _quiet_sdk_debug_logs():
             try:
                 exit_status = driver.main(list(command.argv))
             except SystemExit as exc:  # argparse reports usage errors this way
