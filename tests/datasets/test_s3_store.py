@@ -214,3 +214,21 @@ def test_client_uses_explicit_timeouts_and_the_endpoint(s3_store: S3ObjectStore)
     assert config.retries["mode"] == "standard" and config.retries["total_max_attempts"] >= 5
     assert config.read_timeout == 60.0
     assert s3_store.client.meta.endpoint_url == os.environ["AWS_ENDPOINT_URL"]
+
+
+@pytest.mark.parametrize("operation", ["complete_multipart_upload", "put_object"])
+def test_failure_at_the_final_step_leaves_nothing(
+    s3_store: S3ObjectStore, monkeypatch: pytest.MonkeyPatch, operation: str
+) -> None:
+    store = _small_parts(s3_store)
+    client = store.client
+
+    def fail(**kwargs):
+        raise client.exceptions.ClientError({"Error": {"Code": "InternalError", "Message": "injected"}}, operation)
+
+    monkeypatch.setattr(client, operation, fail)
+    size = PART + 100 if operation == "complete_multipart_upload" else 100
+    with pytest.raises(UpstreamError, match="InternalError"), store.open_write("x/final.bin") as fh:
+        fh.write(os.urandom(size))
+    assert _objects() == []
+    assert _uploads() == []
