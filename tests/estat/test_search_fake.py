@@ -270,3 +270,11 @@ async def test_suggestion_counts_stay_within_the_concurrency_bound(fake_estat: F
     result = await search_estat(client, "人口", too_many_hits=5)
     assert result.suggestions
     assert 1 < fake_estat.max_in_flight <= client.limiter.limit
+
+
+async def test_explicit_operators_are_kept_when_a_filter_is_relaxed(fake_estat: FakeEstat, client: EstatClient) -> None:
+    result = await search_estat(client, "賃金 OR 給与", SearchFilters(survey_years="1990"))
+    assert result.search_word == "賃金 OR 給与" and result.total_hits == 0
+    relaxed = [s for s in result.suggestions if s.filters.survey_years is None]
+    assert relaxed and relaxed[0].query == "賃金 OR 給与" and relaxed[0].search_word == "賃金 OR 給与"
+    assert_counts_are_real(fake_estat, result)

@@ -341,15 +341,18 @@ def merge_tables(rows: Sequence[Mapping[str, Any]]) -> list[MergedTable]:
 _FIELD_WEIGHTS = (("title", 1.0), ("names", 0.5), ("categories", 0.25))
 
 
+def _joined(*texts: Any) -> str:
+    # TITLE_SPEC / STATISTICS_NAME_SPEC usually repeat the title and name: count each text once.
+    return compact(" ".join(dict.fromkeys(str(text) for text in texts if text)))
+
+
 def _table_texts(info: Mapping[str, Any]) -> dict[str, str]:
     title_spec = info.get("title_spec") or {}
     name_spec = info.get("statistics_name_spec") or {}
     return {
-        "title": compact(" ".join(filter(None, [info.get("title"), *title_spec.values()]))),
-        "names": compact(
-            " ".join(filter(None, [info.get("statistics_name"), info.get("stat_name"), *name_spec.values()]))
-        ),
-        "categories": compact(" ".join(filter(None, [info.get("main_category"), info.get("sub_category")]))),
+        "title": _joined(info.get("title"), *title_spec.values()),
+        "names": _joined(info.get("statistics_name"), info.get("stat_name"), *name_spec.values()),
+        "categories": _joined(info.get("main_category"), info.get("sub_category")),
     }
 
 
@@ -531,6 +534,7 @@ async def _suggest(
             plan.analysis.split_keywords,
             relaxed.filters,
             split_already_tried=failed_split is not None,
+            query=normalized if plan.analysis.explicit_operators else None,
         )
     else:
         candidates = refinement_candidates(normalized, plan.keywords, plan.filters, pool.rows, dictionary)

@@ -281,8 +281,10 @@ def relaxation_candidates(
     filters: SearchFilters,
     *,
     split_already_tried: bool,
+    query: str | None = None,
 ) -> list[Candidate]:
-    """Broader searches for a query with zero hits (``filters`` are the effective ones)."""
+    """Broader searches for a query with zero hits (``filters`` are the effective ones; ``query``
+    is the text to keep when only a filter is dropped, by default the keywords)."""
     candidates: list[Candidate] = []
     if not split_already_tried and list(split_keywords) != list(keywords):
         joined = " ".join(k for k in keywords if k not in split_keywords)
@@ -308,7 +310,7 @@ def relaxation_candidates(
                 "Match tables that contain any of the keywords instead of all of them.",
             )
         )
-    query = " ".join(keywords)
+    query = query or " ".join(keywords)
     for name, value in filters.model_dump().items():
         if value is None:
             continue
