@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests/estat/conftest.py are parameters here)
 """The fetch engine against the fake e-Stat (a real HTTP server on 127.0.0.1).
 
 Generated tables are SYNTHETIC (tests/fakes/fake_estat.py); the census table 0003445078 is served
@@ -23,6 +24,7 @@ from estat_aws_mcp.datasets.fetch import (
     PageRequest,
     fetch_dataset,
     fetch_in_order,
+    new_client,
     normalise_stats_data_id,
     plan_pages,
 )
@@ -53,8 +55,10 @@ def big_table(rows: int = 250_001) -> GeneratedTable:
     )
 
 
-async def fetch(fake: FakeEstat, store: ObjectStore, stats_data_id: str, **options: Any):
-    async with EstatClient(backoff_initial_s=0.05, backoff_max_s=0.2) as client:
+async def fetch(fake: FakeEstat, store: ObjectStore, stats_data_id: str, *, fast: bool = True, **options: Any):
+    """Through the fast page path (VALUE array to Arrow) by default, or the plain client (dict path)."""
+    make = new_client if fast else EstatClient
+    async with make(backoff_initial_s=0.05, backoff_max_s=0.2) as client:
         return await fetch_dataset(EstatClientSource(client), store, stats_data_id, **options)
 
 
@@ -84,7 +88,7 @@ def assert_matches_source(
 
 
 @pytest.fixture
-def big(fake_estat: FakeEstat) -> Iterator[GeneratedTable]:  # noqa: F811
+def big(fake_estat: FakeEstat) -> Iterator[GeneratedTable]:
     table = fake_estat.add_table(big_table(), catalog=False)
     yield table
     fake_estat.set_latency(None)
@@ -93,7 +97,7 @@ def big(fake_estat: FakeEstat) -> Iterator[GeneratedTable]:  # noqa: F811
 
 
 def test_complete_fetch_of_250001_rows_out_of_order_with_a_transient_5xx(
-    fake_estat: FakeEstat,  # noqa: F811
+    fake_estat: FakeEstat,
     big: GeneratedTable,
     store: LocalObjectStore,
 ) -> None:
@@ -128,7 +132,7 @@ def test_complete_fetch_of_250001_rows_out_of_order_with_a_transient_5xx(
     ids=["rows-removed", "rows-added", "updated-date"],
 )
 def test_a_table_that_changes_mid_fetch_fails_loudly_and_writes_nothing(
-    fake_estat: FakeEstat,  # noqa: F811
+    fake_estat: FakeEstat,
     big: GeneratedTable,
     store: LocalObjectStore,
     change: dict[str, Any],
@@ -142,7 +146,7 @@ def test_a_table_that_changes_mid_fetch_fails_loudly_and_writes_nothing(
 
 def test_updated_between_metadata_and_count(
     fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore
-) -> None:  # noqa: F811
+) -> None:
     def hook(request: Any) -> None:
         if request.is_count:
             big.update(updated_date="2027-01-01")
@@ -155,14 +159,14 @@ def test_updated_between_metadata_and_count(
 
 def test_failure_after_retries_writes_nothing(
     fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore
-) -> None:  # noqa: F811
+) -> None:
     fake_estat.fail(times=None, status=502, endpoint="getStatsData", start_position=100_001)
     with pytest.raises(Exception, match="502"):
         asyncio.run(fetch(fake_estat, store, BIG_ID, mode="complete", concurrency=3))
     assert store.list_keys() == []
 
 
-def test_auto_fetches_a_small_table_in_one_request(fake_estat: FakeEstat, store: LocalObjectStore) -> None:  # noqa: F811
+def test_auto_fetches_a_small_table_in_one_request(fake_estat: FakeEstat, store: LocalObjectStore) -> None:
     result = asyncio.run(fetch(fake_estat, store, "0003445078", mode="auto"))
     assert result.fetch_mode == "single_request" and result.manifest.row_count == 42
     counts = [r for r in fake_estat.requests if r.endpoint == "getStatsData" and r.is_count]
@@ -180,7 +184,7 @@ def test_auto_fetches_a_small_table_in_one_request(fake_estat: FakeEstat, store:
 
 
 def test_auto_takes_the_complete_path_for_a_large_table(
-    fake_estat: FakeEstat,  # noqa: F811
+    fake_estat: FakeEstat,
     big: GeneratedTable,
     store: LocalObjectStore,
 ) -> None:
@@ -189,7 +193,7 @@ def test_auto_takes_the_complete_path_for_a_large_table(
     assert (result.fetch_mode, result.pages, result.manifest.row_count) == ("complete", 2, 100_001)
 
 
-def test_filters_by_name_and_code(fake_estat: FakeEstat, store: LocalObjectStore, estat_fixtures_dir: Path) -> None:  # noqa: F811
+def test_filters_by_name_and_code(fake_estat: FakeEstat, store: LocalObjectStore, estat_fixtures_dir: Path) -> None:
     result = asyncio.run(
         fetch(
             fake_estat,
@@ -211,7 +215,7 @@ def test_filters_by_name_and_code(fake_estat: FakeEstat, store: LocalObjectStore
     assert sent[0]["cdArea"] == "13000,34208,01100" and sent[0]["cdCat01"] == "1"
 
 
-def test_ambiguous_name_is_reported_and_nothing_is_fetched(fake_estat: FakeEstat, store: LocalObjectStore) -> None:  # noqa: F811
+def test_ambiguous_name_is_reported_and_nothing_is_fetched(fake_estat: FakeEstat, store: LocalObjectStore) -> None:
     with pytest.raises(FilterError) as caught:
         asyncio.run(fetch(fake_estat, store, "0003445078", mode="filtered", filters={"area": ["府中市"]}))
     assert [c["code"] for c in caught.value.problems[0]["candidates"]] == ["13206", "34208"]
@@ -219,7 +223,7 @@ def test_ambiguous_name_is_reported_and_nothing_is_fetched(fake_estat: FakeEstat
     assert store.list_keys() == []
 
 
-def test_more_than_100_codes_are_split_and_merged_once(fake_estat: FakeEstat, store: LocalObjectStore) -> None:  # noqa: F811
+def test_more_than_100_codes_are_split_and_merged_once(fake_estat: FakeEstat, store: LocalObjectStore) -> None:
     table = fake_estat.add_generated_table(
         "0009100002",
         [Axis.numbered("area", "市町村", 260, width=5), Axis.years(2019, 2021)],
@@ -242,7 +246,7 @@ def test_more_than_100_codes_are_split_and_merged_once(fake_estat: FakeEstat, st
     )
 
 
-def test_level_and_range_filters(fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore) -> None:  # noqa: F811
+def test_level_and_range_filters(fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore) -> None:
     filters = {
         "area": {"level": "2", "from": "13000", "to": "都道府県20"},
         "cat01": ["0001"],
@@ -258,7 +262,7 @@ def test_level_and_range_filters(fake_estat: FakeEstat, big: GeneratedTable, sto
 
 def test_filters_matching_nothing_are_reported(
     fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore
-) -> None:  # noqa: F811
+) -> None:
     with pytest.raises(InputError, match="no rows"):
         asyncio.run(
             fetch(fake_estat, store, BIG_ID, mode="filtered", filters={"area": {"from": "20000", "to": "13000"}})
@@ -266,7 +270,7 @@ def test_filters_matching_nothing_are_reported(
     assert store.list_keys() == []
 
 
-def test_dataset_is_readable_by_another_process(fake_estat: FakeEstat, store: LocalObjectStore) -> None:  # noqa: F811
+def test_dataset_is_readable_by_another_process(fake_estat: FakeEstat, store: LocalObjectStore) -> None:
     result = asyncio.run(fetch(fake_estat, store, "0003445078", mode="auto"))
     script = (
         "import json, sys\n"

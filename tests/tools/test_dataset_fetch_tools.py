@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests/estat/conftest.py are parameters here)
 """The three fetch tools through a real MCP client session (in memory) against the fake e-Stat."""
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ LARGE_ID = "0009200001"
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_estat: FakeEstat) -> LocalObjectStore:  # noqa: F811
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_estat: FakeEstat) -> LocalObjectStore:
     root = tmp_path / "store"
     monkeypatch.setenv("ESTAT_MCP_STORAGE_URI", str(root))
     return LocalObjectStore(root)
@@ -130,7 +131,7 @@ async def test_bad_input_gives_clear_errors(
 
 
 @pytest.fixture
-def large_table(fake_estat: FakeEstat) -> Iterator[str]:  # noqa: F811
+def large_table(fake_estat: FakeEstat) -> Iterator[str]:
     """SYNTHETIC: 1,500 areas with 400-character names x 170 categories = 255,000 rows."""
     long_name = "長い地域名" * 80
     areas = Axis("area", "地域", [AxisItem(f"{i:05d}", f"{long_name}{i}", "2") for i in range(1500)])

@@ -20,6 +20,7 @@ normalised responses only.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -30,16 +31,18 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from estat_aws_mcp.datasets.filters import ResolvedFilters, resolve_filters
 from estat_aws_mcp.datasets.manifest import DatasetManifest
+from estat_aws_mcp.datasets.pages import ValueCapturingTransport, capturing_values, value_lines_as_json
 from estat_aws_mcp.datasets.schema import PageConverter, TableMetadata, table_metadata
 from estat_aws_mcp.datasets.store import ObjectStore
 from estat_aws_mcp.datasets.writer import DatasetWriter
 from estat_aws_mcp.errors import InputError, UpstreamError
-from estat_aws_mcp.estat.normalize import MetaInfo, StatsData
+from estat_aws_mcp.estat.normalize import MetaInfo, StatsData, as_list
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from estat_aws_mcp.estat.client import EstatClient
+    from estat_aws_mcp.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,16 @@ class StatsSource(Protocol):
 
     async def count(self, stats_data_id: str, params: Mapping[str, str]) -> StatsData: ...
 
-    async def page(self, stats_data_id: str, params: Mapping[str, str], start: int, limit: int) -> StatsData: ...
+    async def page(self, stats_data_id: str, params: Mapping[str, str], start: int, limit: int) -> FetchedPage: ...
+
+
+@dataclass
+class FetchedPage:
+    """One getStatsData page: the normalised response, and its VALUE objects as JSON lines when the fast
+    path captured them (then ``data["values"]`` is empty; see :mod:`estat_aws_mcp.datasets.pages`)."""
+
+    data: StatsData
+    value_lines: bytes | None = None
 
 
 class FetchIntegrityError(UpstreamError):
@@ -162,10 +174,15 @@ async def fetch_dataset(
     converter = PageConverter(metadata)
 
     async def fetch_page(page: PageRequest) -> pa.RecordBatch:
-        response = await source.page(stats_data_id, requests[page.request_index], page.start, page.rows)
-        _check_page(stats_data_id, page, response, counts[page.request_index], metadata.updated_date)
-        values, notes = response["values"], response["notes"]
-        return await asyncio.to_thread(converter.convert, values, notes)
+        fetched = await source.page(stats_data_id, requests[page.request_index], page.start, page.rows)
+        _check_page(stats_data_id, page, fetched.data, counts[page.request_index], metadata.updated_date)
+        batch = await asyncio.to_thread(convert_page, converter, fetched)
+        if batch.num_rows != page.rows:
+            raise FetchIntegrityError(
+                f"table {stats_data_id}, rows {page.start}-{page.start + page.rows - 1}: e-Stat sent "
+                f"{batch.num_rows} rows instead of {page.rows}; nothing was saved"
+            )
+        return batch
 
     summary = {
         "fetch_mode": fetch_mode,
@@ -256,10 +273,21 @@ def _check_page(
         )
     if response.get("from_number") not in (None, page.start):
         raise FetchIntegrityError(f"{where}: e-Stat answered from row {response['from_number']}; nothing was saved")
-    if len(response["values"]) != page.rows:
-        raise FetchIntegrityError(
-            f"{where}: e-Stat sent {len(response['values'])} rows instead of {page.rows}; nothing was saved"
-        )
+
+
+def convert_page(converter: PageConverter, fetched: FetchedPage) -> pa.RecordBatch:
+    """Arrow's JSON reader on captured VALUE lines; the dict path when there are none or Arrow refuses them."""
+    import pyarrow as pa
+
+    notes = fetched.data["notes"]
+    if fetched.value_lines is None:
+        return converter.convert(fetched.data["values"], notes)
+    try:
+        return converter.convert_json_lines(fetched.value_lines, notes)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError):
+        log.info("page not readable by Arrow's JSON reader; parsing it with json instead")
+        values = as_list(json.loads(value_lines_as_json(fetched.value_lines)))
+        return converter.convert(values, notes)
 
 
 async def fetch_in_order(
@@ -315,7 +343,17 @@ class EstatClientSource:
             stats_data_id, **params, cntGetFlg="Y", metaGetFlg="N", explanationGetFlg="N"
         )
 
-    async def page(self, stats_data_id: str, params: Mapping[str, str], start: int, limit: int) -> StatsData:
-        return await self.client.get_stats_data(
-            stats_data_id, **params, startPosition=start, limit=limit, metaGetFlg="N", explanationGetFlg="N"
-        )
+    async def page(self, stats_data_id: str, params: Mapping[str, str], start: int, limit: int) -> FetchedPage:
+        # With a client built on ValueCapturingTransport (see new_client) the VALUE array skips json.
+        with capturing_values() as capture:
+            data = await self.client.get_stats_data(
+                stats_data_id, **params, startPosition=start, limit=limit, metaGetFlg="N", explanationGetFlg="N"
+            )
+        return FetchedPage(data, capture.value_lines)
+
+
+def new_client(settings: Settings | None = None, **options: Any) -> EstatClient:
+    """An :class:`EstatClient` whose page responses take the fast path (:mod:`estat_aws_mcp.datasets.pages`)."""
+    from estat_aws_mcp.estat.client import EstatClient
+
+    return EstatClient(settings, transport=ValueCapturingTransport(options.pop("transport", None)), **options)

@@ -175,7 +175,9 @@ class PageConverter:
     """Turns the VALUE list of one getStatsData page into an Arrow record batch of the normalised schema.
 
     Built once per table from its metadata: the code→name and code→unit lookups are Arrow arrays,
-    so each page costs one Python pass per attribute and a few vectorised kernels.
+    so each page costs a few vectorised kernels plus either one Python pass per attribute over the
+    VALUE dicts (:meth:`convert`) or nothing per row at all when the VALUE array arrives as raw JSON
+    (:meth:`convert_json_lines`, see :mod:`estat_aws_mcp.datasets.pages`).
     """
 
     def __init__(self, metadata: TableMetadata) -> None:
@@ -192,23 +194,53 @@ class PageConverter:
             if any(item.unit for item in axis.items):
                 self._units[axis.id] = pa.array([item.unit for item in axis.items], pa.string())
 
+    @property
+    def attributes(self) -> list[str]:
+        """The VALUE attributes read: one per axis, then ``@unit``, ``@anno`` and ``$`` (the cell)."""
+        return [*(f"@{axis}" for axis in self.axes), "@unit", "@anno", "$"]
+
     def convert(self, values: Sequence[Mapping[str, Any]], notes: Mapping[str, str] | None = None) -> pa.RecordBatch:
         """``values``: DATA_INF.VALUE rows as sent; ``notes``: the same response's NOTE (marker -> meaning)."""
+        import pyarrow as pa
+
+        columns = {key: pa.array([row.get(key) for row in values], pa.string()) for key in self.attributes}
+        return self.convert_columns(columns, notes)
+
+    def convert_json_lines(self, value_lines: bytes, notes: Mapping[str, str] | None = None) -> pa.RecordBatch:
+        """VALUE objects one per line, parsed by Arrow's (multi-threaded, GIL-free) JSON reader: no Python
+        object per row. Raises ``pyarrow.ArrowInvalid`` on anything unexpected (an unknown attribute, a
+        value that is not a string, a broken line); callers then use :meth:`convert`."""
+        import pyarrow as pa
+        import pyarrow.json as pa_json
+
+        if not value_lines.strip():
+            return self.convert([], notes)
+        schema = pa.schema([pa.field(key, pa.string()) for key in self.attributes])
+        table = pa_json.read_json(
+            pa.BufferReader(value_lines),
+            read_options=pa_json.ReadOptions(block_size=1 << 20),
+            parse_options=pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error"),
+        )
+        return self.convert_columns({key: table.column(key).combine_chunks() for key in self.attributes}, notes)
+
+    def convert_columns(
+        self, columns: Mapping[str, pa.Array], notes: Mapping[str, str] | None = None
+    ) -> pa.RecordBatch:
+        """Columns of raw VALUE attributes (see :attr:`attributes`, all strings) -> the normalised batch."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
         arrays: list[pa.Array] = []
-        unit_candidates: list[pa.Array] = [pa.array([row.get("@unit") for row in values], pa.string())]
+        unit_candidates: list[pa.Array] = [columns["@unit"]]
         for axis in self.axes:
-            key = f"@{axis}"
-            codes = pa.array([row.get(key) for row in values], pa.string())
+            codes = columns[f"@{axis}"]
             positions = pc.index_in(codes, value_set=self._codes[axis])
             arrays += [codes, pc.take(self._names[axis], positions)]
             if axis in self._units:
                 unit_candidates.append(pc.take(self._units[axis], positions))
         unit = pc.coalesce(*unit_candidates) if len(unit_candidates) > 1 else unit_candidates[0]
 
-        value_raw = pa.array([row.get("$") for row in values], pa.string())
+        value_raw = columns["$"]
         markers = dict(notes or {})
         if markers:
             marker_values = pa.array(list(markers), pa.string())
@@ -216,11 +248,10 @@ class PageConverter:
             note = pc.take(pa.array(list(markers.values()), pa.string()), pc.index_in(value_raw, marker_values))
             numeric_raw = pc.if_else(is_marker, pa.scalar(None, pa.string()), value_raw)
         else:
-            note = pa.nulls(len(values), pa.string())
+            note = pa.nulls(len(value_raw), pa.string())
             numeric_raw = value_raw
         value = _parse_floats(numeric_raw)
-        annotation = pa.array([row.get("@anno") for row in values], pa.string())
-        arrays += [unit, value, value_raw, note, annotation]
+        arrays += [unit, value, value_raw, note, columns["@anno"]]
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
 

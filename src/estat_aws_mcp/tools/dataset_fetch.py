@@ -99,8 +99,7 @@ async def run_fetch(
     ctx: Context | None = None,
 ) -> FetchDatasetResult:
     """The shared body of the three tools (also used by the tests and benchmarks)."""
-    from estat_aws_mcp.datasets.fetch import EstatClientSource, fetch_dataset
-    from estat_aws_mcp.estat.client import EstatClient
+    from estat_aws_mcp.datasets.fetch import EstatClientSource, fetch_dataset, new_client
 
     settings, store = _settings_and_store()
     effective = min(concurrency or settings.estat_concurrency, settings.estat_concurrency)
@@ -110,7 +109,7 @@ async def run_fetch(
             await ctx.report_progress(done, total, message)
 
     try:
-        async with EstatClient(settings) as client:
+        async with new_client(settings) as client:
             result = await fetch_dataset(
                 EstatClientSource(client),
                 store,
