@@ -7,6 +7,7 @@ with the fake's own matching code.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -18,7 +19,7 @@ from estat_aws_mcp.estat.search import MAX_PAGES, PAGE_SIZE, TOO_MANY_HITS, sear
 from estat_aws_mcp.estat.search_models import SearchFilters, SearchResult
 from estat_aws_mcp.estat.suggest import apply_substitutions
 from tests.estat.conftest import TEST_APP_ID
-from tests.fakes.fake_estat import FakeEstat, synthetic_table_inf
+from tests.fakes.fake_estat import FakeEstat, FakeResponse, synthetic_table_inf
 
 pytestmark = pytest.mark.anyio
 
@@ -278,3 +279,28 @@ async def test_explicit_operators_are_kept_when_a_filter_is_relaxed(fake_estat: 
     relaxed = [s for s in result.suggestions if s.filters.survey_years is None]
     assert relaxed and relaxed[0].query == "賃金 OR 給与" and relaxed[0].search_word == "賃金 OR 給与"
     assert_counts_are_real(fake_estat, result)
+
+
+async def test_a_partial_result_is_shown_and_noted(fake_estat: FakeEstat, client: EstatClient) -> None:
+    """STATUS 2 (partial success) is documented, not recorded: this body is SYNTHETIC."""
+    table = synthetic_table_inf("0009900777", ("00200521", "国勢調査"), ("00200", "総務省"), "国勢調査", "部分結果の表")
+    body = {
+        "GET_STATS_LIST": {
+            "RESULT": {
+                "STATUS": 2,
+                "ERROR_MSG": "正常に終了しましたが、一部にエラーがあります。",
+                "DATE": "2026-11-01",
+            },
+            "DATALIST_INF": {"NUMBER": 1, "RESULT_INF": {"FROM_NUMBER": 1, "TO_NUMBER": 1}, "TABLE_INF": table},
+        }
+    }
+    fake_estat.before_response(
+        lambda request: (
+            FakeResponse(200, json.dumps(body, ensure_ascii=False).encode())
+            if request.endpoint == "getStatsList"
+            else None
+        )
+    )
+    result = await search_estat(client, "部分結果")
+    assert [r.stats_data_id for r in result.results] == ["0009900777"]
+    assert any("partial result (STATUS 2)" in note and "一部にエラー" in note for note in result.notes)

@@ -281,6 +281,7 @@ class FetchedPool:
     total_hits: int = 0
     rows: list[Mapping[str, Any]] = field(default_factory=list)
     more_available: bool = False
+    partial_messages: list[str] = field(default_factory=list)  # e-Stat STATUS 2 (partial result)
 
 
 def pool_target(max_results: int) -> int:
@@ -295,6 +296,8 @@ async def fetch_pool(client: StatsListClient, params: Mapping[str, str], max_res
     for _ in range(MAX_PAGES):
         listing = await client.get_stats_list(**params, limit=PAGE_SIZE, startPosition=start, explanationGetFlg="N")
         pool.total_hits = int(listing.get("number") or 0)
+        if listing.get("partial"):
+            pool.partial_messages.append(str(listing.get("error_msg") or "partial result"))
         tables = listing.get("tables") or []
         pool.rows.extend(tables)
         next_key = listing.get("next_key") if tables else None
@@ -477,6 +480,8 @@ async def search_estat(
             notes.extend(note for note in split.notes if note not in notes)
             plan, pool, split = split, split_pool, None
 
+    for message in dict.fromkeys(pool.partial_messages):
+        notes.append(f"e-Stat answered with a partial result (STATUS 2): {message}")
     ranked = rank_tables(merge_tables(pool.rows), ranking_terms(plan))
     results = [to_result(table, score) for table, score in ranked[:max_results]]
     hit_status = "none" if pool.total_hits == 0 else "too_many" if pool.total_hits > too_many_hits else "ok"

@@ -128,7 +128,8 @@ def _janome_tokenizer():
 def warm_up() -> None:
     """Load Janome's dictionary now (blocking, ~0.5 s once per process); async callers run this in
     a worker thread so that the first query does not stall the event loop."""
-    _janome_tokenizer()
+    with _tokenizer_lock:  # concurrent first calls build one Tokenizer, not several
+        _janome_tokenizer()
 
 
 def tokenize(text: str) -> list[Morpheme]:
