@@ -68,6 +68,9 @@ async def test_tools_are_registered_with_described_parameters() -> None:
         assert tools[name].outputSchema is not None
     csv_schema = tools["save_dataset_as_csv"].inputSchema["properties"]
     assert csv_schema["on_unencodable"]["enum"] == ["error", "replace"]
+    assert tools["download_csv_from_s3"].annotations.readOnlyHint is True
+    assert tools["save_dataset_as_csv"].annotations.readOnlyHint is False
+    assert tools["transform_to_parquet"].annotations.idempotentHint is True
     download = tools["download_csv_from_s3"].inputSchema["properties"]
     assert download["offset"]["minimum"] == 0 and download["max_bytes"]["minimum"] == 1
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import anyio.to_thread
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
+from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from estat_aws_mcp.errors import EstatMcpError
@@ -126,13 +127,17 @@ def download_csv_core(uri: str, max_bytes: int, offset: int) -> CsvPageResult:
 
 def register(mcp: FastMCP) -> None:
     @mcp.tool(
+        title="Save a dataset as CSV",
+        annotations=ToolAnnotations(
+            readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False
+        ),
         description=(
             "Write a dataset (a dataset_id from a fetch tool) as a CSV file with a header into the dataset store "
             "and return its URI, row count and size. encoding: 'utf-8' (default), 'utf-8-sig' (UTF-8 with BOM, "
             "opens correctly in Excel) or 'cp932' (Excel's Shift_JIS in Japan). cp932 cannot encode some "
             "characters (e.g. 𠮷, emoji): by default the export is then refused with a list of the rows, columns "
             "and characters concerned; on_unencodable='replace' writes 〓 instead and reports every substitution."
-        )
+        ),
     )
     async def save_dataset_as_csv(
         dataset_id: Annotated[str, Field(description="dataset_id returned by a fetch tool")],
@@ -145,11 +150,15 @@ def register(mcp: FastMCP) -> None:
         return await _in_thread(save_dataset_as_csv_core, dataset_id, encoding, on_unencodable)
 
     @mcp.tool(
+        title="Save a dataset as Parquet",
+        annotations=ToolAnnotations(
+            readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False
+        ),
         description=(
             "Write a dataset (a dataset_id from a fetch tool) as a standalone Parquet file in the dataset store: "
             "codes and names as strings, value as float64, provenance and the e-Stat credit in the file metadata. "
             "Returns the URI, row count, size and schema."
-        )
+        ),
     )
     async def transform_to_parquet(
         dataset_id: Annotated[str, Field(description="dataset_id returned by a fetch tool")],
@@ -160,12 +169,14 @@ def register(mcp: FastMCP) -> None:
         return await _in_thread(transform_to_parquet_core, dataset_id, compression)
 
     @mcp.tool(
+        title="Read a stored CSV, page by page",
+        annotations=ToolAnnotations(readOnlyHint=True, openWorldHint=False),
         description=(
             "Read a CSV file held in the dataset store (a URI from save_dataset_as_csv), one bounded page at a "
             "time: the page ends on a line boundary and never splits a character; pass next_offset to continue. "
             "URIs outside the store are refused. On S3, files larger than one page also come with a short-lived "
             "presigned download URL (a bearer link)."
-        )
+        ),
     )
     async def download_csv_from_s3(
         uri: Annotated[str, Field(description="URI of a CSV in the store, e.g. s3://bucket/prefix/exports/<id>.csv")],
