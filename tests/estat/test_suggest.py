@@ -125,6 +125,24 @@ def test_coerce_accepts_a_mapping_or_a_list_of_objects() -> None:
     assert as_list == coerce_substitutions({"収入": "所得", "給料": "賃金"})
 
 
+def test_coerce_accepts_whole_suggestions() -> None:
+    suggestion = {
+        "kind": "synonym",
+        "query": "賃金",
+        "filters": {"survey_years": None},
+        "substitutions": [{"original": "給料", "replacement": "賃金"}, {"original": "平均", "replacement": ""}],
+        "search_word": "賃金",
+        "hit_count": 4,
+        "reason": "...",
+    }
+    assert coerce_substitutions([suggestion]) == coerce_substitutions({"給料": "賃金", "平均": ""})
+
+
+def test_a_suggestion_that_only_changes_filters_cannot_be_applied() -> None:
+    with pytest.raises(InputError, match="call search_estat_data with its query and filters"):
+        coerce_substitutions([{"kind": "refinement", "query": "人口", "substitutions": []}])
+
+
 @pytest.mark.parametrize(
     ("accepted", "message"),
     [

@@ -100,12 +100,13 @@ async def test_apply_substitutions_and_search_in_one_call(fake_estat: FakeEstat,
     assert data.search.credit == data.credit == CREDIT_NOTICE
 
 
-async def test_suggestions_round_trip_through_apply(fake_estat: FakeEstat) -> None:
+@pytest.mark.parametrize("form", ["substitutions", "whole suggestion"])
+async def test_suggestions_round_trip_through_apply(fake_estat: FakeEstat, form: str) -> None:
     searched = await call("search_estat_data", {"query": "共働き世帯の収入"})
     suggestion = next(s for s in searched.structuredContent["suggestions"] if s["substitutions"])
+    accepted = suggestion["substitutions"] if form == "substitutions" else [suggestion]
     applied = await call(
-        "apply_keyword_suggestions",
-        {"original_query": "共働き世帯の収入", "accepted_keywords": suggestion["substitutions"]},
+        "apply_keyword_suggestions", {"original_query": "共働き世帯の収入", "accepted_keywords": accepted}
     )
     assert not applied.isError, applied.content
     search = applied.structuredContent["search"]

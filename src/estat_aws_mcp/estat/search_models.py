@@ -59,6 +59,17 @@ class KeywordSubstitution(BaseModel):
     )
 
 
+class AcceptedSuggestion(BaseModel):
+    """A suggestion from search_estat_data accepted as a whole: its substitutions are applied
+    (its other fields may be sent back as received; they are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    substitutions: list[KeywordSubstitution] = Field(description="The suggestion's substitutions.")
+    kind: str | None = None
+    query: str | None = None
+
+
 class Suggestion(BaseModel):
     """A rewritten search and how many e-Stat rows it finds."""
 

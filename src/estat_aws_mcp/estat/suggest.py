@@ -27,7 +27,13 @@ from importlib import resources
 from typing import Any, Literal
 
 from estat_aws_mcp.errors import EstatMcpError, InputError
-from estat_aws_mcp.estat.search_models import COLLECT_AREA_NAMES, KeywordSubstitution, SearchFilters, Suggestion
+from estat_aws_mcp.estat.search_models import (
+    COLLECT_AREA_NAMES,
+    AcceptedSuggestion,
+    KeywordSubstitution,
+    SearchFilters,
+    Suggestion,
+)
 from estat_aws_mcp.estat.text import normalize_text
 
 logger = logging.getLogger(__name__)
@@ -149,14 +155,28 @@ class SubstitutionOutcome:
 
 
 def coerce_substitutions(
-    accepted: Mapping[str, str] | Iterable[KeywordSubstitution | Mapping[str, str]],
+    accepted: Mapping[str, str] | Iterable[KeywordSubstitution | AcceptedSuggestion | Mapping[str, Any]],
 ) -> list[KeywordSubstitution]:
-    """``{"収入": "所得"}`` or ``[{"original": "収入", "replacement": "所得"}, ...]`` as typed substitutions,
-    NFKC-normalised; the same original mapped to two different replacements is an input error."""
+    """Accepted keywords as typed substitutions, NFKC-normalised. Three spellings are accepted:
+    ``{"収入": "所得"}``, ``[{"original": "収入", "replacement": "所得"}, ...]``, or whole suggestions
+    (``[{"kind": "synonym", "substitutions": [...], ...}]``). The same original mapped to two
+    different replacements is an input error, and so is a suggestion that only changes filters."""
+    items: list[KeywordSubstitution] = []
     if isinstance(accepted, Mapping):
         items = [KeywordSubstitution(original=k, replacement=v) for k, v in accepted.items()]
     else:
-        items = [item if isinstance(item, KeywordSubstitution) else KeywordSubstitution(**item) for item in accepted]
+        for item in accepted:
+            if isinstance(item, Mapping):
+                item = AcceptedSuggestion(**item) if "substitutions" in item else KeywordSubstitution(**item)
+            if isinstance(item, AcceptedSuggestion):
+                if not item.substitutions:
+                    raise InputError(
+                        f"The suggestion {item.query or ''!r} changes no keyword (it drops words or changes "
+                        "filters): call search_estat_data with its query and filters instead."
+                    )
+                items.extend(item.substitutions)
+            else:
+                items.append(item)
     chosen: dict[str, str] = {}
     for item in items:
         original, replacement = normalize_text(item.original), normalize_text(item.replacement)

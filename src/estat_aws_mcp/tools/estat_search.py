@@ -18,7 +18,12 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from estat_aws_mcp.errors import EstatMcpError
-from estat_aws_mcp.estat.search_models import ApplySuggestionsResult, KeywordSubstitution, SearchResult
+from estat_aws_mcp.estat.search_models import (
+    AcceptedSuggestion,
+    ApplySuggestionsResult,
+    KeywordSubstitution,
+    SearchResult,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -135,11 +140,12 @@ def register(mcp: FastMCP) -> None:
     async def apply_keyword_suggestions(
         original_query: Annotated[str, Field(description="The query the suggestions were made for.")],
         accepted_keywords: Annotated[
-            dict[str, str] | list[KeywordSubstitution],
+            dict[str, str] | list[KeywordSubstitution | AcceptedSuggestion],
             Field(
                 description='Accepted substitutions: a mapping {"original": "replacement"} such as {"給料": "賃金"}, '
-                "or a list of {original, replacement} objects (a suggestion's `substitutions`). An empty "
-                "replacement removes the word."
+                "a list of {original, replacement} objects (a suggestion's `substitutions`), or a list of whole "
+                "suggestions from search_estat_data (their substitutions are applied). An empty replacement "
+                "removes the word."
             ),
         ],
         run_search: Annotated[
