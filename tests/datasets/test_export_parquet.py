@@ -121,4 +121,6 @@ def test_data_disagreeing_with_its_manifest_exports_nothing(local_store, make_da
         export_parquet(local_store, manifest.dataset_id)
     with pytest.raises(UpstreamError, match="60 rows"):
         export_csv(local_store, manifest.dataset_id)
+    with pytest.raises(UpstreamError, match="60 rows"):  # the substitution report is discarded too
+        export_csv(local_store, manifest.dataset_id, "cp932", on_unencodable="replace")
     assert local_store.list_keys("exports") == []

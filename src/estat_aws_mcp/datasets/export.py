@@ -23,7 +23,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from estat_aws_mcp.datasets.manifest import DATA_FILE, DatasetManifest, dataset_key, load_manifest
 from estat_aws_mcp.datasets.store import ObjectStore
@@ -272,11 +272,19 @@ def export_csv(
     key = csv_key(dataset_id, encoding)
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
     report = UnencodableReport(encoding)
-    substitutions: list[Unencodable] = []
+    replacing = codec == "cp932" and on_unencodable == "replace"
     rows = 0
     written = 0
 
-    with dataset_batches(store, manifest, batch_rows) as (schema, batches), store.open_write(key) as out:
+    with contextlib.ExitStack() as stack:
+        # The substitution report streams beside the CSV (every substitution, in bounded memory). It is
+        # written on every replace export, so a stale report from an earlier export cannot mislead.
+        log = None
+        if replacing:
+            log = _SubstitutionLog(stack.enter_context(store.open_write(substitutions_key(dataset_id))))
+            stack.callback(log.release)
+        schema, batches = stack.enter_context(dataset_batches(store, manifest, batch_rows))
+        out = stack.enter_context(store.open_write(key))
         if encoding == "utf-8-sig":
             written += out.write(codecs.BOM_UTF8)
         written += out.write(_csv_bytes(pa.Table.from_batches([], schema=schema), include_header=True))
@@ -288,19 +296,22 @@ def export_csv(
                     data = text.encode(codec)
                 except UnicodeEncodeError:
                     found: list[Unencodable] = []
-                    batch = _scan_and_replace(batch, rows + 1, codec, on_unencodable == "replace", found)
+                    batch = _scan_and_replace(batch, rows + 1, codec, replacing, found)
                     for item in found:
                         report.add(item)
-                    if on_unencodable == "replace":
-                        substitutions.extend(found)
+                        if log is not None:
+                            log.write(item)
+                    if replacing:
                         data = _csv_bytes(batch, include_header=False).decode("utf-8").encode(codec)
             rows += batch.num_rows
-            if report.cells and on_unencodable == "error":
+            if report.cells and not replacing:
                 continue  # keep scanning so the refusal lists every problem; write nothing more
             written += out.write(data)
-        if report.cells and on_unencodable == "error":
-            raise UnencodableCharactersError(report)  # inside the write: the file is discarded
+        if report.cells and not replacing:
+            raise UnencodableCharactersError(report)  # inside the writes: nothing is kept
         _check_row_count(manifest, rows)
+        if log is not None:
+            log.close()
 
     result = CsvExport(
         dataset_id=dataset_id,
@@ -312,29 +323,38 @@ def export_csv(
         columns=list(schema.names),
         credit=manifest.credit or CREDIT_NOTICE,
     )
-    if codec == "cp932" and on_unencodable == "replace":
-        # Always rewritten, so a stale report from an earlier export cannot mislead.
-        report_key = substitutions_key(dataset_id)
-        _write_substitutions(store, report_key, substitutions)
+    if replacing:
         result.substitutions = {"replacement": CP932_REPLACEMENT, **report.summary()}
-        result.substitutions_uri = store.uri_for(report_key)
+        result.substitutions_uri = store.uri_for(substitutions_key(dataset_id))
     return result
 
 
-def _write_substitutions(store: ObjectStore, key: str, items: list[Unencodable]) -> None:
-    import csv
-    import io
+class _SubstitutionLog:
+    """CSV lines ``row, column, character, codepoint, original_value, written_value`` (UTF-8 with BOM)."""
 
-    with store.open_write(key) as out:
-        text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
-        writer = csv.writer(text)
-        writer.writerow(["row", "column", "character", "codepoint", "original_value", "written_value"])
-        for item in items:
-            written = "".join(CP932_REPLACEMENT if c in item.characters else c for c in item.value)
-            for ch, point in zip(item.characters, item.codepoints, strict=True):
-                writer.writerow([item.row, item.column, ch, point, item.value, written])
-        text.flush()
-        text.detach()
+    def __init__(self, out: BinaryIO) -> None:
+        import csv
+        import io
+
+        self._text: io.TextIOWrapper | None = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
+        self._writer = csv.writer(self._text)
+        self._writer.writerow(["row", "column", "character", "codepoint", "original_value", "written_value"])
+
+    def write(self, item: Unencodable) -> None:
+        written = "".join(CP932_REPLACEMENT if c in item.characters else c for c in item.value)
+        for ch, point in zip(item.characters, item.codepoints, strict=True):
+            self._writer.writerow([item.row, item.column, ch, point, item.value, written])
+
+    def close(self) -> None:
+        if self._text is not None:
+            self._text.flush()
+        self.release()
+
+    def release(self) -> None:
+        """Detach without closing: the store's atomic writer, not the wrapper, owns the file."""
+        if self._text is not None:
+            self._text.detach()
+            self._text = None
 
 
 # -- Parquet --------------------------------------------------------------------------------
