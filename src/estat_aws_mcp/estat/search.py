@@ -8,8 +8,8 @@ How a search runs (:func:`search_estat`):
    sent ANDed with e-Stat's explicit operator (``東京都 AND 人口推移``).
 2. Pages of 100 rows are fetched until the pool holds enough distinct tables to rank
    (``2 × max_results``, at least 20) or ``MAX_PAGES`` pages were read: more than asked for, bounded.
-3. If nothing matches and a compound can be split (人口推移 → 人口 AND 推移), the split search runs
-   at once; the answer says so in ``notes``.
+3. If nothing matches and a compound can be split (人口推移 → 人口 AND 推移; 2020年国勢調査 →
+   国勢調査 with surveyYears=2020), the split search runs at once; the answer says so in ``notes``.
 4. Rows are merged by table id: e-Stat lists a table once per collection area (全国/都道府県/市区町村),
    and the merged result lists every area.
 5. Ranking (:func:`score_table`), highest first:
@@ -40,6 +40,7 @@ from estat_aws_mcp.estat.search_models import (
     ESTAT_TABLE_PAGE,
     SearchFilters,
     SearchResult,
+    Suggestion,
     TableResult,
 )
 from estat_aws_mcp.estat.suggest import (
@@ -524,7 +525,7 @@ async def _suggest(
     hit_status: str,
     too_many_hits: int,
     failed_split: SearchPlan | None,
-):
+) -> tuple[list[Suggestion], list[str]]:
     dictionary = load_synonym_dictionary()
     normalized = plan.analysis.normalized
     candidates: list[Candidate]
