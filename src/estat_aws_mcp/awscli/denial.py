@@ -10,3 +10,6 @@ class Denied(Exception):
         super().__init__(f"{rule}: {hint}")
         self.rule = rule
         self.hint = hint
+        # Where known (set by the validator): the service and operation words, for the audit line.
+        self.service: str | None = None
+        self.operation: str | None = None

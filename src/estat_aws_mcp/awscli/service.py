@@ -124,7 +124,7 @@ def run_aws_cli(
                 **fields,
             )
     except Denied as denial:
-        result = _denied(denial)
+        result = _denied(denial, service=denial.service, operation=denial.operation)
     except Exception as exc:  # never leak a traceback (or what it may hold) to the caller
         logger.error("run_aws_cli internal error: %s", type(exc).__name__)
         result = AwsCliResult(decision="denied", rule="internal_error", hint="the command could not be processed")

@@ -42,6 +42,7 @@ DENIED_OPERATION_OPTIONS: dict[str, tuple[str, str]] = {
 }
 BUILTIN_COMMANDS = frozenset({"configure", "history", "help"})
 _FILE_OR_URL = re.compile(r"^\s*(file|fileb|https?)://", re.IGNORECASE)
+_COMMAND_WORD = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 # Option values kept verbatim in the audit line; everything else is masked.
 _AUDIT_VISIBLE_VALUES = frozenset({"--region", "--output", "--max-items", "--page-size", "--limit"})
@@ -148,6 +149,8 @@ def _operation_options(operation_command: Any) -> dict[str, _OptionSpec]:
     parser = ArgTableArgParser(arg_table)
     specs: dict[str, _OptionSpec] = {}
     for action in parser._actions:  # argparse keeps its actions here; no public accessor
+        if not action.option_strings:
+            specs[f"<{action.dest}>"] = _OptionSpec(nargs="positional")
         for option_string in action.option_strings:
             argument = arg_table.get(option_string[2:]) if option_string.startswith("--") else None
             specs[option_string] = _OptionSpec(nargs=action.nargs, argument=argument)
@@ -205,14 +208,16 @@ def _resolve_operation(
         if allowed:
             hint += f"; allowed for {service}: {', '.join(allowed[:40])}"
         raise Denied("operation_not_allowed", hint)
+    specs = _operation_options(command)
+    if any(spec.nargs == "positional" for spec in specs.values()):
+        # A positional argument of a model operation is an output file (s3api get-object, lambda invoke).
+        raise Denied("local_file_output", f"'{service} {name}' writes its answer to a local file and is not available")
     operation_model = _service_model_operation(service_command, name)
     if operation_model is not None and (
         operation_model.has_event_stream_output or operation_model.has_streaming_output
     ):
         raise Denied("streaming_operation", f"'{service} {name}' streams its answer and is not available")
-    if any(getattr(arg, "positional_arg", False) for arg in command.arg_table.values()):
-        raise Denied("local_file_output", f"'{service} {name}' writes a local file and is not available")
-    return command, _operation_options(command)
+    return command, specs
 
 
 def _global_names(driver: Any) -> set[str]:
@@ -221,6 +226,15 @@ def _global_names(driver: Any) -> set[str]:
 
 def validate(command: object, driver: Any, policy: Policy) -> ValidatedCommand:
     """Check ``command`` completely; raise :class:`Denied` naming the first rule that fired."""
+    context: dict[str, str | None] = {}
+    try:
+        return _validate(command, driver, policy, context)
+    except Denied as denial:
+        denial.service, denial.operation = context.get("service"), context.get("operation")
+        raise
+
+
+def _validate(command: object, driver: Any, policy: Policy, context: dict[str, str | None]) -> ValidatedCommand:
     words = split_command(command)
     if words and words[0] == "aws":
         words = words[1:]
@@ -310,9 +324,11 @@ def validate(command: object, driver: Any, policy: Policy) -> ValidatedCommand:
             seen[name] = values
             continue
         if service is None:
+            context["service"] = word if _COMMAND_WORD.fullmatch(word) else None
             service_command = _resolve_service(driver, word, policy)
             service = word
         elif operation is None:
+            context["operation"] = word if _COMMAND_WORD.fullmatch(word) else None
             _, op_specs = _resolve_operation(service, service_command, word, policy)
             operation = word
         elif word == "help":
