@@ -219,3 +219,19 @@ def test_duckdb_over_a_glue_catalog_on_s3_reads_through_pyiceberg(aws_env, monke
     result = DuckDBEngine(settings).execute("SELECT count(*), sum(value) FROM estat.population")
     assert result.rows == [[80, pytest.approx(sum(v for v in columns["value"] if v is not None))]]
     assert any("non-local data files" in n for n in result.notices)
+
+
+def test_information_schema_lists_the_loaded_tables_and_columns(loaded: Loaded) -> None:
+    other = write_dataset(loaded.store, 3, ("area", "time"))
+    load_dataset_to_iceberg(loaded.settings, other.dataset_id, "households", namespace="census")
+    engine = DuckDBEngine(loaded.settings)
+    tables = engine.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema <> 'main' ORDER BY 1, 2"
+    )
+    assert tables.rows == [["census", "households"], ["estat", "population"]]
+    columns = engine.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'census' AND table_name = 'households' ORDER BY ordinal_position"
+    )
+    assert [r[0] for r in columns.rows][:4] == ["area_code", "area_name", "time_code", "time_name"]
+    assert dict(columns.rows)["value"] == "DOUBLE"

@@ -14,6 +14,7 @@ REJECTED = [
     ("empty", "-- only a comment\n;"),
     ("parse_error", "SELECT FROM WHERE ("),
     ("parse_error", "SELECT 'unterminated"),
+    ("parse_error", "SELECT " + "(" * 3000 + "1" + ")" * 3000),
     ("ddl", "CREATE TABLE t (a INT)"),
     ("ddl", "CREATE TABLE t AS SELECT 1"),
     ("ddl", "create or replace view v as select 1"),

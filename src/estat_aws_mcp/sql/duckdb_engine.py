@@ -16,6 +16,8 @@ locked so no statement can undo it.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     from estat_aws_mcp.settings import Settings
 
 BATCH_ROWS = 2048
+# Tables exposed when a query reads information_schema (to discover what is loaded).
+MAX_DISCOVERY_TABLES = 200
 # After the result is full, the remaining rows are only counted (to report total_rows), up to this many.
 COUNT_CAP_ROWS = 20_000_000
 # Room kept for everything in the result except the rows (columns, SQL text, notices, credit).
@@ -102,16 +106,23 @@ class DuckDBEngine:
     # ------------------------------------------------------------------ views
 
     def _expose_tables(self, con, handle: CatalogHandle | None, checked: CheckedQuery) -> list[str]:
-        from estat_aws_mcp.datasets.iceberg import plan_table_scan
+        from estat_aws_mcp.datasets.iceberg import list_tables, plan_table_scan
+        from estat_aws_mcp.sql.guard import TableRef
 
         default_ns = self.settings.glue_database
         notices: list[str] = []
         allowed: list[str] = []
         views: list[str] = []
         created: set[tuple[str, str]] = set()
-        for ref in checked.tables:
+        refs = list(checked.tables)
+        if handle is not None and any(ref.namespace == "information_schema" for ref in refs):
+            # Discovery (information_schema.tables / .columns): expose every loaded table.
+            for qualified in list_tables(handle)[:MAX_DISCOVERY_TABLES]:
+                namespace, _, name = qualified.rpartition(".")
+                refs.append(TableRef(name, namespace))
+        for ref in refs:
             namespace = ref.namespace or default_ns
-            if handle is None or (namespace, ref.name) in created:
+            if handle is None or namespace == "information_schema" or (namespace, ref.name) in created:
                 continue
             plan = plan_table_scan(handle, namespace, ref.name)
             if plan is None:
@@ -126,6 +137,8 @@ class DuckDBEngine:
             views.append(f"CREATE OR REPLACE VIEW {target} AS {source}")
             if namespace == default_ns:
                 views.append(f"CREATE OR REPLACE VIEW main.{_quote_identifier(ref.name)} AS SELECT * FROM {target}")  # noqa: S608
+        # Spill big sorts/joins to the machine's temp dir (DuckDB's default, ./.tmp, is read-only on Lambda).
+        con.execute(f"SET temp_directory = {_quote_string(os.path.join(tempfile.gettempdir(), 'estat-mcp-duckdb'))}")
         # The order matters: allowed paths can only be set while external access is still on.
         con.execute(f"SET allowed_paths = [{', '.join(_quote_string(p) for p in allowed)}]")
         for statement in views:

@@ -144,7 +144,10 @@ class CheckedQuery:
         """The checked query regenerated in ``dialect`` (raises on constructs the dialect lacks)."""
         from sqlglot.errors import ErrorLevel
 
-        return self.expression.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)  # type: ignore[attr-defined]
+        try:
+            return self.expression.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)  # type: ignore[attr-defined]
+        except RecursionError:
+            raise SqlRejected("parse_error", "the query is nested too deeply") from None
 
 
 def _function_name(node) -> str:
@@ -291,9 +294,14 @@ def check_read_only(sql: str, *, dialects: tuple[str, ...] = ("duckdb", "trino")
         except (ParseError, TokenError) as exc:
             last_error = exc
             continue
+        except RecursionError:
+            raise SqlRejected("parse_error", "the query is nested too deeply") from None
         if len(parsed) != 1:
             raise SqlRejected("multiple_statements", f"found {len(parsed)} statements")
-        tables = _check_tree(parsed[0])
+        try:
+            tables = _check_tree(parsed[0])
+        except RecursionError:
+            raise SqlRejected("parse_error", "the query is nested too deeply") from None
         return CheckedQuery(expression=parsed[0], dialect=dialect, tables=tables)
     detail = str(last_error).splitlines()[0] if last_error else ""
     raise SqlRejected("parse_error", detail[:300])
