@@ -1157,6 +1157,7 @@ class FakeEstat:
         return request
 
     def _end(self, request: FakeRequest) -> None:
+        """Leave the in-flight count (called just before the response is written)."""
         with self._lock:
             self.in_flight -= 1
             request.finished = time.monotonic()
@@ -1540,16 +1541,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(FakeResponse(404, b"<html><body>Not Found</body></html>", content_type="text/html"))
             return
         request = self.estat._begin(endpoint, parsed.path, query, app_id == self.estat.app_id)
+        ended = False
         try:
             response = self.estat.answer(request)
+            request.http_status = None if response.reset else response.status
+            # In flight ends before the first byte goes out: the client cannot have released its
+            # concurrency slot yet, so max_in_flight never over-counts the client's real concurrency.
+            self.estat._end(request)
+            ended = True
             if response.reset:
                 request.outcome = "reset"
                 self._reset()
                 return
-            request.http_status = response.status
             self._send(response)
         finally:
-            self.estat._end(request)
+            if not ended:
+                self.estat._end(request)
 
     def _send(self, response: FakeResponse) -> None:
         self.log_request(response.status)
