@@ -87,3 +87,28 @@ def test_generated_table_fetched_into_s3_and_exported_multipart(fake_estat: Fake
     page = read_csv_page(s3_store, result.key, offset=result.bytes // 2, max_bytes=10_000, content_budget=10**6)
     assert body[page.offset : page.offset + page.bytes_returned].decode("cp932") == page.content
     assert page.content.endswith("\n") and page.next_offset == page.offset + page.bytes_returned
+
+
+def test_a_fetch_whose_s3_upload_fails_publishes_no_dataset(
+    fake_estat: FakeEstat,  # noqa: F811
+    s3_store: S3ObjectStore,
+    monkeypatch,
+) -> None:
+    import pytest
+
+    from estat_aws_mcp.errors import UpstreamError
+
+    client = s3_store.client
+    real_put = client.put_object
+
+    def failing_put(**kwargs):
+        if kwargs["Key"].endswith("/data.parquet"):
+            raise client.exceptions.ClientError({"Error": {"Code": "SlowDown", "Message": "injected"}}, "PutObject")
+        return real_put(**kwargs)
+
+    monkeypatch.setattr(client, "put_object", failing_put)
+    with pytest.raises(UpstreamError, match="SlowDown"):
+        _fetch(s3_store, "0003445078")
+    listed = aws_client("s3").list_objects_v2(Bucket=s3_store.bucket).get("Contents", [])
+    assert listed == []
+    assert aws_client("s3").list_multipart_uploads(Bucket=s3_store.bucket).get("Uploads", []) == []
