@@ -18,6 +18,8 @@ Public environment names (documented in the README; tests and deployments rely o
   per-request timeout (60), attempts per call (4) and total seconds per call including retries (120).
 - ``ESTAT_MCP_DISPATCH``: Lambda dispatch mode, ``inprocess`` (default) or ``stdio``.
 - ``ESTAT_MCP_AUTH_TOKEN`` / ``ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER``: optional bearer token for NONE-auth URLs.
+- ``ESTAT_MCP_LAMBDA_RESPONSE_BUDGET_BYTES``: Lambda response allowance (default and maximum: the 6 MB cap
+  less an envelope reserve); a larger answer becomes a tool error saying how to page.
 - ``ESTAT_MCP_AWSCLI_POLICY_FILE`` / ``ESTAT_MCP_AWSCLI_EXTRA_OPERATIONS``: extend the run_aws_cli allowlist.
 """
 
@@ -60,6 +62,7 @@ class Settings(BaseSettings):
     dispatch: Literal["inprocess", "stdio"] = Field(default="inprocess", alias="ESTAT_MCP_DISPATCH")
     auth_token: SecretStr | None = Field(default=None, alias="ESTAT_MCP_AUTH_TOKEN")
     auth_token_ssm_parameter: str | None = Field(default=None, alias="ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER")
+    lambda_response_budget_bytes: int | None = Field(default=None, ge=1024, alias="ESTAT_MCP_LAMBDA_RESPONSE_BUDGET_BYTES")
 
     awscli_policy_file: str | None = Field(default=None, alias="ESTAT_MCP_AWSCLI_POLICY_FILE")
     awscli_extra_operations: str | None = Field(default=None, alias="ESTAT_MCP_AWSCLI_EXTRA_OPERATIONS")
