@@ -235,3 +235,9 @@ def test_information_schema_lists_the_loaded_tables_and_columns(loaded: Loaded) 
     )
     assert [r[0] for r in columns.rows][:4] == ["area_code", "area_name", "time_code", "time_name"]
     assert dict(columns.rows)["value"] == "DOUBLE"
+
+
+def test_table_names_match_case_insensitively(loaded: Loaded) -> None:
+    engine = DuckDBEngine(loaded.settings)
+    assert engine.execute("SELECT count(*) FROM ESTAT.Population").rows == [[600]]
+    assert engine.execute('SELECT count(*) FROM "Population"').rows == [[600]]

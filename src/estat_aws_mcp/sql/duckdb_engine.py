@@ -115,28 +115,29 @@ class DuckDBEngine:
         views: list[str] = []
         created: set[tuple[str, str]] = set()
         refs = list(checked.tables)
-        if handle is not None and any(ref.namespace == "information_schema" for ref in refs):
+        if handle is not None and any((ref.namespace or "").lower() == "information_schema" for ref in refs):
             # Discovery (information_schema.tables / .columns): expose every loaded table.
             for qualified in list_tables(handle)[:MAX_DISCOVERY_TABLES]:
                 namespace, _, name = qualified.rpartition(".")
                 refs.append(TableRef(name, namespace))
         for ref in refs:
-            namespace = ref.namespace or default_ns
-            if handle is None or namespace == "information_schema" or (namespace, ref.name) in created:
+            # Loaded names are lower case; SQL identifiers match case-insensitively on both engines.
+            namespace, name = (ref.namespace or default_ns).lower(), ref.name.lower()
+            if handle is None or namespace == "information_schema" or (namespace, name) in created:
                 continue
-            plan = plan_table_scan(handle, namespace, ref.name)
+            plan = plan_table_scan(handle, namespace, name)
             if plan is None:
                 continue  # DuckDB reports the unknown table; _run adds the list of tables
-            created.add((namespace, ref.name))
+            created.add((namespace, name))
             source, files, note = self._source_for(con, plan, len(created))
             allowed += files
             if note:
                 notices.append(note)
             views.append(f"CREATE SCHEMA IF NOT EXISTS {_quote_identifier(namespace)}")
-            target = f"{_quote_identifier(namespace)}.{_quote_identifier(ref.name)}"
+            target = f"{_quote_identifier(namespace)}.{_quote_identifier(name)}"
             views.append(f"CREATE OR REPLACE VIEW {target} AS {source}")
             if namespace == default_ns:
-                views.append(f"CREATE OR REPLACE VIEW main.{_quote_identifier(ref.name)} AS SELECT * FROM {target}")  # noqa: S608
+                views.append(f"CREATE OR REPLACE VIEW main.{_quote_identifier(name)} AS SELECT * FROM {target}")  # noqa: S608
         # Spill big sorts/joins to the machine's temp dir (DuckDB's default, ./.tmp, is read-only on Lambda).
         con.execute(f"SET temp_directory = {_quote_string(os.path.join(tempfile.gettempdir(), 'estat-mcp-duckdb'))}")
         # The order matters: allowed paths can only be set while external access is still on.
