@@ -62,11 +62,14 @@ async def test_results_fit_the_budget_in_memory_session(big_store) -> None:
     async with create_connected_server_and_client_session(build_server()) as session:
         for number, (name, arguments) in enumerate(_calls(store, dataset_id), start=1):
             result = await session.call_tool(name, arguments)
-            payload = JSONRPCResponse(
+            response = JSONRPCResponse(
                 jsonrpc="2.0", id=number, result=result.model_dump(by_alias=True, mode="json", exclude_none=True)
-            ).model_dump_json(by_alias=True, exclude_none=True)
-            size = len(payload.encode("utf-8"))
+            )
+            size = len(response.model_dump_json(by_alias=True, exclude_none=True).encode("utf-8"))
             assert size < TOOL_RESULT_BUDGET_BYTES, (name, arguments, size)
+            # A transport that escapes non-ASCII (json.dumps, as the Lambda adapter does) stays under it too.
+            ascii_size = len(json.dumps(response.model_dump(by_alias=True, exclude_none=True)))
+            assert ascii_size < TOOL_RESULT_BUDGET_BYTES, (name, arguments, ascii_size)
             _check_meaningful(name, arguments, result)
 
 

@@ -430,10 +430,11 @@ _CP932_LOOKBACK = 64 * 1024
 
 
 def json_cost(text: str) -> int:
-    """Bytes ``text`` adds to a FastMCP tool response: once in structuredContent, once JSON-in-JSON in the text copy."""
-    once = json.dumps(text, ensure_ascii=False)
-    twice = json.dumps(once, ensure_ascii=False)
-    return len(once.encode("utf-8")) + len(twice.encode("utf-8"))
+    """Bytes ``text`` can add to a FastMCP tool response: once in structuredContent, once as JSON inside
+    the text copy. Measured with ``ensure_ascii`` (non-ASCII as ``\\uXXXX``), the costlier of the two
+    encodings a transport may use, so the budget holds whichever serialiser sends the answer."""
+    once = json.dumps(text)
+    return len(once) + len(json.dumps(once))
 
 
 def detect_csv_encoding(key: str, head: bytes) -> str:
