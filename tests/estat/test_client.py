@@ -277,3 +277,60 @@ async def test_not_found_base_url_is_actionable(fake_estat: FakeEstat) -> None:
     async with make_client(fake_estat, base_url=fake_estat.base_url.replace("/rest/3.0/app", "/wrong")) as client:
         with pytest.raises(UpstreamError, match="ESTAT_API_BASE_URL"):
             await client.get_stats_list()
+
+
+# -- recorded bodies over HTTP: the client's outcome for each -------------------------------------------
+
+_RECORDED_LIST_OUTCOMES = {
+    "estatapi_r__getStatsList_searchWord-CD_limit3": (0, 958, 3),
+    "hermes__getStatsList_searchWord-danjobetsu": (0, 55, 4),
+    "hermes__getStatsList_statsNameList-Y": (0, 4, 0),
+    "investigation-note__getStatsList_statsField-01": (1, 0, 0),
+    "investigation-note__getStatsList_statsField-02": (0, 19416, 0),
+    "k-oxon__getStatsList_list-TABLE_INF": (0, 2, 2),
+    "k-oxon__getStatsList_statsCode-00200502_limit1": (0, 1, 1),
+}
+
+
+def _serve_body(fake: FakeEstat, body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> None:
+    from tests.fakes.fake_estat import FakeResponse
+
+    fake.before_response(lambda request: FakeResponse(status, body, headers or {}))
+
+
+@pytest.mark.parametrize("prefix", sorted(_RECORDED_LIST_OUTCOMES))
+async def test_recorded_search_bodies(fake_estat: FakeEstat, estat_fixtures_dir, prefix: str) -> None:
+    (path,) = estat_fixtures_dir.glob(f"{prefix}*.json")
+    _serve_body(fake_estat, path.read_bytes())
+    async with make_client(fake_estat) as client:
+        result = await client.get_stats_list(searchWord="x")
+    assert (result["status"], result["number"], len(result["tables"])) == _RECORDED_LIST_OUTCOMES[prefix]
+
+
+async def test_recorded_status_100_json_body(fake_estat: FakeEstat, estat_fixtures_dir) -> None:
+    (path,) = estat_fixtures_dir.glob("rust-unit-test__getStatsList_STATUS100*.json")  # #24
+    _serve_body(fake_estat, path.read_bytes())
+    async with make_client(fake_estat) as client:
+        with pytest.raises(EstatAuthError):
+            await client.count_stats_list()
+    assert fake_estat.count() == 1
+
+
+async def test_recorded_waf_403_xml_excerpt(fake_estat: FakeEstat, estat_fixtures_dir) -> None:
+    # #23 exactly as quoted: HTTP 403 from the WAF, an XML body cut before its closing root tag.
+    (path,) = estat_fixtures_dir.glob("work-log__STATUS100*")
+    head, _, body = path.read_bytes().partition(b"\n\n")
+    assert b"403" in head.splitlines()[0]
+    _serve_body(fake_estat, body, 403, {"Server": "ZENEDGE"})
+    async with make_client(fake_estat) as client:
+        with pytest.raises(EstatAuthError, match="ESTAT_APP_ID"):
+            await client.count_stats_list()
+    assert fake_estat.count() == 1
+
+
+async def test_html_403_without_status_is_not_mistaken_for_auth(fake_estat: FakeEstat) -> None:
+    _serve_body(fake_estat, b"<html><body>Access denied</body></html>", 403)
+    async with make_client(fake_estat) as client:
+        with pytest.raises(UpstreamError, match="HTTP 403") as caught:
+            await client.count_stats_list()
+    assert not isinstance(caught.value, ConfigurationError)

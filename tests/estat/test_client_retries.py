@@ -163,3 +163,31 @@ async def test_works_without_async_with(fake_estat: FakeEstat) -> None:
     client = make_client(fake_estat)
     assert await client.count_stats_list(searchWord="人口") > 0
     assert fake_estat.count() == 2
+
+
+async def test_redirect_fails_fast_with_redacted_location(fake_estat: FakeEstat) -> None:
+    location = f"https://elsewhere.example/rest/3.0/app/json/getStatsList?appId={TEST_APP_ID}"
+    fake_estat.fail(times=None, status=301, body=b"", headers={"Location": location})
+    async with make_client(fake_estat) as client:
+        with pytest.raises(UpstreamError, match="redirect") as caught:
+            await client.count_stats_list()
+    assert TEST_APP_ID not in str(caught.value) and "appId=***" in str(caught.value)
+    assert fake_estat.count() == 1
+
+
+async def test_unreachable_host_is_retried_then_explained() -> None:
+    from tests.fakes.moto_server import free_port
+
+    base_url = f"http://127.0.0.1:{free_port()}/rest/3.0/app"  # nothing listens there
+    client = EstatClient(app_id=TEST_APP_ID, base_url=base_url, max_attempts=2, backoff_initial_s=0.001)
+    with pytest.raises(UpstreamError, match=r"could not connect to 127\.0\.0\.1") as caught:
+        await client.count_stats_list()
+    assert "2 attempt(s)" in str(caught.value)
+
+
+async def test_non_http_base_url_is_a_configuration_error() -> None:
+    from estat_aws_mcp.errors import ConfigurationError
+
+    client = EstatClient(app_id=TEST_APP_ID, base_url="ftp://api.e-stat.go.jp/rest/3.0/app")
+    with pytest.raises(ConfigurationError, match="ESTAT_API_BASE_URL"):
+        await client.count_stats_list()

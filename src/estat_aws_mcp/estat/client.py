@@ -54,7 +54,7 @@ import anyio
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, stop_before_delay
 
-from estat_aws_mcp.errors import UpstreamError
+from estat_aws_mcp.errors import ConfigurationError, UpstreamError
 from estat_aws_mcp.estat.app_id import redact, resolve_app_id
 from estat_aws_mcp.estat.concurrency import ProcessLimiter, process_limiter
 from estat_aws_mcp.estat.normalize import (
@@ -72,7 +72,7 @@ from estat_aws_mcp.estat.normalize import (
     value_columns,  # re-exported for callers of the usage example
 )
 from estat_aws_mcp.estat.status import EstatServerError, error_for_status, is_success, short_text
-from estat_aws_mcp.settings import Settings, get_settings
+from estat_aws_mcp.settings import DEFAULT_ESTAT_API_BASE_URL, Settings, get_settings
 
 __all__ = ["EstatClient", "clean_params", "parse_body", "value_columns"]
 
@@ -357,9 +357,19 @@ class EstatClient:
                 content = response.content
             except httpx.TimeoutException as error:
                 raise _Transient(f"timed out after {timeout:.1f} s ({type(error).__name__})") from None
-            except (httpx.NetworkError, httpx.RemoteProtocolError) as error:
+            except httpx.UnsupportedProtocol:
+                raise ConfigurationError(
+                    f"ESTAT_API_BASE_URL ({self.base_url}) is not an http(s) URL; the default is {DEFAULT_ESTAT_API_BASE_URL}."
+                ) from None
+            except httpx.ConnectError as error:
+                host = httpx.URL(self.base_url).host
+                raise _Transient(
+                    f"could not connect to {host} ({type(error).__name__}: {self._redact(str(error))}); "
+                    "check network egress and ESTAT_API_BASE_URL"
+                ) from None
+            except (httpx.TransportError, httpx.DecodingError) as error:
                 raise _Transient(f"connection failed ({type(error).__name__}: {self._redact(str(error))})") from None
-            except httpx.HTTPError as error:  # e.g. an invalid URL: not transient
+            except (httpx.HTTPError, httpx.InvalidURL) as error:
                 raise UpstreamError(
                     f"e-Stat {endpoint} request failed ({type(error).__name__}: {self._redact(str(error))}); "
                     f"check ESTAT_API_BASE_URL ({self.base_url})."
@@ -402,6 +412,12 @@ class EstatClient:
             raise _Transient("HTTP 429 Too Many Requests", retry_after=retry_after)
         if http_status >= 500:
             raise _Transient(f"HTTP {http_status}")
+        if 300 <= http_status < 400:
+            location = self._redact(response.headers.get("Location", "?"))
+            raise UpstreamError(
+                f"e-Stat {endpoint} answered HTTP {http_status} (a redirect to {location}); "
+                f"set ESTAT_API_BASE_URL to the final address (now {self.base_url})."
+            )
         if http_status >= 400:
             hint = ""
             if http_status == 404:
