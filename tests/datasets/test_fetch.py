@@ -287,7 +287,7 @@ def test_dataset_is_readable_by_another_process(fake_estat: FakeEstat, store: Lo
         text=True,
         check=True,
         cwd=REPO_ROOT,
-        timeout=60,
+        timeout=180,
     )
     seen = json.loads(out.stdout)
     assert seen["rows"] == seen["read"] == 42 and "男女別人口" in seen["title"] and "e-Stat" in seen["credit"]

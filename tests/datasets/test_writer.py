@@ -147,7 +147,7 @@ def test_another_process_reads_the_dataset(tmp_path: Path) -> None:
         text=True,
         check=True,
         cwd=REPO_ROOT,
-        timeout=60,
+        timeout=180,
     )
     assert json.loads(out.stdout) == {"rows": 1234, "read": 1234, "sum": float(sum(range(1234)))}
 

@@ -146,13 +146,19 @@ async def fetch_dataset(
             "filters must name at least one axis (e.g. {'area': ['東京都']}); use fetch_dataset_auto for the whole table"
         )
 
-    metadata = table_metadata(stats_data_id, await source.meta_info(stats_data_id))
-    if not metadata.axes:
-        raise UpstreamError(f"e-Stat returned no axes (CLASS_INF) for table {stats_data_id}")
-    resolved: ResolvedFilters = resolve_filters(metadata, filters)
-    requests = resolved.request_params() if not resolved.is_empty else [{}]
-
-    counts = await _count_all(source, stats_data_id, requests, metadata, concurrency)
+    if filters:  # names must be resolved against the metadata before anything can be counted
+        metadata = _checked_metadata(stats_data_id, await source.meta_info(stats_data_id))
+        resolved: ResolvedFilters = resolve_filters(metadata, filters)
+        requests = resolved.request_params() if not resolved.is_empty else [{}]
+        counts = await _count_all(source, stats_data_id, requests, metadata.updated_date, concurrency)
+    else:  # the whole table: metadata and count are independent, ask for both at once
+        resolved, requests = ResolvedFilters(), [{}]
+        meta_info, count = await asyncio.gather(
+            source.meta_info(stats_data_id), source.count(stats_data_id, requests[0])
+        )
+        metadata = _checked_metadata(stats_data_id, meta_info)
+        _check_updated_date(stats_data_id, count, metadata.updated_date)
+        counts = [int(count["total_number"] or 0)]
     total = sum(counts)
     if total == 0:
         raise InputError(
@@ -224,6 +230,13 @@ async def fetch_dataset(
     )
 
 
+def _checked_metadata(stats_data_id: str, meta_info: MetaInfo) -> TableMetadata:
+    metadata = table_metadata(stats_data_id, meta_info)
+    if not metadata.axes:
+        raise UpstreamError(f"e-Stat returned no axes (CLASS_INF) for table {stats_data_id}")
+    return metadata
+
+
 def _bounded_concurrency(concurrency: int | None) -> int:
     if concurrency is None:
         return DEFAULT_CONCURRENCY
@@ -236,7 +249,7 @@ async def _count_all(
     source: StatsSource,
     stats_data_id: str,
     requests: Sequence[Mapping[str, str]],
-    metadata: TableMetadata,
+    updated_date: str | None,
     concurrency: int,
 ) -> list[int]:
     """cntGetFlg=Y for every request (bounded concurrency); the table must not have changed since getMetaInfo."""
@@ -245,7 +258,7 @@ async def _count_all(
     async def count_one(params: Mapping[str, str]) -> int:
         async with limiter:
             response = await source.count(stats_data_id, params)
-        _check_updated_date(stats_data_id, response, metadata.updated_date)
+        _check_updated_date(stats_data_id, response, updated_date)
         return int(response["total_number"] or 0)
 
     return list(await asyncio.gather(*(count_one(params) for params in requests)))
