@@ -18,6 +18,7 @@ from estat_aws_mcp.estat.credit import CREDIT_NOTICE
 from estat_aws_mcp.tools import dataset_files
 from estat_aws_mcp.tools.server import build_server
 from tests.datasets.conftest import synthetic_rows, write_dataset
+from tests.estat.conftest import _fake_estat_server, fake_estat  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.anyio
 TOOLS = {"save_dataset_as_csv", "transform_to_parquet", "download_csv_from_s3"}
@@ -229,3 +230,34 @@ async def test_invalid_storage_uri_is_a_clear_error(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("ESTAT_MCP_STORAGE_URI", "gs://bucket/prefix")
     text = _error_text(await call("save_dataset_as_csv", dataset_id="0003445078-0123456789ab"))
     assert "unsupported storage URI scheme" in text
+
+
+async def test_tool_chain_on_s3_fetch_then_files(s3_env, fake_estat) -> None:  # noqa: F811
+    """fetch_dataset_auto (fake e-Stat, recorded census table) → CSV (cp932) and Parquet in S3 → download
+    with a presigned URL, all through one MCP session of the real server."""
+    from estat_aws_mcp.aws.clients import aws_client
+
+    async with create_connected_server_and_client_session(build_server()) as session:
+        fetched = await session.call_tool("fetch_dataset_auto", {"stats_data_id": "0003445078"})
+        assert not fetched.isError, fetched.content
+        dataset_id = fetched.structuredContent["dataset_id"]
+        saved = await session.call_tool("save_dataset_as_csv", {"dataset_id": dataset_id, "encoding": "cp932"})
+        assert not saved.isError, saved.content
+        parquet = await session.call_tool("transform_to_parquet", {"dataset_id": dataset_id})
+        assert not parquet.isError, parquet.content
+        page = await session.call_tool(
+            "download_csv_from_s3", {"uri": saved.structuredContent["uri"], "max_bytes": 1000}
+        )
+    s3 = aws_client("s3")
+    keys = {item["Key"] for item in s3.list_objects_v2(Bucket="estat-tools")["Contents"]}
+    assert {
+        f"team/estat/datasets/{dataset_id}/data.parquet",
+        f"team/estat/datasets/{dataset_id}/manifest.json",
+        f"team/estat/exports/{dataset_id}.cp932.csv",
+        f"team/estat/exports/{dataset_id}.parquet",
+    } <= keys
+    body = s3.get_object(Bucket="estat-tools", Key=f"team/estat/exports/{dataset_id}.cp932.csv")["Body"].read()
+    data = page.structuredContent
+    assert data["encoding"] == "cp932" and data["content"] == body[: data["bytes_returned"]].decode("cp932")
+    assert saved.structuredContent["row_count"] == fetched.structuredContent["row_count"]
+    assert httpx.get(data["presigned_url"], timeout=10).content == body
