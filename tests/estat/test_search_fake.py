@@ -304,3 +304,12 @@ async def test_a_partial_result_is_shown_and_noted(fake_estat: FakeEstat, client
     result = await search_estat(client, "部分結果")
     assert [r.stats_data_id for r in result.results] == ["0009900777"]
     assert any("partial result (STATUS 2)" in note and "一部にエラー" in note for note in result.notes)
+
+
+async def test_relaxations_keep_the_main_concept_first(fake_estat: FakeEstat, client: EstatClient) -> None:
+    result = await search_estat(client, "東京の消費者物価指数の推移")
+    assert result.total_hits == 0
+    first = result.suggestions[0]
+    assert (first.kind, first.query) == ("relaxation", "消費者物価指数")
+    assert first.hit_count == expected_hits(fake_estat, "消費者物価指数", SearchFilters()) > 0
+    assert_counts_are_real(fake_estat, result)

@@ -208,9 +208,28 @@ def test_relaxation_candidates() -> None:
     assert {c.kind for c in candidates} == {"relaxation"}
 
 
+def test_after_a_failed_split_relax_the_parts() -> None:
+    keywords, split = ("東京", "消費者物価指数", "推移"), ("東京", "消費者", "物価", "指数", "推移")
+    parts = {"東京": ("東京",), "消費者物価指数": ("消費者", "物価", "指数"), "推移": ("推移",)}
+    candidates = relaxation_candidates(keywords, split, SearchFilters(), split_already_tried=True, parts=parts)
+    assert [c.query for c in candidates] == [
+        "消費者物価指数 推移",  # each keyword dropped
+        "東京 推移",
+        "東京 消費者物価指数",
+        "東京",  # each keyword on its own (three or more keywords)
+        "消費者物価指数",
+        "推移",
+        "消費者",  # each part of the split compound on its own
+        "物価",
+        "指数",
+        "東京 OR 消費者 OR 物価 OR 指数 OR 推移",  # any word
+    ]
+    assert "part of 消費者物価指数" in candidates[6].reason
+
+
 def test_no_split_relaxation_when_the_split_search_already_ran() -> None:
     candidates = relaxation_candidates(("人口推移",), ("人口", "推移"), SearchFilters(), split_already_tried=True)
-    assert candidates == []
+    assert [c.query for c in candidates] == ["人口 OR 推移"]
 
 
 def _row(table_id: str, code: str, name: str, field: str, year: str, area: str) -> dict:
@@ -276,7 +295,7 @@ def _candidate(kind: str, query: str, **filters) -> Candidate:
 
 @pytest.mark.anyio
 async def test_count_keeps_useful_suggestions_best_first() -> None:
-    hits = {"a": 0, "b": 7, "c": 30, "d": 7}
+    hits = {"a": 0, "b": 7, "c": 3, "d": 30}
     counted: list[str] = []
 
     async def count(candidate: Candidate) -> CountedSearch:
@@ -287,9 +306,10 @@ async def test_count_keeps_useful_suggestions_best_first() -> None:
                   _candidate("synonym", "d"), _candidate("synonym", "d")]  # fmt: skip
     suggestions, notes = await count_candidates(candidates, count, original_hits=0, too_many_hits=500)
     assert sorted(counted) == ["a", "b", "c", "d"]  # duplicates counted once
+    # synonyms first, then relaxations, each in candidate order (closest to the query first), not by hits
     assert [(s.kind, s.query, s.hit_count, s.search_word) for s in suggestions] == [
-        ("synonym", "c", 30, "C"),
-        ("synonym", "d", 7, "D"),
+        ("synonym", "c", 3, "C"),
+        ("synonym", "d", 30, "D"),
         ("relaxation", "b", 7, "B"),
     ]
     assert notes == []

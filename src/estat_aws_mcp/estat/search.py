@@ -534,12 +534,12 @@ async def _suggest(
             normalized, plan.keywords, user_filters, dictionary, effective_filters=plan.filters
         )
         # After a failed split search, relax the split words (人口推移 → 人口, 推移) rather than the compounds.
-        relaxed = failed_split or plan
         candidates += relaxation_candidates(
-            relaxed.keywords,
+            plan.keywords,
             plan.analysis.split_keywords,
-            relaxed.filters,
+            (failed_split or plan).filters,
             split_already_tried=failed_split is not None,
+            parts={compound.text: compound.parts for compound in plan.analysis.compounds},
             query=normalized if plan.analysis.explicit_operators else None,
         )
     else:

@@ -295,47 +295,53 @@ def synonym_candidates(
     return candidates
 
 
+MAX_PART_CANDIDATES = 4
+
+
 def relaxation_candidates(
     keywords: Sequence[str],
     split_keywords: Sequence[str],
     filters: SearchFilters,
     *,
     split_already_tried: bool,
+    parts: Mapping[str, Sequence[str]] | None = None,
     query: str | None = None,
 ) -> list[Candidate]:
-    """Broader searches for a query with zero hits (``filters`` are the effective ones; ``query``
-    is the text to keep when only a filter is dropped, by default the keywords)."""
+    """Broader searches for a query with zero hits, from the least to the most relaxed.
+
+    ``keywords`` are the query's compound keywords, ``split_keywords`` all their parts, ``parts``
+    each compound's parts; ``filters`` are the effective ones; ``query`` is the text kept when only a
+    filter is dropped (by default the keywords). The ladder: the split search (unless it already
+    ran), each keyword dropped, each keyword on its own (three or more), each part of a split
+    compound on its own (after a failed split), any keyword (OR), then each filter removed.
+    """
     candidates: list[Candidate] = []
+
+    def add(text: str, reason: str, with_filters: SearchFilters = filters) -> None:
+        candidates.append(Candidate("relaxation", text, with_filters, reason))
+
     if not split_already_tried and list(split_keywords) != list(keywords):
         joined = " ".join(k for k in keywords if k not in split_keywords)
-        candidates.append(
-            Candidate(
-                "relaxation",
-                " ".join(split_keywords),
-                filters,
-                f"No title contains {joined} as one word; search for its parts separately.",
-            )
-        )
+        add(" ".join(split_keywords), f"No title contains {joined} as one word; search for its parts separately.")
     if len(keywords) > 1:
         for dropped in keywords:
             rest = [k for k in keywords if k != dropped]
-            candidates.append(
-                Candidate("relaxation", " ".join(rest), filters, f"Drop the keyword {dropped}; keep {' '.join(rest)}.")
-            )
-        candidates.append(
-            Candidate(
-                "relaxation",
-                " OR ".join(keywords),
-                filters,
-                "Match tables that contain any of the keywords instead of all of them.",
-            )
-        )
+            add(" ".join(rest), f"Drop the keyword {dropped}; keep {' '.join(rest)}.")
+    if len(keywords) > 2:
+        for kept in keywords:
+            add(kept, f"Search {kept} on its own.")
+    if split_already_tried and parts:
+        words = [p for k in keywords for p in parts.get(k, ()) if len(parts.get(k, ())) > 1 and p in split_keywords]
+        for part in list(dict.fromkeys(words))[:MAX_PART_CANDIDATES]:
+            compound = next(k for k in keywords if part in parts.get(k, ()))
+            add(part, f"Search {part} (part of {compound}) on its own.")
+    terms = list(split_keywords) if split_already_tried else list(keywords)
+    if len(terms) > 1:
+        add(" OR ".join(terms), "Match tables that contain any of the words instead of all of them.")
     query = query or " ".join(keywords)
     for name, value in filters.model_dump().items():
-        if value is None:
-            continue
-        relaxed = filters.model_copy(update={name: None})
-        candidates.append(Candidate("relaxation", query, relaxed, f"Remove the filter {name}={value}."))
+        if value is not None:
+            add(query, f"Remove the filter {name}={value}.", filters.model_copy(update={name: None}))
     return candidates
 
 
@@ -477,7 +483,9 @@ async def count_candidates(
             # Refinements that bring the hits to a browsable number first, the broadest of those first.
             manageable = 0 if suggestion.hit_count <= too_many_hits else 1
             return (kind_rank, manageable, -suggestion.hit_count if manageable == 0 else suggestion.hit_count)
-        return (kind_rank, -suggestion.hit_count, order)
+        # Synonyms and relaxations keep their candidate order: it runs from the closest to the
+        # original query to the loosest, and the loosest always has the most hits.
+        return (kind_rank, order, 0)
 
     kept.sort(key=rank)
     return [suggestion for _, suggestion in kept[:limit]], notes
