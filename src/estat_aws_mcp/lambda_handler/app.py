@@ -1,0 +1,258 @@
+"""The Function URL handler: the adapter's ``LambdaFunctionURLEventHandler`` with the edge gaps filled.
+
+The adapter (``mcp_lambda``) owns the MCP Streamable HTTP rules: Accept/Content-Type checks (406,
+415), batches, 202 for notification-only bodies, 405 for GET (no SSE), CORS preflight. Around it:
+
+- ``GET /health`` answers ``{"status": "ok"}`` (the adapter answers 405 to every GET);
+- ``isBase64Encoded`` bodies are decoded (the adapter ignores the flag);
+- the optional bearer token is checked (401 + ``WWW-Authenticate``) unless the URL already
+  verified an IAM caller;
+- every JSON-RPC answer is measured against the 6 MB response cap (:mod:`.budget`), timed and
+  logged (:class:`ObservedRequestHandler`);
+- the invocation's deadline is handed to the tools that honour one (:mod:`.deadline`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from mcp import types
+from mcp_lambda import LambdaFunctionURLEventHandler, RequestHandler
+
+from estat_aws_mcp import __version__
+from estat_aws_mcp.errors import ConfigurationError, UpstreamError
+from estat_aws_mcp.lambda_handler.auth import BearerTokenGate, caller_identity
+from estat_aws_mcp.lambda_handler.budget import DEFAULT_RESPONSE_BUDGET_BYTES, ResponseBudget
+from estat_aws_mcp.lambda_handler.deadline import invocation_deadlines
+from estat_aws_mcp.lambda_handler.results import error_for_request, tool_name
+from estat_aws_mcp.limits import LAMBDA_RESPONSE_CAP_BYTES
+from estat_aws_mcp.settings import Settings, get_settings
+
+HEALTH_PATH = "/health"
+# The adapter's own loggers print whole events (Authorization header, bodies) at DEBUG.
+_ADAPTER_LOGGERS = (
+    "mcp_lambda.handlers.streamable_http_handler",
+    "mcp_lambda.server_adapter.adapter",
+    "mcp_lambda.server_adapter.stdio_server_adapter_request_handler",
+)
+
+
+# The SDK logs one INFO line per request (ours is structured) and, on a malformed request, a
+# WARNING that quotes the request's parameters (tool arguments are payload).
+_SDK_LOGGER_FLOORS = {"mcp.server.lowlevel.server": logging.WARNING, "mcp.server.session": logging.ERROR}
+
+
+def quiet_payload_logs() -> None:
+    """Raise the loggers that would print events, headers or payloads to a level where they do not."""
+    floors = {**dict.fromkeys(_ADAPTER_LOGGERS, logging.INFO), **_SDK_LOGGER_FLOORS}
+    for name, floor in floors.items():
+        target = logging.getLogger(name)
+        if target.getEffectiveLevel() < floor:
+            target.setLevel(floor)
+
+
+def _outcome(answer: types.JSONRPCResponse | types.JSONRPCError, fits: bool) -> str:
+    if not fits:
+        return "oversized"
+    if isinstance(answer, types.JSONRPCError):
+        return f"error {answer.error.code}"
+    if isinstance(answer.result, Mapping) and answer.result.get("isError"):
+        return "tool_error"
+    return "ok"
+
+
+class ObservedRequestHandler(RequestHandler):
+    """Wraps a dispatcher: one log line per JSON-RPC request, every answer kept within the budget.
+
+    Logged: JSON-RPC method, tool name, duration, outcome, answer size, caller. Never arguments,
+    results or headers.
+    """
+
+    def __init__(self, inner: RequestHandler, budget: ResponseBudget, log: Any) -> None:
+        self.inner = inner
+        self.budget = budget
+        self.log = log
+        self.caller: str | None = None
+
+    def begin_invocation(self, caller: str | None) -> None:
+        self.caller = caller
+        self.budget.reset()
+
+    def handle_request(self, request: types.JSONRPCRequest, context: Any) -> types.JSONRPCResponse | types.JSONRPCError:
+        started = time.perf_counter()
+        try:
+            answer = self.inner.handle_request(request, context)
+        except Exception as error:  # a dispatcher bug must still answer this id
+            self.log.exception(
+                "dispatch failed", extra={"jsonrpc_method": request.method, "error": type(error).__name__}
+            )
+            answer = error_for_request(request.id, types.INTERNAL_ERROR, "Internal error (see the function's logs).")
+        used_before = self.budget.used_bytes
+        answer, fits = self.budget.admit(request, answer)
+        self.log.info(
+            "mcp request",
+            extra={
+                "jsonrpc_method": request.method,
+                "tool": tool_name(request),
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "outcome": _outcome(answer, fits),
+                "response_bytes": self.budget.used_bytes - used_before,
+                "caller": self.caller,
+            },
+        )
+        return answer
+
+
+def _json_response(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*", **(headers or {})},
+        "body": json.dumps(payload),
+    }
+
+
+def _jsonrpc_error_body(code: int, message: str) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "error": {"code": code, "message": message}, "id": None}
+
+
+class FunctionUrlHandler(LambdaFunctionURLEventHandler):
+    """``handle(event, context)`` for Function URL (payload 2.0) events."""
+
+    def __init__(
+        self,
+        request_handler: RequestHandler,
+        *,
+        log: Any,
+        token_gate: BearerTokenGate | None = None,
+        budget: ResponseBudget | None = None,
+        dispatch: str = "inprocess",
+    ) -> None:
+        self.observed = ObservedRequestHandler(request_handler, budget or ResponseBudget(), log)
+        super().__init__(self.observed)
+        self.log = log
+        self.token_gate = token_gate or BearerTokenGate(None)
+        self.dispatch = dispatch
+        quiet_payload_logs()
+
+    def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        started = time.perf_counter()
+        http = (event.get("requestContext") or {}).get("http") or {}
+        method = str(http.get("method") or "GET").upper()
+        path = event.get("rawPath") or http.get("path") or "/"
+        caller = caller_identity(event)
+        self.log.append_keys(request_id=getattr(context, "aws_request_id", None))
+        self.observed.begin_invocation(caller)
+        try:
+            response = self._within_cap(self._respond(event, context, method, path, caller))
+            self.log.info(
+                "http request",
+                extra={
+                    "http_method": method,
+                    "path": path,
+                    "status": response["statusCode"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "caller": caller,
+                    "dispatch": self.dispatch,
+                },
+            )
+        finally:
+            self.log.remove_keys(["request_id"])
+        return response
+
+    def _respond(
+        self, event: dict[str, Any], context: Any, method: str, path: str, caller: str | None
+    ) -> dict[str, Any]:
+        if method == "GET" and path.rstrip("/") == HEALTH_PATH:
+            return _json_response(200, {"status": "ok", "version": __version__, "dispatch": self.dispatch})
+        if method != "OPTIONS" and caller is None:
+            # An IAM caller was verified by the URL (its Authorization header is the SigV4 signature).
+            refused = self._refusal(event)
+            if refused is not None:
+                return refused
+        if event.get("isBase64Encoded") and event.get("body"):
+            try:
+                body = base64.b64decode(event["body"], validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                return _json_response(400, _jsonrpc_error_body(types.PARSE_ERROR, "Parse error: invalid base64 body"))
+            event = {**event, "body": body, "isBase64Encoded": False}
+        with invocation_deadlines(context):
+            return super().handle(event, context)
+
+    def _refusal(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            rejection = self.token_gate.check(event.get("headers") or {})
+        except (ConfigurationError, UpstreamError) as error:
+            # Fail closed: nobody gets in while the token cannot be read.
+            self.log.error("bearer token unavailable", extra={"reason": str(error), "source": self.token_gate.source})
+            return _json_response(
+                500,
+                _jsonrpc_error_body(types.INTERNAL_ERROR, "Authentication is not available (see the function's logs)."),
+            )
+        if rejection is None:
+            return None
+        headers = {"WWW-Authenticate": rejection.www_authenticate} if rejection.www_authenticate else {}
+        return _json_response(rejection.status, _jsonrpc_error_body(-32001, rejection.message), headers)
+
+    def _within_cap(self, response: dict[str, Any]) -> dict[str, Any]:
+        """Last line of defence: a result over the cap becomes per-id errors, never a 502."""
+        if len(json.dumps(response)) <= LAMBDA_RESPONSE_CAP_BYTES:
+            return response
+        self.log.error("response over the Lambda cap after budgeting", extra={"status": response.get("statusCode")})
+        try:
+            parsed = json.loads(response.get("body") or "null")
+        except json.JSONDecodeError:
+            parsed = None
+        message = "The response is larger than an AWS Lambda Function URL can return (6 MB). Ask for less."
+        items = parsed if isinstance(parsed, list) else [parsed]
+        errors = [
+            _jsonrpc_error_body(types.INTERNAL_ERROR, message)
+            | {"id": item.get("id") if isinstance(item, dict) else None}
+            for item in items
+        ]
+        return _json_response(200, errors if isinstance(parsed, list) else errors[0])
+
+
+def _build_logger(settings: Settings) -> Any:
+    from aws_lambda_powertools import Logger
+
+    return Logger(service="estat-aws-mcp", level=settings.log_level.upper())
+
+
+def build_request_handler(settings: Settings, server: Any = None) -> RequestHandler:
+    """The dispatcher ``ESTAT_MCP_DISPATCH`` selects: in-process (default) or the adapter's stdio mode."""
+    if settings.dispatch == "stdio":
+        from estat_aws_mcp.lambda_handler.stdio import StdioRequestHandler
+
+        return StdioRequestHandler()
+    from estat_aws_mcp.lambda_handler.inprocess import InProcessRequestHandler
+
+    if server is None:
+        from estat_aws_mcp.tools.server import build_server
+
+        server = build_server()
+    return InProcessRequestHandler(server)
+
+
+def build_function_url_handler(
+    settings: Settings | None = None,
+    *,
+    server: Any = None,
+    request_handler: RequestHandler | None = None,
+    log: Any = None,
+) -> FunctionUrlHandler:
+    """Everything from the environment (see :mod:`estat_aws_mcp.settings`); tests may pass parts."""
+    settings = settings or get_settings()
+    budget_bytes = settings.lambda_response_budget_bytes or DEFAULT_RESPONSE_BUDGET_BYTES
+    return FunctionUrlHandler(
+        request_handler or build_request_handler(settings, server),
+        log=log or _build_logger(settings),
+        token_gate=BearerTokenGate.from_settings(settings),
+        budget=ResponseBudget(min(budget_bytes, DEFAULT_RESPONSE_BUDGET_BYTES)),
+        dispatch=settings.dispatch,
+    )

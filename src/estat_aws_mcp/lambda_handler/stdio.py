@@ -1,0 +1,123 @@
+"""stdio dispatch: the adapter's own ``StdioServerAdapterRequestHandler`` running ``python -m estat_aws_mcp``.
+
+The adapter starts a new child and runs ``initialize`` for every request (about a second each),
+so this mode is the compatibility path, not the fast one. Two gaps are filled here:
+
+- the child's environment is built explicitly: without ``env=`` the MCP SDK passes only HOME,
+  LOGNAME, PATH, SHELL, TERM and USER, so the child would have no AWS credentials, region,
+  endpoint or settings. The bearer-token settings stay with the parent (the child never needs
+  them), and HOME falls back to ``/tmp``, the only writable place in Lambda;
+- the adapter answers some failures with ``id: 0``; the caller's id is put back.
+
+The adapter still reports a server error as code 500 "Internal failure" (it does not forward the
+child's JSON-RPC error); use the in-process mode for the SDK's real error codes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from mcp import types
+from mcp.client.stdio import StdioServerParameters
+from mcp_lambda import StdioServerAdapterRequestHandler
+
+logger = logging.getLogger(__name__)
+
+# Prefixes and names the server process needs; everything else stays with the parent.
+_PASSED_PREFIXES = ("AWS_", "ESTAT_", "LC_", "LAMBDA_")
+_PASSED_NAMES = frozenset(
+    {
+        "PATH",
+        "LANG",
+        "TZ",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "LD_LIBRARY_PATH",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "NO_PROXY",
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "no_proxy",
+        "https_proxy",
+        "http_proxy",
+        "TMPDIR",
+    }
+)
+# The parent's concerns: the child serves stdio and never authenticates HTTP callers.
+_WITHHELD = frozenset({"ESTAT_MCP_AUTH_TOKEN", "ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER", "ESTAT_MCP_DISPATCH"})
+
+
+def child_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for the stdio server child: AWS, settings, locale, paths; HOME writable."""
+    environ = os.environ if environ is None else environ
+    env = {
+        name: value
+        for name, value in environ.items()
+        if (name in _PASSED_NAMES or name.startswith(_PASSED_PREFIXES)) and name not in _WITHHELD
+    }
+    env["HOME"] = environ.get("HOME") or "/tmp"  # noqa: S108 - Lambda's only writable directory
+    task_root = environ.get("LAMBDA_TASK_ROOT")
+    if task_root:
+        # The image installs the package into the task root; make sure the child imports from it.
+        paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        if task_root not in paths:
+            env["PYTHONPATH"] = os.pathsep.join([task_root, *paths])
+    env.setdefault("PYTHONDONTWRITEBYTECODE", "1")  # the code filesystem is read-only
+    return env
+
+
+def child_command() -> tuple[str, list[str]]:
+    """``python -m estat_aws_mcp`` with the interpreter (and site mode) of this process."""
+    flags = ["-S"] if sys.flags.no_site else []
+    return sys.executable, [*flags, "-m", "estat_aws_mcp"]
+
+
+def server_parameters(environ: Mapping[str, str] | None = None) -> StdioServerParameters:
+    command, args = child_command()
+    environ = os.environ if environ is None else environ
+    return StdioServerParameters(
+        command=command, args=args, env=child_environment(environ), cwd=environ.get("LAMBDA_TASK_ROOT") or None
+    )
+
+
+class StdioRequestHandler(StdioServerAdapterRequestHandler):
+    """The adapter's handler with an explicit child environment and the caller's id on every answer."""
+
+    def __init__(self, server_params: StdioServerParameters | None = None) -> None:
+        super().__init__(server_params or server_parameters())
+        self._app_id_resolved = False
+
+    def _pass_app_id_once(self) -> None:
+        """Read the appId's SSM parameter once per container and hand the value to every child.
+
+        Otherwise each child (one per request) would read SSM again. On failure the children keep
+        the parameter name and report the problem themselves, in the tool's answer.
+        """
+        env = dict(self.server_params.env or {})
+        if self._app_id_resolved or env.get("ESTAT_APP_ID") or not env.get("ESTAT_APP_ID_SSM_PARAMETER"):
+            return
+        from estat_aws_mcp.errors import ConfigurationError, UpstreamError
+        from estat_aws_mcp.estat.app_id import resolve_app_id
+
+        try:
+            env["ESTAT_APP_ID"] = resolve_app_id()
+        except (ConfigurationError, UpstreamError) as error:
+            logger.warning("e-Stat appId not resolved in the parent: %s", error)
+            return
+        self.server_params = self.server_params.model_copy(update={"env": env})
+        self._app_id_resolved = True
+
+    def handle_request(self, request: types.JSONRPCRequest, context: Any) -> types.JSONRPCResponse | types.JSONRPCError:
+        if request.method == "tools/call":
+            self._pass_app_id_once()
+        answer = super().handle_request(request, context)
+        if answer.id != request.id:
+            answer = answer.model_copy(update={"id": request.id})
+        return answer
