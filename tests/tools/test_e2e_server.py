@@ -124,13 +124,13 @@ def dump(result: CallToolResult) -> str:
 async def check_tool_listing(session: ClientSession) -> None:
     tools = {tool.name: tool for tool in (await session.list_tools()).tools}
     assert tools.keys() >= SEARCH_TOOLS
-    for name in SEARCH_TOOLS:
-        schema = tools[name].inputSchema
-        assert schema["properties"], name
-        for parameter, spec in schema["properties"].items():
+    for name, tool in tools.items():  # every tool of the server, not only the search tools
+        assert tool.description, name
+        for parameter, spec in tool.inputSchema.get("properties", {}).items():
             assert spec.get("description"), f"{name}.{parameter} has no description"
+    for name in SEARCH_TOOLS:
+        assert tools[name].inputSchema["properties"], name
         assert tools[name].outputSchema is not None, f"{name} has no output schema"
-        assert tools[name].description
     search = tools["search_estat_data"].inputSchema
     assert search["required"] == ["query"]
     assert set(search["properties"]) == {
