@@ -83,6 +83,17 @@ def test_synonym_is_not_offered_where_the_official_term_already_stands() -> None
     assert load_synonym_dictionary().synonym_matches("小売業の売上高") == []
 
 
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("デパートの売上", ["売上"]),  # パート(タイム) must not match inside デパート
+        ("外国人の数", []),  # no generic 人の数 → 人口 (it would give 外国人口)
+    ],
+)
+def test_no_false_matches_inside_other_words(query: str, words: list) -> None:
+    assert [m.word for m in load_synonym_dictionary().synonym_matches(query)] == words
+
+
 def test_several_words_in_one_query() -> None:
     matches = load_synonym_dictionary().synonym_matches("給料と貯金")
     assert [m.word for m in matches] == ["給料", "貯金"]
