@@ -4,6 +4,7 @@ every response quirk normalised (see :mod:`estat_aws_mcp.estat.normalize` for th
 Usage::
 
     from estat_aws_mcp.estat.client import EstatClient
+    from estat_aws_mcp.estat.normalize import split_values, value_columns
 
     async with EstatClient() as client:               # settings from the environment
         hits = await client.count_stats_list(searchWord="人口 東京")         # -> int (limit=1 probe)
@@ -13,6 +14,14 @@ Usage::
         page = await client.get_stats_data("0003445078", startPosition=1, limit=100000, metaGetFlg="N")
         # page["values"]: raw VALUE dicts; page["notes"]: {char: meaning}; page["next_key"]: int | None
         columns = value_columns(page["values"])                              # fast columnar path
+        numbers, markers = split_values(columns["value"], page["notes"])    # NOTE-aware parsing
+        files = await client.get_data_catalog(searchWord="チョコレート")      # -> DataCatalog dict
+
+``value_columns`` / ``split_values`` live in :mod:`estat_aws_mcp.estat.normalize` (with ``class_lookup``,
+``label_codes``, ``parse_value``, ``iter_value_rows``). ``client.limiter`` is the process-wide
+:class:`~estat_aws_mcp.estat.concurrency.ProcessLimiter` (``.limit``, ``.in_use``) shared by every client
+with the same limit; it works across event loops (asyncio only), so a fresh ``anyio.run`` per Lambda
+request shares the bound.
 
 Parameters are e-Stat's own names (``searchWord``, ``cdArea``, ``startPosition``...); ``None`` values
 are dropped, lists/tuples are joined with commas. Constructor overrides (all optional):
@@ -69,12 +78,11 @@ from estat_aws_mcp.estat.normalize import (
     normalize_stats_list,
     response_root,
     result_of,
-    value_columns,  # re-exported for callers of the usage example
 )
 from estat_aws_mcp.estat.status import EstatServerError, error_for_status, is_success, short_text
 from estat_aws_mcp.settings import DEFAULT_ESTAT_API_BASE_URL, Settings, get_settings
 
-__all__ = ["EstatClient", "clean_params", "parse_body", "value_columns"]
+__all__ = ["EstatClient", "clean_params", "parse_body"]
 
 logger = logging.getLogger(__name__)
 
