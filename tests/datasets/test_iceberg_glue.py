@@ -88,3 +88,31 @@ def _source_column(store, manifest, name: str) -> list:
 
     with store.open_read(manifest.data_key) as fh:
         return pq.read_table(fh, columns=[name]).column(name).to_pylist()
+
+
+def test_existing_database_is_used_and_a_missing_one_reported(
+    glue_settings: Settings, s3_store, make_dataset: Callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deployed role may GetDatabase but not CreateDatabase (see the Terraform module): an existing
+    database must be used without trying to create it, and a missing one reported clearly."""
+    from botocore.exceptions import ClientError
+
+    import estat_aws_mcp.datasets.iceberg as iceberg_module
+    from estat_aws_mcp.errors import UpstreamError
+
+    aws_client("glue").create_database(DatabaseInput={"Name": "estat"})
+    handle = open_catalog(glue_settings)
+    calls: list[str] = []
+
+    def access_denied(**kwargs):
+        calls.append(kwargs["DatabaseInput"]["Name"])
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "CreateDatabase")
+
+    monkeypatch.setattr(handle.catalog.glue, "create_database", access_denied)
+    monkeypatch.setattr(iceberg_module, "open_catalog", lambda settings, create=True: handle)
+    manifest = make_dataset(rows=4, store=s3_store)
+    assert load_dataset_to_iceberg(glue_settings, manifest.dataset_id, "population").table_row_count == 4
+    assert calls == []
+    with pytest.raises(UpstreamError, match=r"'elsewhere' does not exist .* could not be created"):
+        load_dataset_to_iceberg(glue_settings, manifest.dataset_id, "population", namespace="elsewhere")
+    assert calls == ["elsewhere"]

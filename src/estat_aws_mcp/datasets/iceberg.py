@@ -307,6 +307,27 @@ def _dataset_batches(store: ObjectStore, data_key: str, schema: pa.Schema, batch
             yield pa.Table.from_batches([batch]).cast(schema)
 
 
+def _ensure_namespace(handle: CatalogHandle, namespace: str) -> None:
+    """Create ``namespace`` only if it is missing: a deployed role may read its Glue database but not
+    create databases (the Terraform module grants glue:GetDatabase, not glue:CreateDatabase)."""
+    from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchNamespaceError
+
+    try:
+        handle.catalog.load_namespace_properties(namespace)
+        return
+    except NoSuchNamespaceError:
+        pass
+    try:
+        handle.catalog.create_namespace(namespace)
+    except NamespaceAlreadyExistsError:  # created concurrently
+        return
+    except Exception as exc:
+        raise UpstreamError(
+            f"namespace {namespace!r} does not exist in the {handle.kind} catalog and could not be created "
+            f"({exc}); use the configured namespace (ESTAT_MCP_GLUE_DATABASE) or ask the operator to create it"
+        ) from exc
+
+
 def load_dataset_to_iceberg(
     settings: Settings,
     dataset_id: str,
@@ -338,10 +359,7 @@ def load_dataset_to_iceberg(
     handle = open_catalog(settings)
     assert handle is not None
     catalog = handle.catalog
-    try:
-        catalog.create_namespace_if_not_exists(namespace)
-    except Exception as exc:  # pragma: no cover - surfaced with context below
-        raise UpstreamError(f"could not create namespace {namespace!r} in the {handle.kind} catalog: {exc}") from exc
+    _ensure_namespace(handle, namespace)
 
     created = False
     try:

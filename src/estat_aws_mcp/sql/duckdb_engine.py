@@ -239,7 +239,10 @@ class DuckDBEngine:
 def _tables_hint(handle: CatalogHandle | None) -> str:
     from estat_aws_mcp.datasets.iceberg import list_tables
 
-    names: list[Any] = list_tables(handle) if handle is not None else []
+    try:
+        names: list[Any] = list_tables(handle) if handle is not None else []
+    except Exception:  # e.g. a role without glue:GetDatabases: the error itself still stands
+        return "Load tables with load_to_iceberg(dataset_id, table); they are then queried as <table>."
     if not names:
         return "No tables are loaded yet: load a dataset with load_to_iceberg(dataset_id, table) first."
     return "Loaded tables: " + ", ".join(names)
