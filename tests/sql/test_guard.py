@@ -81,6 +81,7 @@ REJECTED = [
     ("file_access", "FROM 'data/datasets/x/data.parquet'"),
     ("file_access", 'SELECT * FROM "/etc/passwd"'),
     ("file_access", 'SELECT * FROM "s3://bucket/key.parquet"'),
+    ("file_access", 'SELECT * FROM "population$secrets.csv"'),
     ("file_access", "SELECT * FROM population, LATERAL read_csv('x.csv')"),
     ("file_access", "SELECT (SELECT count(*) FROM read_csv('x.csv')) AS n"),
     ("file_access", "SELECT * FROM population JOIN read_parquet('x') USING (area_code)"),
@@ -125,6 +126,9 @@ ACCEPTED = [
     ("VALUES (1, 'a'), (2, 'b')", ()),
     ("SELECT 'read_csv(x)' AS not_a_call, 'DROP TABLE t' AS text", ()),
     ("SELECT * FROM population -- trailing comment", (TableRef("population"),)),
+    # Athena's Iceberg metadata tables and time travel
+    ('SELECT * FROM estat."population$snapshots"', (TableRef("population$snapshots", "estat"),)),
+    ("SELECT * FROM population FOR VERSION AS OF 42", (TableRef("population"),)),
     # Trino spellings are accepted (sqlglot's DuckDB reader is lenient; dialect="trino" forces Trino)
     ("SELECT date_format(now(), '%Y'), approx_percentile(value, 0.5) FROM population", (TableRef("population"),)),
 ]

@@ -105,7 +105,8 @@ FILE_READING_FUNCTIONS = frozenset(
 )
 ALLOWED_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
 
-_PLAIN_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A plain identifier, optionally an Athena Iceberg metadata table ("population$snapshots").
+_PLAIN_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\$(snapshots|history|files|manifests|partitions|refs))?$")
 MAX_SQL_CHARS = 100_000
 
 
