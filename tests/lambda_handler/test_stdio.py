@@ -1,0 +1,87 @@
+"""stdio dispatch: the adapter's handler with an explicit child environment."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from mcp import types
+
+from estat_aws_mcp.lambda_handler.stdio import StdioRequestHandler, child_command, child_environment
+from tests.lambda_handler.conftest import FakeLambdaContext, call, rpc
+
+PARENT_ENV = {
+    "PATH": "/var/lang/bin:/usr/bin",
+    "HOME": "/home/sbx_user1051",
+    "LANG": "en_US.UTF-8",
+    "LAMBDA_TASK_ROOT": "/var/task",
+    "PYTHONPATH": "/var/runtime",
+    "AWS_REGION": "ap-northeast-1",
+    "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "secret",
+    "AWS_SESSION_TOKEN": "session",
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
+    "ESTAT_MCP_STORAGE_URI": "s3://bucket/prefix",
+    "ESTAT_APP_ID_SSM_PARAMETER": "/estat/app-id",
+    "ESTAT_MCP_AUTH_TOKEN": "parent-only",
+    "ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER": "/estat/token",
+    "ESTAT_MCP_DISPATCH": "stdio",
+    "_HANDLER": "estat_aws_mcp.lambda_handler.handler",
+    "UNRELATED": "x",
+}
+
+
+def test_child_gets_aws_settings_and_paths_but_not_the_parents_secrets() -> None:
+    env = child_environment(PARENT_ENV)
+    for name in ("AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        assert env[name] == PARENT_ENV[name]
+    assert env["ESTAT_MCP_STORAGE_URI"] == "s3://bucket/prefix"
+    assert env["ESTAT_APP_ID_SSM_PARAMETER"] == "/estat/app-id"
+    assert env["PYTHONPATH"] == "/var/task:/var/runtime"
+    assert env["LANG"] == "en_US.UTF-8"
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+    for withheld in (
+        "ESTAT_MCP_AUTH_TOKEN",
+        "ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER",
+        "ESTAT_MCP_DISPATCH",
+        "UNRELATED",
+        "_HANDLER",
+    ):
+        assert withheld not in env
+
+
+def test_child_home_falls_back_to_tmp() -> None:
+    env = child_environment({k: v for k, v in PARENT_ENV.items() if k != "HOME"})
+    assert env["HOME"] == "/tmp"
+
+
+def test_child_runs_this_interpreter_as_a_module() -> None:
+    command, args = child_command()
+    assert command == sys.executable
+    assert args[-2:] == ["-m", "estat_aws_mcp"]
+
+
+def test_child_keeps_no_site_mode_like_the_parent() -> None:
+    code = "from estat_aws_mcp.lambda_handler.stdio import child_command; print(child_command()[1])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "-S" not in out
+
+
+@pytest.fixture(scope="module")
+def stdio_handler() -> StdioRequestHandler:
+    return StdioRequestHandler()
+
+
+def test_stdio_mode_serves_the_production_server(stdio_handler) -> None:
+    request = types.JSONRPCRequest.model_validate(rpc("tools/list", id="s-1"))
+    answer = stdio_handler.handle_request(request, FakeLambdaContext())
+    assert isinstance(answer, types.JSONRPCResponse)
+    assert answer.id == "s-1"
+    assert {tool["name"] for tool in answer.result["tools"]}
+
+
+def test_stdio_mode_errors_carry_the_callers_id(stdio_handler) -> None:
+    request = types.JSONRPCRequest.model_validate(call("no_such_tool_here", id=42))
+    answer = stdio_handler.handle_request(request, FakeLambdaContext())
+    assert answer.id == 42
