@@ -13,6 +13,7 @@ from estat_aws_mcp.estat.suggest import (
     MAX_COUNTED_CANDIDATES,
     Candidate,
     CountedSearch,
+    SynonymDictionary,
     apply_substitutions,
     coerce_substitutions,
     count_candidates,
@@ -92,6 +93,13 @@ def test_synonym_is_not_offered_where_the_official_term_already_stands() -> None
 )
 def test_no_false_matches_inside_other_words(query: str, words: list) -> None:
     assert [m.word for m in load_synonym_dictionary().synonym_matches(query)] == words
+
+
+def test_words_match_only_on_morpheme_boundaries() -> None:
+    document = {"version": "test", "synonyms": [{"word": "パート", "terms": ["短時間労働者"], "field": "labour"}]}
+    dictionary = SynonymDictionary.from_document(document)
+    assert dictionary.synonym_matches("デパートの売上") == []
+    assert [m.word for m in dictionary.synonym_matches("パートの賃金")] == ["パート"]
 
 
 def test_several_words_in_one_query() -> None:

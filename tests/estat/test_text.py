@@ -7,7 +7,15 @@ import sys
 
 import pytest
 
-from estat_aws_mcp.estat.text import analyse_query, compact, join_keywords, normalize_text, tokenize, year_of_keyword
+from estat_aws_mcp.estat.text import (
+    analyse_query,
+    compact,
+    join_keywords,
+    morpheme_boundaries,
+    normalize_text,
+    tokenize,
+    year_of_keyword,
+)
 
 
 @pytest.mark.parametrize(
@@ -147,3 +155,9 @@ def test_years_at_the_head_of_a_compound(query: str, keywords: tuple, split: tup
 def test_split_years_are_kept_as_words_when_years_are_not_extracted() -> None:
     analysis = analyse_query("2020年国勢調査", extract_years=False)
     assert (analysis.split_keywords, analysis.split_years) == (("2020年", "国勢調査"), ())
+
+
+def test_morpheme_boundaries() -> None:
+    text = "平均給料 月額"  # 平均 / 給料 / (space) / 月額
+    assert morpheme_boundaries(text) == {0, 2, 4, 5, 7}
+    assert 2 not in morpheme_boundaries("デパート")

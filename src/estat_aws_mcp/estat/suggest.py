@@ -34,7 +34,7 @@ from estat_aws_mcp.estat.search_models import (
     SearchFilters,
     Suggestion,
 )
-from estat_aws_mcp.estat.text import normalize_text
+from estat_aws_mcp.estat.text import morpheme_boundaries, normalize_text
 
 logger = logging.getLogger(__name__)
 
@@ -101,8 +101,9 @@ class SynonymDictionary:
         return cls(str(document["version"]), tuple(document.get("fields", ())), synonyms, refinements)
 
     def synonym_matches(self, text: str) -> list[WordMatch]:
-        """Everyday words in ``text`` (longest first, not overlapping), skipping places that already
-        hold the official term (売上 inside 売上高)."""
+        """Everyday words in ``text`` (longest first, not overlapping, on morpheme boundaries so that
+        パートタイム is not found inside デパート), skipping places that already hold the official
+        term (売上 inside 売上高)."""
         return _find_words(text, [(e.word, e.terms, e.note) for e in self.synonyms])
 
     def refinement_matches(self, text: str) -> list[WordMatch]:
@@ -112,11 +113,14 @@ class SynonymDictionary:
 
 def _find_words(text: str, entries: Sequence[tuple[str, tuple[str, ...], str | None]]) -> list[WordMatch]:
     taken = [False] * len(text)
+    boundaries = morpheme_boundaries(text)
     matches: list[WordMatch] = []
     for word, replacements, note in sorted(entries, key=lambda entry: -len(entry[0])):
         for found in re.finditer(re.escape(word), text):
             start, end = found.span()
-            if any(taken[start:end]) or any(_extends_over(text, term, start, end) for term in replacements):
+            if start not in boundaries or end not in boundaries or any(taken[start:end]):
+                continue
+            if any(_extends_over(text, term, start, end) for term in replacements):
                 continue
             useful = tuple(term for term in replacements if term != word)
             if not useful:

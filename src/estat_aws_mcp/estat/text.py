@@ -149,6 +149,19 @@ def tokenize(text: str) -> list[Morpheme]:
     return morphemes
 
 
+def morpheme_boundaries(text: str) -> set[int]:
+    """Offsets in ``text`` (already NFKC-normalised) where a morpheme starts or ends, plus 0 and len."""
+    boundaries = {0, len(text)}
+    position = 0
+    for morpheme in tokenize(text):
+        start = text.find(morpheme.surface, position)
+        if start < 0:  # cannot happen for normalised text; stay safe rather than misplace offsets
+            continue
+        position = start + len(morpheme.surface)
+        boundaries.update((start, position))
+    return boundaries
+
+
 def _is_compound_part(morpheme: Morpheme, following: Morpheme | None) -> bool:
     if morpheme.pos == "名詞":
         return morpheme.pos_detail not in ("非自立", "代名詞")
