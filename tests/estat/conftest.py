@@ -6,9 +6,16 @@ from collections.abc import Iterator
 
 import pytest
 
+from estat_aws_mcp.estat.client import EstatClient
 from tests.fakes.fake_estat import FakeEstat
 
 TEST_APP_ID = "test-app-id-5b9f2c7e1d"
+
+
+def fast_client(fake: FakeEstat, **options) -> EstatClient:
+    """An EstatClient on ``fake`` with millisecond backoffs (tests check behaviour, not waiting)."""
+    defaults = {"app_id": TEST_APP_ID, "base_url": fake.base_url, "backoff_initial_s": 0.001, "backoff_max_s": 0.005}
+    return EstatClient(**{**defaults, **options})
 
 
 @pytest.fixture(scope="session")

@@ -12,21 +12,10 @@ from estat_aws_mcp.estat.status import (
     EstatServerError,
     EstatUnknownIdError,
 )
-from tests.estat.conftest import TEST_APP_ID
+from tests.estat.conftest import fast_client
 from tests.fakes.fake_estat import Axis, FakeEstat
 
 pytestmark = pytest.mark.anyio
-
-
-def make_client(fake: FakeEstat, **options) -> EstatClient:
-    options = {
-        "app_id": TEST_APP_ID,
-        "base_url": fake.base_url,
-        "backoff_initial_s": 0.001,
-        "backoff_max_s": 0.005,
-        **options,
-    }
-    return EstatClient(**options)
 
 
 @pytest.fixture
@@ -49,7 +38,7 @@ async def test_settings_from_environment(fake_estat: FakeEstat) -> None:
 
 
 async def test_get_stats_list_paging_and_duplicates(fake_estat: FakeEstat) -> None:
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         first = await client.get_stats_list(searchWord="男女別人口", statsCode="00200521", limit=2)
         assert first["status"] == 0
         assert first["number"] >= 4
@@ -66,7 +55,7 @@ async def test_get_stats_list_paging_and_duplicates(fake_estat: FakeEstat) -> No
 
 
 async def test_single_table_inf_is_a_list(fake_estat: FakeEstat) -> None:
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         result = await client.get_stats_list(searchWord="時系列データ 男女別人口")
     assert result["number"] == 1
     assert isinstance(result["tables"], list)
@@ -76,7 +65,7 @@ async def test_single_table_inf_is_a_list(fake_estat: FakeEstat) -> None:
 
 
 async def test_no_data_is_an_empty_result_not_an_error(fake_estat: FakeEstat) -> None:
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         result = await client.get_stats_list(searchWord="該当しないはずの語句")
         count = await client.count_stats_list(searchWord="該当しないはずの語句")
     assert result["status"] == 1
@@ -85,7 +74,7 @@ async def test_no_data_is_an_empty_result_not_an_error(fake_estat: FakeEstat) ->
 
 
 async def test_count_stats_list_is_one_cheap_request(fake_estat: FakeEstat) -> None:
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         count = await client.count_stats_list(searchWord="人口")
         full = await client.get_stats_list(searchWord="人口")
     assert count == full["number"] == len(full["tables"])
@@ -94,7 +83,7 @@ async def test_count_stats_list_is_one_cheap_request(fake_estat: FakeEstat) -> N
 
 
 async def test_stats_name_list(fake_estat: FakeEstat) -> None:
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         result = await client.get_stats_list(searchWord="国勢調査", statsNameList="Y")
     assert result["tables"] == []
     assert {"stats_code": "00200521", "stat_name": "国勢調査", "gov_org_code": "00200", "gov_org": "総務省"} in (
@@ -103,7 +92,7 @@ async def test_stats_name_list(fake_estat: FakeEstat) -> None:
 
 
 async def test_get_meta_info_recorded(fake_estat: FakeEstat) -> None:
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         meta = await client.get_meta_info("0003445078")
     assert meta["table"]["stat_name"] == "国勢調査"
     axes = {axis["id"]: axis for axis in meta["classes"]}
@@ -116,7 +105,7 @@ async def test_get_meta_info_recorded(fake_estat: FakeEstat) -> None:
 
 
 async def test_get_stats_data_pages_and_narrowing(fake_estat: FakeEstat, small_table) -> None:
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         total = await client.count_stats_data("0009100001")
         pages, start = [], 1
         while True:
@@ -137,7 +126,7 @@ async def test_get_stats_data_pages_and_narrowing(fake_estat: FakeEstat, small_t
 
 
 async def test_single_value_row_is_a_list(fake_estat: FakeEstat, small_table) -> None:
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         page = await client.get_stats_data("0009100001", cdTab="01", cdCat01="001", cdArea="00000", cdTime="2018000000")
     assert page["total_number"] == 1
     assert len(page["values"]) == 1 and isinstance(page["values"][0], dict)
@@ -146,14 +135,14 @@ async def test_single_value_row_is_a_list(fake_estat: FakeEstat, small_table) ->
 
 
 async def test_count_stats_data_recorded_cnt_get_flg(fake_estat: FakeEstat) -> None:
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         # Exactly the request of fixture #5, answered with its recorded bytes (DATA_INF "").
         total = await client.count_stats_data("0003065345", cdCat01="008,009,010", metaGetFlg="N")
     assert total == 40014
 
 
 async def test_recorded_page_with_next_key(fake_estat: FakeEstat) -> None:
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         page = await client.get_stats_data("0000020202", limit=10)
     assert (page["total_number"], page["from_number"], page["to_number"], page["next_key"]) == (403227, 1, 10, 11)
     assert page["notes"] == {
@@ -165,7 +154,7 @@ async def test_recorded_page_with_next_key(fake_estat: FakeEstat) -> None:
 
 
 async def test_no_matching_rows_is_empty(fake_estat: FakeEstat, small_table) -> None:
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         page = await client.get_stats_data("0009100001", cdArea="99999")
         count = await client.count_stats_data("0009100001", cdArea="99999")
     assert page["status"] == 1 and page["values"] == [] and page["total_number"] == 0
@@ -177,7 +166,7 @@ async def test_no_matching_rows_is_empty(fake_estat: FakeEstat, small_table) -> 
 
 async def test_status_2_is_partial(fake_estat: FakeEstat) -> None:
     fake_estat.before_response(_partial_response)
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         result = await client.get_stats_list(searchWord="人口")
     assert result["partial"] is True and result["status"] == 2
     assert "一部" in result["error_msg"]
@@ -194,7 +183,7 @@ def _partial_response(request):
 @pytest.mark.parametrize("status", [101, 102, 103, 104, 105])
 async def test_parameter_errors_name_the_parameter(fake_estat: FakeEstat, status: int) -> None:
     fake_estat.estat_status(status, times=None)
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         with pytest.raises(EstatParameterError) as caught:
             await client.get_stats_data("0003445078", limit=5)
     error = caught.value
@@ -208,7 +197,7 @@ async def test_parameter_errors_name_the_parameter(fake_estat: FakeEstat, status
 
 
 async def test_real_parameter_errors_from_the_fake(fake_estat: FakeEstat, small_table) -> None:
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         with pytest.raises(EstatParameterError, match="'limit'"):
             await client.get_stats_data("0009100001", limit=100001)
         with pytest.raises(EstatParameterError, match="'startPosition'"):
@@ -218,7 +207,7 @@ async def test_real_parameter_errors_from_the_fake(fake_estat: FakeEstat, small_
 @pytest.mark.parametrize("status", [200, 201, 203])
 async def test_server_status_is_retried_then_recovers(fake_estat: FakeEstat, status: int) -> None:
     fake_estat.estat_status(status, times=2)
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         count = await client.count_stats_list(searchWord="人口")
     assert count > 0
     assert fake_estat.count() == 3
@@ -226,7 +215,7 @@ async def test_server_status_is_retried_then_recovers(fake_estat: FakeEstat, sta
 
 async def test_server_status_that_persists_fails_as_upstream(fake_estat: FakeEstat) -> None:
     fake_estat.estat_status(203, times=None)
-    async with make_client(fake_estat, max_attempts=3) as client:
+    async with fast_client(fake_estat, max_attempts=3) as client:
         with pytest.raises(EstatServerError) as caught:
             await client.count_stats_list(searchWord="人口")
     assert isinstance(caught.value, UpstreamError)
@@ -236,7 +225,7 @@ async def test_server_status_that_persists_fails_as_upstream(fake_estat: FakeEst
 
 
 async def test_unknown_id_suggests_zero_padding(fake_estat: FakeEstat) -> None:
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         with pytest.raises(EstatUnknownIdError) as caught:
             await client.get_meta_info("3445078")
     assert "'0003445078'" in str(caught.value)
@@ -245,7 +234,7 @@ async def test_unknown_id_suggests_zero_padding(fake_estat: FakeEstat) -> None:
 
 
 async def test_wrong_app_id_is_a_configuration_error_without_retry(fake_estat: FakeEstat) -> None:
-    async with make_client(fake_estat, app_id="not-the-right-app-id") as client:
+    async with fast_client(fake_estat, app_id="not-the-right-app-id") as client:
         with pytest.raises(EstatAuthError) as caught:
             await client.get_stats_list(searchWord="人口")
     assert isinstance(caught.value, ConfigurationError)
@@ -256,7 +245,7 @@ async def test_wrong_app_id_is_a_configuration_error_without_retry(fake_estat: F
 
 async def test_auth_failure_as_http_403_xml(fake_estat: FakeEstat) -> None:
     fake_estat.auth_failure_style = "xml403"  # fixture #23: WAF answers 403 with an XML body
-    async with make_client(fake_estat, app_id="not-the-right-app-id") as client:
+    async with fast_client(fake_estat, app_id="not-the-right-app-id") as client:
         with pytest.raises(EstatAuthError, match="STATUS 100"):
             await client.get_meta_info("0003445078")
     assert fake_estat.count() == 1
@@ -274,7 +263,7 @@ async def test_missing_app_id_tells_how_to_set_it(fake_estat: FakeEstat, monkeyp
 
 
 async def test_not_found_base_url_is_actionable(fake_estat: FakeEstat) -> None:
-    async with make_client(fake_estat, base_url=fake_estat.base_url.replace("/rest/3.0/app", "/wrong")) as client:
+    async with fast_client(fake_estat, base_url=fake_estat.base_url.replace("/rest/3.0/app", "/wrong")) as client:
         with pytest.raises(UpstreamError, match="ESTAT_API_BASE_URL"):
             await client.get_stats_list()
 
@@ -302,7 +291,7 @@ def _serve_body(fake: FakeEstat, body: bytes, status: int = 200, headers: dict[s
 async def test_recorded_search_bodies(fake_estat: FakeEstat, estat_fixtures_dir, prefix: str) -> None:
     (path,) = estat_fixtures_dir.glob(f"{prefix}*.json")
     _serve_body(fake_estat, path.read_bytes())
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         result = await client.get_stats_list(searchWord="x")
     assert (result["status"], result["number"], len(result["tables"])) == _RECORDED_LIST_OUTCOMES[prefix]
 
@@ -310,7 +299,7 @@ async def test_recorded_search_bodies(fake_estat: FakeEstat, estat_fixtures_dir,
 async def test_recorded_status_100_json_body(fake_estat: FakeEstat, estat_fixtures_dir) -> None:
     (path,) = estat_fixtures_dir.glob("rust-unit-test__getStatsList_STATUS100*.json")  # #24
     _serve_body(fake_estat, path.read_bytes())
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         with pytest.raises(EstatAuthError):
             await client.count_stats_list()
     assert fake_estat.count() == 1
@@ -322,7 +311,7 @@ async def test_recorded_waf_403_xml_excerpt(fake_estat: FakeEstat, estat_fixture
     head, _, body = path.read_bytes().partition(b"\n\n")
     assert b"403" in head.splitlines()[0]
     _serve_body(fake_estat, body, 403, {"Server": "ZENEDGE"})
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         with pytest.raises(EstatAuthError, match="ESTAT_APP_ID"):
             await client.count_stats_list()
     assert fake_estat.count() == 1
@@ -330,7 +319,7 @@ async def test_recorded_waf_403_xml_excerpt(fake_estat: FakeEstat, estat_fixture
 
 async def test_html_403_without_status_is_not_mistaken_for_auth(fake_estat: FakeEstat) -> None:
     _serve_body(fake_estat, b"<html><body>Access denied</body></html>", 403)
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         with pytest.raises(UpstreamError, match="HTTP 403") as caught:
             await client.count_stats_list()
     assert not isinstance(caught.value, ConfigurationError)

@@ -8,27 +8,16 @@ import pytest
 
 from estat_aws_mcp.errors import UpstreamError
 from estat_aws_mcp.estat.client import EstatClient, _retry_after_seconds
-from tests.estat.conftest import TEST_APP_ID
+from tests.estat.conftest import TEST_APP_ID, fast_client
 from tests.fakes.fake_estat import FakeEstat
 
 pytestmark = pytest.mark.anyio
 
 
-def make_client(fake: FakeEstat, **options) -> EstatClient:
-    options = {
-        "app_id": TEST_APP_ID,
-        "base_url": fake.base_url,
-        "backoff_initial_s": 0.001,
-        "backoff_max_s": 0.005,
-        **options,
-    }
-    return EstatClient(**options)
-
-
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 async def test_5xx_burst_recovers(fake_estat: FakeEstat, status: int) -> None:
     fake_estat.fail(times=3, status=status)
-    async with make_client(fake_estat, max_attempts=4) as client:
+    async with fast_client(fake_estat, max_attempts=4) as client:
         count = await client.count_stats_list(searchWord="人口")
     assert count > 0
     assert [r.http_status for r in fake_estat.requests] == [status, status, status, 200]
@@ -36,7 +25,7 @@ async def test_5xx_burst_recovers(fake_estat: FakeEstat, status: int) -> None:
 
 async def test_5xx_burst_that_does_not_recover_stops_at_max_attempts(fake_estat: FakeEstat) -> None:
     fake_estat.fail(times=None, status=503)
-    async with make_client(fake_estat, max_attempts=3) as client:
+    async with fast_client(fake_estat, max_attempts=3) as client:
         with pytest.raises(UpstreamError) as caught:
             await client.get_stats_list(searchWord="人口")
     assert fake_estat.count() == 3
@@ -48,7 +37,7 @@ async def test_5xx_burst_that_does_not_recover_stops_within_the_time_budget(fake
     fake_estat.fail(times=None, status=502)
     budget = 0.6
     started = time.monotonic()
-    async with make_client(
+    async with fast_client(
         fake_estat, max_attempts=1000, retry_budget_s=budget, backoff_initial_s=0.05, backoff_max_s=0.1
     ) as client:
         with pytest.raises(UpstreamError, match="HTTP 502"):
@@ -62,7 +51,7 @@ async def test_5xx_burst_that_does_not_recover_stops_within_the_time_budget(fake
 async def test_burst_on_one_page_only(fake_estat: FakeEstat) -> None:
     fake_estat.add_generated_table("0009200001", [_axis(30)])
     fake_estat.fail(times=2, status=500, start_position=11)
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         first = await client.get_stats_data("0009200001", limit=10)
         second = await client.get_stats_data("0009200001", limit=10, startPosition=first["next_key"])
     assert len(first["values"]) == len(second["values"]) == 10
@@ -77,7 +66,7 @@ def _axis(n: int):
 
 async def test_429_honours_retry_after(fake_estat: FakeEstat) -> None:
     fake_estat.rate_limit(times=1, retry_after=0.2)
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         assert await client.count_stats_list(searchWord="人口") > 0
     first, second = fake_estat.requests
     assert first.http_status == 429 and second.http_status == 200
@@ -87,7 +76,7 @@ async def test_429_honours_retry_after(fake_estat: FakeEstat) -> None:
 async def test_429_with_a_retry_after_beyond_the_cap_fails_fast(fake_estat: FakeEstat) -> None:
     fake_estat.rate_limit(times=None, retry_after=3600)
     started = time.monotonic()
-    async with make_client(fake_estat, retry_after_cap_s=5) as client:
+    async with fast_client(fake_estat, retry_after_cap_s=5) as client:
         with pytest.raises(UpstreamError, match="asks to wait 3600 s"):
             await client.count_stats_list(searchWord="人口")
     assert time.monotonic() - started < 2
@@ -105,7 +94,7 @@ def test_retry_after_parsing() -> None:
 
 async def test_timeout_is_retried(fake_estat: FakeEstat) -> None:
     fake_estat.delay(1.0, times=1)
-    async with make_client(fake_estat, timeout_s=0.3) as client:
+    async with fast_client(fake_estat, timeout_s=0.3) as client:
         assert await client.count_stats_list(searchWord="人口") > 0
     assert fake_estat.count() == 2
 
@@ -113,7 +102,7 @@ async def test_timeout_is_retried(fake_estat: FakeEstat) -> None:
 async def test_persistent_timeout_fails_within_the_budget(fake_estat: FakeEstat) -> None:
     fake_estat.delay(0.8, times=None)
     started = time.monotonic()
-    async with make_client(fake_estat, timeout_s=0.2, retry_budget_s=0.7, max_attempts=100) as client:
+    async with fast_client(fake_estat, timeout_s=0.2, retry_budget_s=0.7, max_attempts=100) as client:
         with pytest.raises(UpstreamError, match="timed out"):
             await client.count_stats_list(searchWord="人口")
     assert time.monotonic() - started < 0.7 + 0.5
@@ -121,14 +110,14 @@ async def test_persistent_timeout_fails_within_the_budget(fake_estat: FakeEstat)
 
 async def test_connection_reset_is_retried(fake_estat: FakeEstat) -> None:
     fake_estat.reset_connection(times=2)
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         assert await client.count_stats_list(searchWord="人口") > 0
     assert [r.outcome for r in fake_estat.requests] == ["reset", "reset", "response"]
 
 
 async def test_connection_reset_that_persists(fake_estat: FakeEstat) -> None:
     fake_estat.reset_connection(times=None)
-    async with make_client(fake_estat, max_attempts=3) as client:
+    async with fast_client(fake_estat, max_attempts=3) as client:
         with pytest.raises(UpstreamError, match="connection failed"):
             await client.count_stats_list(searchWord="人口")
     assert fake_estat.count() == 3
@@ -136,14 +125,14 @@ async def test_connection_reset_that_persists(fake_estat: FakeEstat) -> None:
 
 async def test_malformed_json_is_retried_once_then_recovers(fake_estat: FakeEstat) -> None:
     fake_estat.malformed_json(times=1)
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         assert await client.count_stats_list(searchWord="人口") > 0
     assert fake_estat.count() == 2
 
 
 async def test_malformed_json_that_persists_is_a_clear_upstream_error(fake_estat: FakeEstat) -> None:
     fake_estat.malformed_json(times=None)
-    async with make_client(fake_estat, max_attempts=3) as client:
+    async with fast_client(fake_estat, max_attempts=3) as client:
         with pytest.raises(UpstreamError, match="malformed JSON") as caught:
             await client.get_meta_info("0003445078")
     assert "getMetaInfo" in str(caught.value)
@@ -152,7 +141,7 @@ async def test_malformed_json_that_persists_is_a_clear_upstream_error(fake_estat
 
 async def test_client_errors_other_than_auth_fail_fast(fake_estat: FakeEstat) -> None:
     fake_estat.fail(times=None, status=400, body=b"Bad Request")
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         with pytest.raises(UpstreamError, match="HTTP 400"):
             await client.count_stats_list(searchWord="人口")
     assert fake_estat.count() == 1
@@ -160,7 +149,7 @@ async def test_client_errors_other_than_auth_fail_fast(fake_estat: FakeEstat) ->
 
 async def test_works_without_async_with(fake_estat: FakeEstat) -> None:
     fake_estat.fail(times=1, status=503)
-    client = make_client(fake_estat)
+    client = fast_client(fake_estat)
     assert await client.count_stats_list(searchWord="人口") > 0
     assert fake_estat.count() == 2
 
@@ -168,7 +157,7 @@ async def test_works_without_async_with(fake_estat: FakeEstat) -> None:
 async def test_redirect_fails_fast_with_redacted_location(fake_estat: FakeEstat) -> None:
     location = f"https://elsewhere.example/rest/3.0/app/json/getStatsList?appId={TEST_APP_ID}"
     fake_estat.fail(times=None, status=301, body=b"", headers={"Location": location})
-    async with make_client(fake_estat) as client:
+    async with fast_client(fake_estat) as client:
         with pytest.raises(UpstreamError, match="redirect") as caught:
             await client.count_stats_list()
     assert TEST_APP_ID not in str(caught.value) and "appId=***" in str(caught.value)
