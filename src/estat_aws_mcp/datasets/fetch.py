@@ -179,9 +179,13 @@ async def fetch_dataset(
     )
     converter = PageConverter(metadata)
 
-    async def fetch_page(page: PageRequest) -> pa.RecordBatch:
+    async def fetch_page(page: PageRequest) -> FetchedPage:
         fetched = await source.page(stats_data_id, requests[page.request_index], page.start, page.rows)
         _check_page(stats_data_id, page, fetched.data, counts[page.request_index], metadata.updated_date)
+        return fetched
+
+    async def to_batch(page: PageRequest, fetched: FetchedPage) -> pa.RecordBatch:
+        # Outside the request limit: the next request starts while this page is being converted.
         batch = await asyncio.to_thread(convert_page, converter, fetched)
         if batch.num_rows != page.rows:
             raise FetchIntegrityError(
@@ -209,7 +213,7 @@ async def fetch_dataset(
             if progress is not None:
                 await progress(rows_done, total, message)
 
-        await fetch_in_order(pages, fetch_page, consume, concurrency)
+        await fetch_in_order(pages, fetch_page, consume, concurrency, process=to_batch)
         if writer.row_count != total:
             raise FetchIntegrityError(
                 f"table {stats_data_id}: wrote {writer.row_count} rows but e-Stat counted {total}; nothing was saved"
@@ -308,8 +312,11 @@ async def fetch_in_order(
     fetch: Callable[[PageRequest], Awaitable[Any]],
     consume: Callable[[PageRequest, Any], Awaitable[None]],
     concurrency: int,
+    *,
+    process: Callable[[PageRequest, Any], Awaitable[Any]] | None = None,
 ) -> None:
-    """Run ``fetch`` for every page with at most ``concurrency`` in flight, ``consume`` results in page order.
+    """Run ``fetch`` for every page with at most ``concurrency`` in flight, then ``process`` (not counted
+    against ``concurrency``: e.g. decoding while the next request runs), and ``consume`` in page order.
 
     At most ``2 × concurrency`` pages are in flight or waiting for their turn: a slow page holds the
     window, so results that arrive early cannot pile up. The first failure cancels everything else.
@@ -320,7 +327,8 @@ async def fetch_in_order(
 
     async def run(page: PageRequest) -> Any:
         async with limiter:
-            return await fetch(page)
+            result = await fetch(page)
+        return await process(page, result) if process is not None else result
 
     next_to_start = 0
     try:
