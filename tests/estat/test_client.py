@@ -323,3 +323,13 @@ async def test_html_403_without_status_is_not_mistaken_for_auth(fake_estat: Fake
         with pytest.raises(UpstreamError, match="HTTP 403") as caught:
             await client.count_stats_list()
     assert not isinstance(caught.value, ConfigurationError)
+
+
+async def test_iter_stats_data_pages_follows_next_key(fake_estat: FakeEstat, small_table) -> None:
+    async with fast_client(fake_estat) as client:
+        pages = [page async for page in client.iter_stats_data_pages("0009100001", page_size=40, cdTab="02")]
+        with pytest.raises(ValueError, match="page_size"):
+            _ = [page async for page in client.iter_stats_data_pages("0009100001", page_size=100_001)]
+    assert [len(page["values"]) for page in pages] == [40, 35]
+    assert [row for page in pages for row in page["values"]] == list(small_table.rows({"cdTab": "02"}))
+    assert [r.start_position for r in fake_estat.requests] == [1, 41]

@@ -366,14 +366,8 @@ class GeneratedTable:
         strides = self.strides()
         for positions in itertools.product(*keep):
             flat = sum(p * s for p, s in zip(positions, strides, strict=True))
-            if self.row_limit is not None and flat >= self.row_limit:
-                continue
-            row = {f"@{axis.id}": axis.items[p].code for axis, p in zip(self.axes, positions, strict=True)}
-            unit = self.row_unit(positions)
-            if unit is not None:
-                row["@unit"] = unit
-            row["$"] = self.value_fn(flat)
-            yield row
+            if self.row_limit is None or flat < self.row_limit:
+                yield self._row(positions, flat)
 
     def row_at(self, flat_index: int) -> dict[str, str]:
         """The VALUE row at ``flat_index`` of the full (un-narrowed) table, without iterating."""
@@ -383,6 +377,9 @@ class GeneratedTable:
         for stride in self.strides():
             position, rest = divmod(rest, stride)
             positions.append(position)
+        return self._row(positions, flat_index)
+
+    def _row(self, positions: Sequence[int], flat_index: int) -> dict[str, str]:
         row = {f"@{axis.id}": axis.items[p].code for axis, p in zip(self.axes, positions, strict=True)}
         unit = self.row_unit(positions)
         if unit is not None:

@@ -12,6 +12,7 @@ Usage::
         meta = await client.get_meta_info("0003445078")                     # -> MetaInfo dict
         rows = await client.count_stats_data("0003445078", cdArea="13000")  # -> int (cntGetFlg=Y)
         page = await client.get_stats_data("0003445078", startPosition=1, limit=100000, metaGetFlg="N")
+        async for page in client.iter_stats_data_pages("0003445078", cdArea="13000"): ...  # follows NEXT_KEY
         # page["values"]: raw VALUE dicts; page["notes"]: {char: meaning}; page["next_key"]: int | None
         columns = value_columns(page["values"])                              # fast columnar path
         numbers, markers = split_values(columns["value"], page["notes"])    # NOTE-aware parsing
@@ -56,7 +57,7 @@ import random
 import re
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import anyio
@@ -290,6 +291,22 @@ class EstatClient:
         cntGetFlg...). Returns :class:`~estat_aws_mcp.estat.normalize.StatsData`."""
         return normalize_stats_data(await self.request("getStatsData", {"statsDataId": stats_data_id, **params}))
 
+    async def iter_stats_data_pages(
+        self, stats_data_id: str, *, page_size: int = 100_000, **params: Any
+    ) -> AsyncIterator[StatsData]:
+        """Every page of a getStatsData request, one after the other, following NEXT_KEY (for small
+        and medium tables; the dataset fetch engine pages concurrently instead)."""
+        if not 1 <= page_size <= 100_000:
+            raise ValueError("page_size must be between 1 and 100000 (e-Stat's limit)")
+        start: int | None = int(params.pop("startPosition", None) or 1)
+        params.pop("limit", None)
+        while start is not None:
+            page = await self.get_stats_data(stats_data_id, **params, startPosition=start, limit=page_size)
+            yield page
+            if page["next_key"] is not None and page["next_key"] <= start:
+                raise UpstreamError(f"e-Stat returned NEXT_KEY {page['next_key']} after startPosition {start}.")
+            start = page["next_key"]
+
     async def count_stats_data(self, stats_data_id: str, **params: Any) -> int:
         """Rows a getStatsData request would return (``cntGetFlg=Y`` probe; 0 on STATUS 1)."""
         params = {**params, "cntGetFlg": "Y", "startPosition": None, "limit": None}
@@ -404,6 +421,8 @@ class EstatClient:
             if is_success(status):
                 if http_status >= 400:
                     raise _Transient(f"HTTP {http_status} with STATUS {status}", status=status)
+                if status == 2:
+                    logger.warning("e-Stat %s answered STATUS 2 (partial): %s", endpoint, message)
                 return document  # type: ignore[return-value]
             error = error_for_status(status, message, endpoint=endpoint, params=query)
             if isinstance(error, EstatServerError) and error.retryable:
