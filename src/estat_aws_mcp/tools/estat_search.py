@@ -94,8 +94,8 @@ async def _run_estat(action: Callable[..., Awaitable[T]]) -> T:
     from estat_aws_mcp.estat.text import warm_up
 
     try:
-        await anyio.to_thread.run_sync(warm_up)
-        async with EstatClient() as client:
+        async with EstatClient() as client:  # a missing appId fails here, before Janome loads
+            await anyio.to_thread.run_sync(warm_up)
             return await action(client)
     except EstatMcpError as error:
         raise ToolError(str(error)) from None
