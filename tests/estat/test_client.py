@@ -333,3 +333,15 @@ async def test_iter_stats_data_pages_follows_next_key(fake_estat: FakeEstat, sma
     assert [len(page["values"]) for page in pages] == [40, 35]
     assert [row for page in pages for row in page["values"]] == list(small_table.rows({"cdTab": "02"}))
     assert [r.start_position for r in fake_estat.requests] == [1, 41]
+
+
+async def test_get_data_catalog(fake_estat: FakeEstat, estat_fixtures_dir) -> None:
+    async with fast_client(fake_estat) as client:
+        recorded = await client.get_data_catalog(searchWord="チョコレート", dataType="PDF,XLS")
+        searched = await client.get_data_catalog(searchWord="大規模店舗編", limit=2)
+        none = await client.get_data_catalog(searchWord="存在しない資料名")
+    assert (recorded["number"], recorded["next_key"], len(recorded["datasets"])) == (315, 101, 100)
+    assert searched["number"] >= 1 and len(searched["datasets"]) <= 2
+    assert all("大規模店舗編" in (d["title"] or "") for d in searched["datasets"])
+    assert all(isinstance(d["resources"], list) and d["resources"] for d in searched["datasets"])
+    assert none["status"] == 1 and none["datasets"] == []

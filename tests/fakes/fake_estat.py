@@ -36,6 +36,7 @@ What it serves
   startPosition/limit (<= 100,000)/NEXT_KEY paging, cd*/lv*/cd*From/cd*To narrowing, cntGetFlg=Y
   (``DATA_INF: ""``, #5), metaGetFlg (CLASS_INF narrowed to the filter, #7), NOTE per response, a
   single VALUE as a dict (SYNTHETIC: no recording shows it, it follows the XML-to-JSON rule).
+- ``/json/getDataCatalog`` over the 100 recorded entries of #8 (its own request gets the recorded bytes).
 - Error bodies (SYNTHETIC apart from STATUS 100): STATUS 100 as HTTP 200 JSON (#24) or HTTP 403 +
   XML (#23, ``auth_failure_style="xml403"``), parameter errors 101-105, server errors 2xx, unknown id 300.
 
@@ -808,7 +809,12 @@ def envelope(
     return {root: body}
 
 
-ROOTS = {"getStatsList": "GET_STATS_LIST", "getMetaInfo": "GET_META_INFO", "getStatsData": "GET_STATS_DATA"}
+ROOTS = {
+    "getStatsList": "GET_STATS_LIST",
+    "getMetaInfo": "GET_META_INFO",
+    "getStatsData": "GET_STATS_DATA",
+    "getDataCatalog": "GET_DATA_CATALOG",
+}
 
 XML_AUTH_FAILURE = (  # fixture #23 (the excerpt, with its closing root tag restored)
     "<GET_STATS_LIST>\n  <RESULT>\n    <STATUS>100</STATUS>\n"
@@ -844,6 +850,7 @@ class FakeEstat:
         self._latency: Callable[[FakeRequest], float] | None = None
         self._verbatim: list[tuple[str, dict[str, str], bytes, str]] = []
         self._meta_verbatim: dict[str, tuple[bytes, str]] = {}
+        self._data_catalog_entries: list[tuple[dict[str, Any], str]] = []
         self._page_cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
         self._page_cache_size = page_cache_size
         self._server: ThreadingHTTPServer | None = None
@@ -1098,9 +1105,12 @@ class FakeEstat:
                 )
             root = ROOTS[request.endpoint]
             return FakeResponse(200, _dump(envelope(root, 100, AUTH_MESSAGE, {"DATA_FORMAT": "J"})).encode())
-        handler = {"getStatsList": self._stats_list, "getMetaInfo": self._meta_info, "getStatsData": self._stats_data}[
-            request.endpoint
-        ]
+        handler = {
+            "getStatsList": self._stats_list,
+            "getMetaInfo": self._meta_info,
+            "getStatsData": self._stats_data,
+            "getDataCatalog": self._data_catalog,
+        }[request.endpoint]
         return handler(request)
 
     def _error(self, request: FakeRequest, status: int, parameter: dict[str, Any] | None = None) -> FakeResponse:
@@ -1108,6 +1118,51 @@ class FakeEstat:
         root = ROOTS[request.endpoint]
         message = STATUS_MESSAGES.get(status, f"エラー {status}")
         return FakeResponse(200, _dump(envelope(root, status, message, parameter or {"DATA_FORMAT": "J"})).encode())
+
+    # getDataCatalog -----------------------------------------------------------------------------------
+
+    def _data_catalog(self, request: FakeRequest) -> FakeResponse:
+        """Over the 100 recorded DATA_CATALOG_INF of #8: searchWord (AND/OR/NOT over dataset and
+        resource names), dataType (resource FORMAT), limit/startPosition. Entries keep their shape."""
+        params = request.params
+        verbatim = self._find_verbatim(request)
+        if verbatim is not None:
+            request.estat_status = 0
+            return FakeResponse(200, verbatim)
+        paging = self._paging(request, default_limit=100)
+        if isinstance(paging, FakeResponse):
+            return paging
+        start, limit = paging
+        groups = parse_search_word(params.get("searchWord", ""))
+        formats = {item.strip().upper() for item in params.get("dataType", "").split(",") if item.strip()}
+        matches = []
+        for entry, text in self._data_catalog_entries:
+            resources = _as_list(entry["RESOURCES"].get("RESOURCE"))
+            if formats and not any(str(r.get("FORMAT", "")).upper() in formats for r in resources):
+                continue
+            if groups and not any(
+                all(t in text for t in required) and not any(t in text for t in excluded)
+                for required, excluded in groups
+            ):
+                continue
+            matches.append(entry)
+        echo = {re.sub(r"([a-z])([A-Z])", r"\1_\2", key).upper(): value for key, value in params.items()}
+        parameter = {"LANG": "J", **echo, "DATA_FORMAT": "J"}  # searchWord -> SEARCH_WORD, as #8 echoes
+        if not matches or start > len(matches):
+            request.estat_status = 1
+            return FakeResponse(200, _dump(envelope("GET_DATA_CATALOG", 1, NO_DATA_MESSAGE, parameter)).encode())
+        page = matches[start - 1 : start - 1 + limit]
+        result_inf = {"FROM_NUMBER": start, "TO_NUMBER": start + len(page) - 1}
+        if start + len(page) - 1 < len(matches):
+            result_inf["NEXT_KEY"] = start + len(page)
+        body = envelope("GET_DATA_CATALOG", 0, OK_MESSAGE, parameter)
+        body["GET_DATA_CATALOG"]["DATA_CATALOG_LIST_INF"] = {
+            "NUMBER": len(matches),
+            "RESULT_INF": result_inf,
+            "DATA_CATALOG_INF": _one_or_list(page),
+        }
+        request.estat_status = 0
+        return FakeResponse(200, _dump(body).encode())
 
     # getStatsList ------------------------------------------------------------------------------------
 
@@ -1388,6 +1443,18 @@ class FakeEstat:
                 name19,
             )
         )
+
+        # #8: getDataCatalog (searchWord=チョコレート, dataType=PDF,XLS): verbatim for its request, and its
+        # 100 entries as the catalog searched otherwise.
+        name8 = "estatapi_r__getDataCatalog_searchWord-chocolate_dataType-PDF,XLS__api2.x_2016-07-30.json"
+        raw, doc = read(name8)
+        self._verbatim.append(("getDataCatalog", {"searchWord": "チョコレート", "dataType": "PDF,XLS"}, raw, name8))
+        for entry in _as_list(doc["GET_DATA_CATALOG"]["DATA_CATALOG_LIST_INF"]["DATA_CATALOG_INF"]):
+            names = [json.dumps(entry["DATASET"].get("TITLE"), ensure_ascii=False)]
+            names += [
+                json.dumps(r.get("TITLE"), ensure_ascii=False) for r in _as_list(entry["RESOURCES"].get("RESOURCE"))
+            ]
+            self._data_catalog_entries.append((entry, _fold(" ".join(names))))
 
         # #1: page 1 of 0000020202 (10 of 403227 rows): served verbatim for its exact request.
         name1 = "estat-api-dlt-helper__getStatsData_0000020202_limit10_NEXT_KEY__2025-07-16.json"
