@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from estat_aws_mcp.aws.clients import aws_client
 from estat_aws_mcp.datasets.export import export_csv, export_parquet, read_csv_page
 from estat_aws_mcp.datasets.fetch import EstatClientSource, fetch_dataset
-from estat_aws_mcp.datasets.s3_store import S3ObjectStore
+from estat_aws_mcp.datasets.s3_store import MIN_PART_SIZE, S3ObjectStore
 from estat_aws_mcp.datasets.store import ObjectStore
 from estat_aws_mcp.estat.client import EstatClient
 from tests.estat.conftest import _fake_estat_server, fake_estat  # noqa: F401  (fixtures)
@@ -66,21 +66,22 @@ def test_recorded_census_table_exports(fake_estat: FakeEstat, local_store) -> No
 
 
 def test_generated_table_fetched_into_s3_and_exported_multipart(fake_estat: FakeEstat, s3_store: S3ObjectStore) -> None:  # noqa: F811
-    # SYNTHETIC: cat01 (120) x area (48) x time (21) = 120,960 rows.
+    # SYNTHETIC: cat01 (70) x area (48) x time (21) = 70,560 rows, about 5.7 MB of CSV: two 5 MiB parts.
     fake_estat.add_table(
         GeneratedTable(
             "0009100077",
-            [Axis.numbered("cat01", "項目", 120, width=4, unit="人"), Axis.areas(47), Axis.years(2000, 2020)],
+            [Axis.numbered("cat01", "項目", 70, width=4, unit="人"), Axis.areas(47), Axis.years(2000, 2020)],
         ),
         catalog=False,
     )
+    s3_store = S3ObjectStore(s3_store.root_uri, client=s3_store.client, part_size=MIN_PART_SIZE)
     manifest = _fetch(s3_store, "0009100077")
-    assert manifest.row_count == 120 * 48 * 21
+    assert manifest.row_count == 70 * 48 * 21
     rows = _rows(s3_store, manifest.data_key)
     result = export_csv(s3_store, manifest.dataset_id, "cp932")
     head = aws_client("s3").head_object(Bucket=s3_store.bucket, Key=f"{s3_store.prefix}/{result.key}")
     assert head["ContentLength"] == result.bytes > s3_store.part_size  # large enough to go multipart
-    assert "-" in head["ETag"]  # a multipart object's ETag is "<md5>-<parts>"
+    assert head["ETag"].strip('"').endswith("-2")  # a multipart object's ETag is "<md5>-<parts>"
     body = aws_client("s3").get_object(Bucket=s3_store.bucket, Key=f"{s3_store.prefix}/{result.key}")["Body"].read()
     _csv_equals_dataset(body.decode("cp932"), rows)
     # A page from the middle, through ranged GETs, is exactly the bytes it claims.
