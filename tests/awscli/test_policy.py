@@ -110,6 +110,22 @@ def test_invalid_extra_operations_fail_closed(spec: str, monkeypatch: pytest.Mon
     assert run_aws_cli("aws logs describe-log-groups").rule == "policy_unavailable"
 
 
+def test_policy_follows_changes_to_settings_and_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from estat_aws_mcp.awscli.policy import load_policy_from_settings
+
+    assert ("logs", "start-query") not in load_policy_from_settings().operations
+    monkeypatch.setenv("ESTAT_MCP_AWSCLI_EXTRA_OPERATIONS", "logs:start-query")
+    assert ("logs", "start-query") in load_policy_from_settings().operations
+    monkeypatch.delenv("ESTAT_MCP_AWSCLI_EXTRA_OPERATIONS")
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"version": 1, "services": {"s3api": {"operations": {"list-buckets": {}}}}}))
+    monkeypatch.setenv("ESTAT_MCP_AWSCLI_POLICY_FILE", str(path))
+    assert ("s3api", "list-buckets") in load_policy_from_settings().operations
+    path.write_text(json.dumps({"version": 1, "services": {"s3api": {"operations": {"list-objects-v2": {}}}}}))
+    policy = load_policy_from_settings()
+    assert ("s3api", "list-objects-v2") in policy.operations and ("s3api", "list-buckets") not in policy.operations
+
+
 def test_missing_or_unreadable_policy_fails_closed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ESTAT_MCP_AWSCLI_POLICY_FILE", str(tmp_path / "missing.json"))
     assert run_aws_cli("aws logs describe-log-groups").rule == "policy_unavailable"
@@ -123,6 +139,7 @@ def test_broken_packaged_policy_fails_closed(monkeypatch: pytest.MonkeyPatch) ->
         raise OSError("package data missing")
 
     monkeypatch.setattr(policy_module, "load_packaged_document", broken)
+    monkeypatch.setattr(policy_module, "_policy_cache", None)
     assert run_aws_cli("aws logs describe-log-groups").rule == "policy_unavailable"
     assert load_packaged_document  # the real loader is untouched outside this test
 

@@ -222,8 +222,36 @@ def load_policy(*, policy_file: str | None = None, extra_operations: str | None 
     return Policy(version=version, operations=operations, sources=tuple(sources))
 
 
+_POLICY_ENV = frozenset({"ESTAT_MCP_AWSCLI_POLICY_FILE", "ESTAT_MCP_AWSCLI_EXTRA_OPERATIONS"})
+_policy_cache: tuple[object, Policy] | None = None
+
+
+def _policy_inputs() -> object:
+    """What the effective policy depends on: the two settings (any case) and the file's identity."""
+    import os
+
+    values = tuple(sorted((k.upper(), v) for k, v in os.environ.items() if k.upper() in _POLICY_ENV))
+    file_state: object = None
+    for name, value in values:
+        if name == "ESTAT_MCP_AWSCLI_POLICY_FILE" and value:
+            try:
+                stat = os.stat(value)
+                file_state = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+            except OSError:
+                file_state = "unreadable"
+    return values, file_state
+
+
 def load_policy_from_settings() -> Policy:
+    """The effective policy for the current settings; re-read whenever the settings or the file change."""
+    global _policy_cache
+    inputs = _policy_inputs()
+    cached = _policy_cache
+    if cached is not None and cached[0] == inputs:
+        return cached[1]
     from estat_aws_mcp.settings import get_settings
 
     settings = get_settings()
-    return load_policy(policy_file=settings.awscli_policy_file, extra_operations=settings.awscli_extra_operations)
+    policy = load_policy(policy_file=settings.awscli_policy_file, extra_operations=settings.awscli_extra_operations)
+    _policy_cache = (inputs, policy)
+    return policy

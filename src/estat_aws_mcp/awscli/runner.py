@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import io
 import json
+import os
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -32,9 +35,26 @@ from typing import Any
 from estat_aws_mcp.awscli.denial import Denied
 from estat_aws_mcp.awscli.validator import ValidatedCommand
 
-CONNECT_TIMEOUT_S = 5.0
-READ_TIMEOUT_S = 20.0
+CONNECT_TIMEOUT_S = 3.0
+READ_TIMEOUT_S = 9.0
 MAX_ATTEMPTS = 2
+CLIENT_CACHE_SIZE = 16
+# Environment that decides where a client sends requests and with which identity.
+_CLIENT_ENV = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CA_BUNDLE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    "AWS_STS_REGIONAL_ENDPOINTS",
+)
 # Fetch bounds for paginated answers, whatever the output budget.
 MAX_PAGES = 100
 MAX_RAW_FETCH_CHARS = 8_000_000
@@ -42,7 +62,10 @@ _SCHEMES = ("file://", "fileb://", "http://", "https://")
 
 _loader_lock = threading.Lock()
 _shared_loader: Any = None
+_hooks_template: Any = None
 _run_lock = threading.Lock()
+_client_lock = threading.Lock()
+_client_cache: OrderedDict[str, Any] = OrderedDict()
 
 
 # botocore and urllib3 log request headers (session token, access key id) at DEBUG.
@@ -85,6 +108,60 @@ def _share_loader(session: Any) -> None:
             session.register_component("data_loader", _shared_loader)
 
 
+def _timeouts(remaining: float) -> tuple[float, float, int]:
+    """Connect/read timeouts and attempts whose worst case fits in ``remaining`` seconds."""
+    if remaining >= MAX_ATTEMPTS * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S):
+        return CONNECT_TIMEOUT_S, READ_TIMEOUT_S, MAX_ATTEMPTS
+    connect = min(CONNECT_TIMEOUT_S, remaining / 4)
+    return connect, max(0.1, min(READ_TIMEOUT_S, remaining - connect)), 1
+
+
+def _client_for(session: Any, service_name: str, parsed_globals: Any, remaining: float) -> Any:
+    """A botocore client with bounded timeouts.
+
+    Building a client costs ~20 ms (one Python method per API operation), so clients with the
+    standard timeouts are kept per (service, region, endpoint and identity environment). Nothing
+    a caller controls reaches a client's state: endpoint, profile, TLS and timeouts are refused
+    by the validator, and the region is part of the key.
+    """
+    from botocore.config import Config
+
+    connect, read, attempts = _timeouts(remaining)
+    region = parsed_globals.region or session.get_config_variable("region")
+    config = Config(
+        connect_timeout=connect,
+        read_timeout=read,
+        retries={"total_max_attempts": attempts, "mode": "standard"},
+    )
+
+    def build() -> Any:
+        return session.create_client(service_name, region_name=region, verify=parsed_globals.verify_ssl, config=config)
+
+    if attempts != MAX_ATTEMPTS:
+        return build()  # short on time: a one-off client with tighter timeouts
+    identity = "\0".join(
+        [
+            service_name,
+            str(region),
+            str(parsed_globals.verify_ssl),
+            os.environ.get(f"AWS_ENDPOINT_URL_{service_name.upper()}", ""),
+        ]
+        + [os.environ.get(name, "") for name in _CLIENT_ENV]
+    )
+    key = hashlib.sha256(identity.encode("utf-8")).hexdigest()  # no plaintext credentials held as keys
+    with _client_lock:
+        client = _client_cache.get(key)
+        if client is not None:
+            _client_cache.move_to_end(key)
+            return client
+    client = build()
+    with _client_lock:
+        _client_cache[key] = client
+        while len(_client_cache) > CLIENT_CACHE_SIZE:
+            _client_cache.popitem(last=False)
+    return client
+
+
 def _no_stream_logger(*_args: Any, **_kwargs: Any) -> None:
     """awscli adds a stderr handler to the 'awscli' logger on every run; a process must not collect them."""
 
@@ -99,6 +176,56 @@ def _no_alias_loader(alias_loader_class: Any) -> Any:
     return NoAliases()
 
 
+def _template_hooks() -> Any:
+    """The event handlers every driver starts with, registered once per process and never mutated.
+
+    Registering botocore's and awscli's ~400 built-in handlers costs tens of milliseconds per
+    session (each registration inspects the handler's signature); each call gets a copy of
+    this template instead (botocore's emitters copy their handler tables, not the handlers).
+    """
+    global _hooks_template
+    with _loader_lock:
+        if _hooks_template is None:
+            from awscli.clidriver import EnvironmentVariables
+            from awscli.paramfile import register_uri_param_handler
+            from awscli.plugin import load_plugins
+            from botocore.hooks import HierarchicalEmitter
+            from botocore.session import Session
+
+            hooks = HierarchicalEmitter()
+            builder = Session(EnvironmentVariables, event_hooks=hooks)  # botocore's built-in handlers
+            # awscli's built-in plugins only: plugins named in the operator's config file are not loaded.
+            load_plugins({}, event_hooks=builder.get_component("event_emitter"))
+            # file:// and http(s):// parameter loading off: the handler is never registered.
+            builder.unregister("session-initialized", register_uri_param_handler)
+            _hooks_template = hooks
+        return _hooks_template
+
+
+def warm_up(services: tuple[str, ...] = ("logs", "cloudwatch")) -> None:
+    """Pay the first-call costs now (import awscli, build the handler template, load models).
+
+    Meant for process start (the Lambda handler's init phase, a server's startup), not for a
+    request. Afterwards the long-lived objects (service models, handlers) are moved out of the
+    garbage collector's reach with ``gc.freeze()``: they live for the whole process, and scanning
+    them again and again is what makes later calls slow.
+    """
+    import gc
+
+    driver = create_driver()
+    commands = driver._get_command_table()
+    for service in services:
+        command = commands.get(service)
+        if command is not None:
+            command._get_command_table()
+    from estat_aws_mcp.awscli.policy import load_policy_from_settings
+
+    with contextlib.suppress(Exception):  # a broken policy is reported by the first call, not here
+        load_policy_from_settings()
+    gc.collect()
+    gc.freeze()
+
+
 def create_driver() -> Any:
     """A fresh awscli driver: new session and handlers, shared model loader, no aliases or config plugins."""
     # Importing awscli installs an import hook that maps a *later* ``import botocore`` to the copy
@@ -107,23 +234,18 @@ def create_driver() -> Any:
     import botocore.session  # noqa: F401
     from awscli.alias import AliasLoader
     from awscli.clidriver import CLIDriver, EnvironmentVariables
-    from awscli.paramfile import register_uri_param_handler
-    from awscli.plugin import load_plugins
     from botocore import __version__ as botocore_version
     from botocore.session import Session
 
     from awscli import __version__ as awscli_version
 
-    session = Session(EnvironmentVariables)
+    hooks = copy.copy(_template_hooks())
+    session = Session(EnvironmentVariables, event_hooks=hooks, include_builtin_handlers=False)
     _share_loader(session)
     session.user_agent_name = "aws-cli"
     session.user_agent_version = awscli_version
     session.user_agent_extra = f"botocore/{botocore_version} estat-aws-mcp"
     session.set_stream_logger = _no_stream_logger  # type: ignore[method-assign]
-    # Built-in handlers only: plugins named in the operator's config file are not loaded.
-    load_plugins({}, event_hooks=session.get_component("event_emitter"))
-    # file:// and http(s):// parameter loading off: the handler is never registered.
-    session.unregister("session-initialized", register_uri_param_handler)
     driver = CLIDriver(session=session)
     driver.alias_loader = _no_alias_loader(AliasLoader)
     return driver
@@ -255,7 +377,6 @@ class _OperationRunner:
         import sys
 
         from botocore import xform_name
-        from botocore.config import Config
         from botocore.exceptions import ClientError
 
         state = self._state
@@ -269,20 +390,7 @@ class _OperationRunner:
         if remaining <= 0.2:
             state.error_name = "deadline_exceeded"
             raise DeadlineExceeded("the call's deadline passed before AWS was asked")
-        config = Config(
-            connect_timeout=min(CONNECT_TIMEOUT_S, remaining),
-            read_timeout=min(READ_TIMEOUT_S, remaining),
-            retries={
-                "total_max_attempts": MAX_ATTEMPTS if remaining > 2 * CONNECT_TIMEOUT_S else 1,
-                "mode": "standard",
-            },
-        )
-        client = self._session.create_client(
-            self._service_name,
-            region_name=parsed_globals.region,
-            verify=parsed_globals.verify_ssl,
-            config=config,
-        )
+        client = _client_for(self._session, self._service_name, parsed_globals, remaining)
         state.region = client.meta.region_name
         output = parsed_globals.output or self._session.get_config_variable("output") or "json"
         state.output_format = output

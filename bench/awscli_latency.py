@@ -1,0 +1,156 @@
+"""run_aws_cli latency: a warm in-process call vs a subprocess ``aws`` call, same moto endpoint, same run.
+
+    python -m bench.awscli_latency [--iterations 30] [--subprocess-iterations 5]
+
+Starts moto's server on a free loopback port, seeds CloudWatch Logs (with Japanese text),
+metrics and alarms, then times the four original commands three ways: the first in-process call
+(imports awscli, loads the service models), warm in-process calls (the steady state of a
+running server or a warm Lambda) and the real ``aws`` executable in a subprocess. Prints medians,
+p90s and the subprocess/warm ratio; the target is a warm median of at most 60 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from tests.fakes.moto_server import running_moto_server  # noqa: E402
+
+WARM_TARGET_MS = 60.0
+LOG_GROUP = "/aws/lambda/estat-mcp"
+COMMANDS = [
+    "aws logs describe-log-groups",
+    f"aws logs filter-log-events --log-group-name {LOG_GROUP} --limit 10",
+    "aws cloudwatch list-metrics --namespace AWS/Lambda",
+    "aws cloudwatch describe-alarms",
+]
+
+
+def _seed(url: str) -> None:
+    import boto3
+
+    kwargs = {"endpoint_url": url, "region_name": "ap-northeast-1"}
+    logs = boto3.client("logs", **kwargs)
+    logs.create_log_group(logGroupName=LOG_GROUP)
+    logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName="s")
+    now_ms = int(time.time() * 1000)
+    logs.put_log_events(
+        logGroupName=LOG_GROUP,
+        logStreamName="s",
+        logEvents=[{"timestamp": now_ms - 60_000 + i, "message": f"INFO 統計表 {i} を取得"} for i in range(50)],
+    )
+    cloudwatch = boto3.client("cloudwatch", **kwargs)
+    for name in ("Invocations", "Errors", "Duration"):
+        cloudwatch.put_metric_data(
+            Namespace="AWS/Lambda",
+            MetricData=[{"MetricName": name, "Dimensions": [{"Name": "FunctionName", "Value": "f"}], "Value": 1.0}],
+        )
+    cloudwatch.put_metric_alarm(
+        AlarmName="errors",
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+
+
+def _ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+def _p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.awscli_latency")
+    parser.add_argument("--iterations", type=int, default=30, help="warm in-process calls per command")
+    parser.add_argument("--subprocess-iterations", type=int, default=5, help="subprocess aws calls per command")
+    args = parser.parse_args(argv)
+    aws_bin = Path(sys.executable).with_name("aws")
+
+    with running_moto_server() as server:
+        env = server.env()
+        os.environ.update(env)
+        for name in ("AWS_PROFILE", "ESTAT_MCP_AWSCLI_POLICY_FILE", "ESTAT_MCP_AWSCLI_EXTRA_OPERATIONS"):
+            os.environ.pop(name, None)
+        _seed(server.url)
+
+        from estat_aws_mcp.awscli.service import run_aws_cli
+
+        started = time.perf_counter()
+        first = run_aws_cli(COMMANDS[0])
+        first_ms = _ms(time.perf_counter() - started)
+        if first.exit_status != 0:
+            print(f"first call failed: {first.to_dict()}", file=sys.stderr)
+            return 1
+
+        print(f"moto at {server.url}; first in-process call (imports awscli, loads models): {first_ms:.0f} ms")
+
+        def measure(label: str) -> list[float]:
+            print(f"\n{label}")
+            print(f"{'command':58} {'warm med':>9} {'warm p90':>9}")
+            all_warm: list[float] = []
+            for command in COMMANDS:
+                run_aws_cli(command)  # this service's model is loaded once
+                warm: list[float] = []
+                for _ in range(args.iterations):
+                    started = time.perf_counter()
+                    result = run_aws_cli(command)
+                    warm.append(_ms(time.perf_counter() - started))
+                    if result.exit_status != 0:
+                        raise SystemExit(f"in-process call failed: {result.to_dict()}")
+                all_warm += warm
+                print(f"{command[:58]:58} {statistics.median(warm):7.1f}ms {_p90(warm):7.1f}ms")
+            return all_warm
+
+        plain = measure("warm in-process calls (no warm_up)")
+        from estat_aws_mcp.awscli.runner import warm_up
+
+        started = time.perf_counter()
+        warm_up()
+        warm_up_ms = _ms(time.perf_counter() - started)
+        frozen = measure(f"warm in-process calls after warm_up() ({warm_up_ms:.0f} ms, as at Lambda init)")
+
+        print("\nsubprocess aws calls")
+        all_sub: list[float] = []
+        for command in COMMANDS:
+            sub: list[float] = []
+            for _ in range(args.subprocess_iterations):
+                started = time.perf_counter()
+                completed = subprocess.run(
+                    [str(aws_bin), *command.split()[1:]], capture_output=True, env={**os.environ, **env}, timeout=120
+                )
+                sub.append(_ms(time.perf_counter() - started))
+                if completed.returncode != 0:
+                    print(f"subprocess aws failed: {completed.stderr[-500:]!r}", file=sys.stderr)
+                    return 1
+            all_sub += sub
+            print(f"{command[:58]:58} {statistics.median(sub):7.1f}ms {_p90(sub):7.1f}ms")
+
+        plain_median, frozen_median, sub_median = (statistics.median(v) for v in (plain, frozen, all_sub))
+        verdict = "met" if frozen_median <= WARM_TARGET_MS else "NOT met"
+        print(
+            f"\noverall: subprocess aws median {sub_median:.1f} ms; warm in-process median {plain_median:.1f} ms "
+            f"({sub_median / plain_median:.1f}x faster); after warm_up() {frozen_median:.1f} ms "
+            f"(p90 {_p90(frozen):.1f} ms, {sub_median / frozen_median:.1f}x faster); "
+            f"target warm <= {WARM_TARGET_MS:.0f} ms: {verdict}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
