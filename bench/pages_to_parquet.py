@@ -105,8 +105,17 @@ def worker(pipeline: str, directory: Path, output: Path) -> None:
     else:
         rows = run_engine(directory, output, fast=pipeline == "engine")
     elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: kilobytes
-    print(json.dumps({"rows": rows, "seconds": elapsed, "peak_rss": peak}))
+    print(json.dumps({"rows": rows, "seconds": elapsed, "peak_rss": peak_rss_bytes()}))
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set (VmHWM). Unlike getrusage's ru_maxrss, which survives exec and
+    so would report the parent's peak, VmHWM belongs to this program's own address space."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # not Linux: best effort
 
 
 def measure(pipeline: str, directory: Path, output: Path) -> dict[str, float]:

@@ -24,6 +24,7 @@ from estat_aws_mcp.datasets.fetch import (
     PageRequest,
     fetch_dataset,
     fetch_in_order,
+    gather_or_cancel,
     new_client,
     normalise_stats_data_id,
     plan_pages,
@@ -34,7 +35,15 @@ from estat_aws_mcp.datasets.store import LocalObjectStore, ObjectStore
 from estat_aws_mcp.errors import InputError
 from estat_aws_mcp.estat.client import EstatClient
 from tests.estat.conftest import _fake_estat_server, fake_estat  # noqa: F401  (fixtures)
-from tests.fakes.fake_estat import DEFAULT_NOTES, Axis, FakeEstat, GeneratedTable
+from tests.fakes.fake_estat import (
+    DEFAULT_NOTES,
+    PARTIAL_MESSAGE,
+    Axis,
+    FakeEstat,
+    FakeResponse,
+    GeneratedTable,
+    envelope,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTE_MEANINGS = {note["@char"]: note["$"] for note in DEFAULT_NOTES}
@@ -373,3 +382,39 @@ def test_fetch_in_order_cancels_the_rest_on_failure() -> None:
     with pytest.raises(RuntimeError, match="page 3"):
         asyncio.run(fetch_in_order(pages, fetch_one, consume, concurrency=4))
     assert cancelled > 0
+
+
+def test_a_partial_page_fails_loudly(fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore) -> None:
+    """STATUS 2 (SYNTHETIC body: no recording shows one) means rows are missing: never saved as complete."""
+
+    def partial(request: Any) -> FakeResponse | None:
+        if request.endpoint == "getStatsData" and request.start_position == 100_001 and not request.is_count:
+            body = envelope("GET_STATS_DATA", 2, PARTIAL_MESSAGE, {"STATS_DATA_ID": BIG_ID})
+            body["GET_STATS_DATA"]["STATISTICAL_DATA"] = {"RESULT_INF": {"TOTAL_NUMBER": 250_001}}
+            return FakeResponse(200, json.dumps(body).encode())
+        return None
+
+    fake_estat.before_response(partial)
+    with pytest.raises(FetchIntegrityError, match="STATUS 2"):
+        asyncio.run(fetch(fake_estat, store, BIG_ID, mode="complete"))
+    assert store.list_keys() == []
+
+
+def test_gather_or_cancel_leaves_nothing_running() -> None:
+    finished: list[str] = []
+
+    async def slow() -> None:
+        await asyncio.sleep(5)
+        finished.append("slow")
+
+    async def failing() -> None:
+        raise InputError("unknown id")
+
+    async def main() -> None:
+        with pytest.raises(InputError):
+            await gather_or_cancel(slow(), failing())
+        await asyncio.sleep(0)
+        assert [task for task in asyncio.all_tasks() if task is not asyncio.current_task()] == []
+
+    asyncio.run(main())
+    assert finished == []

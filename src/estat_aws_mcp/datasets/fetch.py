@@ -153,11 +153,11 @@ async def fetch_dataset(
         counts = await _count_all(source, stats_data_id, requests, metadata.updated_date, concurrency)
     else:  # the whole table: metadata and count are independent, ask for both at once
         resolved, requests = ResolvedFilters(), [{}]
-        meta_info, count = await asyncio.gather(
+        meta_info, count = await gather_or_cancel(
             source.meta_info(stats_data_id), source.count(stats_data_id, requests[0])
         )
         metadata = _checked_metadata(stats_data_id, meta_info)
-        _check_updated_date(stats_data_id, count, metadata.updated_date)
+        _check_unchanged(stats_data_id, count, metadata.updated_date)
         counts = [int(count["total_number"] or 0)]
     total = sum(counts)
     if total == 0:
@@ -262,13 +262,30 @@ async def _count_all(
     async def count_one(params: Mapping[str, str]) -> int:
         async with limiter:
             response = await source.count(stats_data_id, params)
-        _check_updated_date(stats_data_id, response, updated_date)
+        _check_unchanged(stats_data_id, response, updated_date)
         return int(response["total_number"] or 0)
 
-    return list(await asyncio.gather(*(count_one(params) for params in requests)))
+    return list(await gather_or_cancel(*(count_one(params) for params in requests)))
 
 
-def _check_updated_date(stats_data_id: str, response: StatsData, expected: str | None) -> None:
+async def gather_or_cancel(*awaitables: Awaitable[Any]) -> list[Any]:
+    """Like ``asyncio.gather``, but the first failure cancels the others (no request left running)."""
+    tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def _check_unchanged(stats_data_id: str, response: StatsData, expected: str | None) -> None:
+    if response.get("partial"):
+        raise FetchIntegrityError(
+            f"table {stats_data_id}: e-Stat answered STATUS 2 (partial result: {response.get('error_msg')}); "
+            "nothing was saved"
+        )
     table = response.get("table") or {}
     updated = table.get("updated_date")
     if expected and updated and updated != expected:
@@ -281,7 +298,7 @@ def _check_updated_date(stats_data_id: str, response: StatsData, expected: str |
 def _check_page(
     stats_data_id: str, page: PageRequest, response: StatsData, expected_total: int, updated_date: str | None
 ) -> None:
-    _check_updated_date(stats_data_id, response, updated_date)
+    _check_unchanged(stats_data_id, response, updated_date)
     where = f"table {stats_data_id}, rows {page.start}-{page.start + page.rows - 1}"
     if response["total_number"] != expected_total:
         raise FetchIntegrityError(
