@@ -34,6 +34,7 @@ def fake_estat(_fake_estat_server: FakeEstat, monkeypatch: pytest.MonkeyPatch) -
     fake.clear_faults()
     fake.reset_log()
     fake.auth_failure_style = "json"
+    fake.search_item_names = False
     registered = fake.snapshot()
     monkeypatch.setenv("ESTAT_API_BASE_URL", fake.base_url)
     monkeypatch.setenv("ESTAT_APP_ID", TEST_APP_ID)

@@ -392,3 +392,15 @@ def test_cli_serves_a_generated_table() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_metadata_only_recording_has_no_invented_rows(fake_estat: FakeEstat) -> None:
+    response = get(fake_estat, "getStatsData", statsDataId="0003065345", limit=5)
+    assert response.status_code == 501 and "no rows were recorded" in response.text
+
+
+def test_search_can_match_class_item_names_like_e_stat(fake_estat: FakeEstat) -> None:
+    assert ids(stats_list(fake_estat, searchWord="CD")) == []  # titles only (the default)
+    fake_estat.search_item_names = True
+    assert "0003065345" in ids(stats_list(fake_estat, searchWord="CD"))  # its item ＣＤ・テープ (#2 + #3)
+    assert "0003445078" in ids(stats_list(fake_estat, searchWord="府中市"))  # an area item (#13)

@@ -24,7 +24,8 @@ With the pytest fixture ``fake_estat`` (tests/estat/conftest.py) the environment
 ``ESTAT_API_BASE_URL`` / ``ESTAT_APP_ID`` at it.
 
 What it serves
-- ``/json/getStatsList`` over a catalog of TABLE_INF entries: the real ones from the recordings
+- ``/json/getStatsList`` over a catalog of TABLE_INF entries (plus their CLASS item names with
+  ``search_item_names=True``, as e-Stat searches them): the real ones from the recordings
   (#2, #12, #17, #18, plus the TABLE_INF of #1, #13, #15, #19; #11 shows the statsNameList=Y
   shape reproduced here) and SYNTHETIC entries (``SYNTHETIC_CATALOG``), plus every generated table.
   searchWord (space = AND, ``OR``, ``NOT``), surveyYears, openYears, statsField, statsCode,
@@ -687,21 +688,33 @@ _COLLECT_AREAS = {"1": "全国", "2": "都道府県", "3": "市区町村"}
 
 @dataclass
 class CatalogEntry:
+    """One searchable TABLE_INF: ``text`` from its names and titles, ``item_text`` from its CLASS item
+    names when known (e-Stat's search also looks there: "CD" finds 0003065345 only through its item
+    ＣＤ・テープ・レコード..., #2 + #3; used when ``FakeEstat.search_item_names`` is on)."""
+
     table_inf: dict[str, Any]
     source: str  # the fixture file, or "synthetic"
+    item_names: str = ""
     text: str = ""
+    item_text: str = ""
 
     def __post_init__(self) -> None:
         self.text = _searchable(self.table_inf)
+        self.item_text = _fold(self.item_names)
 
 
-def catalog_matches(entry: CatalogEntry, params: dict[str, str]) -> bool:
+def class_item_names(class_objs: Iterable[dict[str, Any]]) -> str:
+    return " ".join(str(item.get("@name", "")) for obj in class_objs for item in _as_list(obj.get("CLASS")))
+
+
+def catalog_matches(entry: CatalogEntry, params: dict[str, str], *, item_names: bool = False) -> bool:
     node = entry.table_inf
     word = params.get("searchWord")
     if word:
+        text = entry.text + " " + entry.item_text if item_names else entry.text
         groups = parse_search_word(word)
         if groups and not any(
-            all(term in entry.text for term in required) and not any(term in entry.text for term in excluded)
+            all(term in text for term in required) and not any(term in text for term in excluded)
             for required, excluded in groups
         ):
             return False
@@ -798,12 +811,14 @@ class _Fault:
         return self.include_counts or not request.is_count
 
 
+def _jst_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000+09:00", time.gmtime(time.time() + 9 * 3600))
+
+
 def envelope(
     root: str, status: int, message: str, parameter: dict[str, Any] | None = None, date: str | None = None
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "RESULT": {"STATUS": status, "ERROR_MSG": message, "DATE": date or time.strftime("%Y-%m-%dT%H:%M:%S.000+09:00")}
-    }
+    body: dict[str, Any] = {"RESULT": {"STATUS": status, "ERROR_MSG": message, "DATE": date or _jst_now()}}
     if parameter is not None:
         body["PARAMETER"] = parameter
     return {root: body}
@@ -836,9 +851,13 @@ class FakeEstat:
         fixtures_dir: Path | None = FIXTURES_DIR,
         auth_failure_style: str = "json",
         page_cache_size: int = 4,
+        search_item_names: bool = False,
     ) -> None:
         self.app_id = app_id
         self.auth_failure_style = auth_failure_style  # "json" (HTTP 200, #24) or "xml403" (#23)
+        # searchWord also matches CLASS item names, as e-Stat does (off by default: tests written
+        # against title-only matching keep their counts).
+        self.search_item_names = search_item_names
         self.tables: dict[str, GeneratedTable | RecordedTable] = {}
         self.catalog: list[CatalogEntry] = []
         self.requests: list[FakeRequest] = []
@@ -902,6 +921,7 @@ class FakeEstat:
             self.add_catalog_entry(
                 table.table_inf(),
                 source="synthetic" if isinstance(table, GeneratedTable) else getattr(table, "source", "recorded"),
+                item_names=class_item_names(table.class_objs()),
             )
         return table
 
@@ -911,11 +931,12 @@ class FakeEstat:
         """Register a SYNTHETIC table (see :class:`GeneratedTable` for the options)."""
         return self.add_table(GeneratedTable(stats_data_id, axes, **options), catalog=catalog)
 
-    def add_catalog_entry(self, table_inf: dict[str, Any], *, source: str = "synthetic") -> None:
+    def add_catalog_entry(self, table_inf: dict[str, Any], *, source: str = "synthetic", item_names: str = "") -> None:
+        """Make a TABLE_INF searchable (once per id and COLLECT_AREA); ``item_names``: its CLASS names."""
         key = (table_inf.get("@id"), table_inf.get("COLLECT_AREA"))
         if any((e.table_inf.get("@id"), e.table_inf.get("COLLECT_AREA")) == key for e in self.catalog):
             return
-        self.catalog.append(CatalogEntry(table_inf, source))
+        self.catalog.append(CatalogEntry(table_inf, source, item_names))
 
     def snapshot(self) -> tuple[dict[str, Any], list[CatalogEntry]]:
         """The registered tables and catalog, for :meth:`restore` (test isolation)."""
@@ -1190,7 +1211,7 @@ class FakeEstat:
             parameter["START_POSITION"] = start
         if "limit" in params:
             parameter["LIMIT"] = limit
-        matches = [entry for entry in self.catalog if catalog_matches(entry, params)]
+        matches = [entry for entry in self.catalog if catalog_matches(entry, params, item_names=self.search_item_names)]
         names_only = params.get("statsNameList", "").upper() == "Y"
         if names_only:  # #11: one LIST_INF per survey
             seen: dict[str, dict[str, Any]] = {}
@@ -1276,8 +1297,12 @@ class FakeEstat:
         table = self._table_or_error(request)
         if isinstance(table, FakeResponse):
             return table
-        if table is None:  # metadata only (a recorded getMetaInfo without rows)
-            return self._error(request, 300)
+        if table is None:  # only metadata was recorded: say so rather than invent rows or a STATUS
+            message = (
+                f"fake e-Stat: no rows were recorded for {request.params['statsDataId']} beyond the exact "
+                "requests of the recordings (see PROVENANCE.md); register a generated table instead."
+            )
+            return FakeResponse(501, message.encode(), content_type="text/plain;charset=utf-8")
         params = request.params
         paging = self._paging(request, default_limit=MAX_LIMIT)
         if isinstance(paging, FakeResponse):
@@ -1478,6 +1503,21 @@ class FakeEstat:
             self._verbatim.append(
                 ("getStatsData", {"statsDataId": "0003065345", "cdCat01": "008,009,010", **wanted}, raw, name)
             )
+
+        # Item names make recorded tables searchable the way e-Stat's search is (see CatalogEntry).
+        known: dict[str, str] = {}
+        for stats_data_id, (raw_meta, _name) in self._meta_verbatim.items():
+            objs = json.loads(raw_meta)["GET_META_INFO"]["METADATA_INF"]["CLASS_INF"]["CLASS_OBJ"]
+            known[stats_data_id] = class_item_names(_as_list(objs))
+        known["0003425893"] = class_item_names(table.class_objs())  # #19 (its narrowed CLASS_INF)
+        _raw1, doc1 = read(name1)
+        known["0000020202"] = class_item_names(
+            _as_list(doc1["GET_STATS_DATA"]["STATISTICAL_DATA"]["CLASS_INF"]["CLASS_OBJ"])
+        )
+        self.catalog = [
+            CatalogEntry(entry.table_inf, entry.source, known.get(entry.table_inf.get("@id"), entry.item_names))
+            for entry in self.catalog
+        ]
 
 
 class _Server(ThreadingHTTPServer):
