@@ -74,3 +74,13 @@ async def test_app_id_never_in_errors_logs_or_results(fake_estat: FakeEstat, cap
         assert WRONG_APP_ID not in text
     # The fake did receive the appId (it was sent, just never shown).
     assert any(request.app_id_valid for request in fake_estat.requests)
+
+
+def test_http_library_log_lines_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    import estat_aws_mcp.estat.client  # noqa: F401  (installs the filter)
+
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("httpx").info("HTTP Request: GET %s", f"https://x/json/getStatsList?appId={TEST_APP_ID}&limit=1")
+    logging.getLogger("httpcore.http11").debug("send url=/json/getStatsData?appId=%s", TEST_APP_ID)
+    assert TEST_APP_ID not in caplog.text
+    assert caplog.text.count("appId=***") == 2

@@ -93,6 +93,25 @@ DEFAULT_BACKOFF_MAX_S = 8.0  # ...up to 4-8 s between attempts
 DEFAULT_RETRY_AFTER_CAP_S = 30.0  # a longer Retry-After fails fast instead of holding the caller
 
 
+class _AppIdLogFilter(logging.Filter):
+    """Backstop for HTTP library log lines: any ``appId=`` query value is blanked (the client's own
+    requests never carry it at that level; a custom inner transport or a future library version might)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # not ours to fix
+            return True
+        if "appid=" in message.lower():
+            record.msg, record.args = redact(message), ()
+        return True
+
+
+_app_id_log_filter = _AppIdLogFilter()
+for _name in ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy"):
+    logging.getLogger(_name).addFilter(_app_id_log_filter)
+
+
 class _Transient(Exception):
     """A failure worth retrying; ``message`` is safe to show (already redacted)."""
 
