@@ -110,7 +110,7 @@ def error_for_status(
         return EstatAuthError(f"e-Stat rejected the application id (STATUS 100 {quoted}). {APP_ID_HOWTO}")
     if 101 <= status <= 199:
         parameter = guess_parameter(error_msg, params)
-        sent = ", ".join(f"{key}={value}" for key, value in params.items() if key != "appId") or "none"
+        sent = short_text(", ".join(f"{key}={value}" for key, value in params.items() if key != "appId") or "none", 300)
         target = f"parameter '{parameter}'" if parameter else "a request parameter"
         return EstatParameterError(
             f"e-Stat {endpoint} rejected {target} (STATUS {status} {quoted}). Parameters sent: {sent}. "
