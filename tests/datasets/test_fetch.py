@@ -11,6 +11,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -157,7 +158,12 @@ def test_updated_between_metadata_and_count(
     fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore
 ) -> None:
     def hook(request: Any) -> None:
-        if request.is_count:
+        if request.is_count:  # metadata and count are asked at once: update once the metadata is out
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not any(
+                r.endpoint == "getMetaInfo" and r.finished for r in fake_estat.requests
+            ):
+                time.sleep(0.01)
             big.update(updated_date="2027-01-01")
 
     fake_estat.before_response(hook)
