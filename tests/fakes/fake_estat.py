@@ -881,14 +881,14 @@ class FakeEstat:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> FakeEstat:
-        fake = self
+    def _bind(self, port: int) -> _Server:
+        self._server = _Server(("127.0.0.1", port), type("Handler", (_Handler,), {"estat": self}))
+        return self._server
 
-        class Handler(_Handler):
-            estat = fake
-
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-estat", daemon=True)
+    def start(self, port: int = 0) -> FakeEstat:
+        """Serve in a daemon thread on 127.0.0.1 (``port=0``: a free port; see :attr:`base_url`)."""
+        server = self._bind(port)
+        self._thread = threading.Thread(target=server.serve_forever, name="fake-estat", daemon=True)
         self._thread.start()
         return self
 
@@ -1616,14 +1616,14 @@ def main(argv: Iterable[str] | None = None) -> None:
     fake = FakeEstat(app_id=args.app_id)
     fake.add_table(_benchmark_table(args.rows))
     fake.set_latency(args.latency_ms / 1000.0)
-    fake._server = _Server(("127.0.0.1", args.port), type("Handler", (_Handler,), {"estat": fake}))
+    server = fake._bind(args.port)
     print(f"fake e-Stat at {fake.base_url} (table 0009999999, {args.rows} rows; appId {args.app_id!r})", flush=True)
     try:
-        fake._server.serve_forever()
+        server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
-        fake._server.server_close()
+        server.server_close()
 
 
 if __name__ == "__main__":
