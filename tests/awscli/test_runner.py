@@ -139,3 +139,40 @@ def test_awscli_does_not_swap_the_process_botocore() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_other_threads_output_never_lands_in_an_answer(
+    seeded_aws: SeededAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import threading
+
+    from estat_aws_mcp.awscli import runner
+
+    stop = threading.Event()
+
+    def chatter() -> None:
+        while not stop.is_set():
+            sys.stderr.write("OTHER-THREAD-NOISE\n")
+            sys.stdout.write("OTHER-THREAD-NOISE\n")
+            time.sleep(0.0005)
+
+    original = runner._OperationRunner.__call__
+
+    def slow_call(self, *args, **kwargs):
+        time.sleep(0.05)  # let the other thread write while the call's streams are captured
+        return original(self, *args, **kwargs)
+
+    thread = threading.Thread(target=chatter)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runner._OperationRunner, "__call__", slow_call)
+        thread.start()
+        try:
+            ok = run_aws_cli("aws logs describe-log-groups")
+            failed = run_aws_cli("aws logs filter-log-events --log-group-name /aws/lambda/missing")
+        finally:
+            stop.set()
+            thread.join()
+    assert ok.exit_status == 0 and failed.exit_status == 255
+    for result in (ok, failed):
+        assert "OTHER-THREAD-NOISE" not in result.output + result.stderr
+    assert "OTHER-THREAD-NOISE" in capsys.readouterr().err

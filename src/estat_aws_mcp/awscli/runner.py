@@ -556,6 +556,53 @@ class _OperationRunner:
         return text
 
 
+class _ThreadRoutedStream(io.TextIOBase):
+    """Stands in for sys.stdout/sys.stderr during a call: the calling thread's writes are captured,
+    every other thread keeps writing where it wrote before (its log lines never land in an answer)."""
+
+    def __init__(self, original: Any, capture: io.StringIO) -> None:
+        super().__init__()
+        self._original = original
+        self._capture = capture
+        self._owner = threading.get_ident()
+
+    def _target(self) -> Any:
+        return self._capture if threading.get_ident() == self._owner else self._original
+
+    def write(self, text: str) -> int:
+        return self._target().write(text)
+
+    def flush(self) -> None:
+        target = self._target()
+        if target is not None:
+            target.flush()
+
+    def isatty(self) -> bool:
+        return False if threading.get_ident() == self._owner else bool(self._original and self._original.isatty())
+
+    def fileno(self) -> int:
+        if threading.get_ident() == self._owner:
+            raise io.UnsupportedOperation("captured stream")  # awscli then assumes no terminal (80 columns)
+        return self._original.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+
+@contextlib.contextmanager
+def _captured(stdout: io.StringIO, stderr: io.StringIO) -> Any:
+    import sys
+
+    saved = sys.stdout, sys.stderr
+    sys.stdout = _ThreadRoutedStream(saved[0], stdout)
+    sys.stderr = _ThreadRoutedStream(saved[1], stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
 def run_validated(command: ValidatedCommand, driver: Any, *, budget_chars: int, deadline: float) -> RunOutcome:
     """Execute ``command`` (already validated against ``driver``'s tables) and capture what it prints."""
     from botocore import xform_name
@@ -578,7 +625,7 @@ def run_validated(command: ValidatedCommand, driver: Any, *, budget_chars: int, 
         state.error_name = "busy"
         return RunOutcome(exit_status=255, output="", stderr="another AWS CLI call is still running", state=state)
     try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), _quiet_sdk_debug_logs():
+        with _captured(stdout, stderr), _quiet_sdk_debug_logs():
             try:
                 exit_status = driver.main(list(command.argv))
             except SystemExit as exc:  # argparse reports usage errors this way
