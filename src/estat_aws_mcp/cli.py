@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
     serve.set_defaults(func=_serve)
+
+    from estat_aws_mcp.client.cli import add_client_parser
+
+    add_client_parser(sub)
     return parser
 
 
