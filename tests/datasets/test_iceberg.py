@@ -193,3 +193,21 @@ def test_a_dataset_whose_rows_disagree_with_its_manifest_loads_nothing(
     with pytest.raises(UpstreamError, match="nothing was loaded"):
         load_dataset_to_iceberg(settings, bad.dataset_id, "population", batch_rows=3)
     assert _scan(settings, "estat.population").num_rows == 10
+
+
+def test_concurrent_appends_all_land(settings: Settings, make_dataset: Callable) -> None:
+    """Loads racing on one table: a load whose commit loses re-reads the table and commits again."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    first = make_dataset(rows=50)
+    load_dataset_to_iceberg(settings, first.dataset_id, "population")
+    others = [make_dataset(rows=50) for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda m: load_dataset_to_iceberg(settings, m.dataset_id, "population"), others))
+    assert all(r.rows_loaded == 50 for r in results)
+    assert len({r.snapshot_id for r in results}) == 4
+    table = _scan(settings, "estat.population")
+    assert table.num_rows == 250
+    iceberg_table = open_catalog(settings).catalog.load_table("estat.population")
+    loaded_ids = {s.summary.additional_properties.get("estat.dataset_id") for s in iceberg_table.snapshots()}
+    assert {m.dataset_id for m in [first, *others]} <= loaded_ids

@@ -20,8 +20,11 @@ transaction: memory stays bounded by the batch size and readers see all rows or 
 from __future__ import annotations
 
 import itertools
+import logging
 import os
+import random
 import re
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlparse
@@ -39,12 +42,16 @@ if TYPE_CHECKING:
     from estat_aws_mcp.datasets.store import ObjectStore
     from estat_aws_mcp.settings import Settings
 
+logger = logging.getLogger(__name__)
+
 CATALOG_NAME = "estat"
 ICEBERG_PREFIX = "iceberg"
 LOCAL_CATALOG_FILE = "catalog.db"
 LOCAL_WAREHOUSE_DIR = "warehouse"
 # Rows per write inside one load transaction: bounds memory whatever the dataset size.
 LOAD_BATCH_ROWS = 500_000
+# Commits tried when concurrent loads into the same table race (optimistic concurrency).
+COMMIT_ATTEMPTS = 4
 MAX_IDENTIFIER_LENGTH = 128
 # Namespaces the engines reserve for themselves (DuckDB schemas, Athena/Trino schemas).
 RESERVED_NAMESPACES = frozenset({"main", "information_schema", "pg_catalog", "temp", "system", "default"})
@@ -328,6 +335,42 @@ def _ensure_namespace(handle: CatalogHandle, namespace: str) -> None:
         ) from exc
 
 
+def _write_transaction(iceberg_table, store, manifest, schema, mode, batch_rows, snapshot_properties, *, fresh):
+    """One atomic commit of the dataset's rows; returns (committed table, rows, files, schema_replaced)."""
+    rows_loaded = 0
+    files_added = 0
+    schema_replaced = False
+    tx = iceberg_table.transaction()
+    if mode == "overwrite" and not fresh:
+        schema_replaced = _evolve_schema_for_overwrite(tx, iceberg_table, schema)
+    first = True
+    for chunk in _dataset_batches(store, manifest.data_key, schema, batch_rows):
+        if first and mode == "overwrite":
+            tx.overwrite(chunk, snapshot_properties=snapshot_properties)
+        else:
+            tx.append(chunk, snapshot_properties=snapshot_properties)
+        first = False
+        rows_loaded += chunk.num_rows
+        files_added += 1
+    if first and mode == "overwrite":  # an empty dataset overwrites with no rows
+        tx.overwrite(schema.empty_table(), snapshot_properties=snapshot_properties)
+    if rows_loaded != manifest.row_count:  # raising before the commit: nothing is committed
+        raise UpstreamError(
+            f"dataset {manifest.dataset_id}: its manifest says {manifest.row_count} rows but its data has "
+            f"{rows_loaded}; nothing was loaded (fetch the dataset again)"
+        )
+    tx.set_properties(
+        {
+            "estat.source": "e-Stat API 3.0",
+            "estat.credit": CREDIT_NOTICE,
+            "estat.last_dataset_id": manifest.dataset_id,
+            "estat.last_stats_data_id": manifest.stats_data_id,
+            **({"estat.last_title": manifest.title[:200]} if manifest.title else {}),
+        }
+    )
+    return tx.commit_transaction(), rows_loaded, files_added, schema_replaced
+
+
 def load_dataset_to_iceberg(
     settings: Settings,
     dataset_id: str,
@@ -373,56 +416,43 @@ def load_dataset_to_iceberg(
         except TableAlreadyExistsError:  # a concurrent load created it first
             iceberg_table = catalog.load_table(identifier)
 
-    if mode == "append" and not created:
-        problem = _schema_mismatch(iceberg_table, schema, identifier)
-        if problem:
-            raise InputError(problem)
-
     snapshot_properties = {
         "estat.dataset_id": manifest.dataset_id,
         "estat.stats_data_id": manifest.stats_data_id,
         "estat.mode": mode,
     }
-    rows_loaded = 0
-    files_added = 0
-    schema_replaced = False
-    try:
-        with iceberg_table.transaction() as tx:
-            if mode == "overwrite" and not created:
-                schema_replaced = _evolve_schema_for_overwrite(tx, iceberg_table, schema)
-            first = True
-            for chunk in _dataset_batches(store, manifest.data_key, schema, batch_rows):
-                if first and mode == "overwrite":
-                    tx.overwrite(chunk, snapshot_properties=snapshot_properties)
-                else:
-                    tx.append(chunk, snapshot_properties=snapshot_properties)
-                first = False
-                rows_loaded += chunk.num_rows
-                files_added += 1
-            if first and mode == "overwrite":  # an empty dataset overwrites with no rows
-                tx.overwrite(schema.empty_table(), snapshot_properties=snapshot_properties)
-            if rows_loaded != manifest.row_count:  # raising here aborts the transaction: nothing is committed
-                raise UpstreamError(
-                    f"dataset {dataset_id}: its manifest says {manifest.row_count} rows but its data has "
-                    f"{rows_loaded}; nothing was loaded (fetch the dataset again)"
-                )
-            tx.set_properties(
-                {
-                    "estat.source": "e-Stat API 3.0",
-                    "estat.credit": CREDIT_NOTICE,
-                    "estat.last_dataset_id": manifest.dataset_id,
-                    "estat.last_stats_data_id": manifest.stats_data_id,
-                    **({"estat.last_title": manifest.title[:200]} if manifest.title else {}),
-                }
+    # Optimistic concurrency. pyiceberg already re-applies a losing commit a few times; when it gives
+    # up (e.g. another load replaced the schema), re-read the table, re-check the schema policy and
+    # write again.
+    for attempt in range(1, COMMIT_ATTEMPTS + 1):
+        if attempt > 1:
+            iceberg_table = catalog.load_table(identifier)
+        if mode == "append" and not (created and attempt == 1):
+            problem = _schema_mismatch(iceberg_table, schema, identifier)
+            if problem:
+                raise InputError(problem)
+        try:
+            iceberg_table, rows_loaded, files_added, schema_replaced = _write_transaction(
+                iceberg_table,
+                store,
+                manifest,
+                schema,
+                mode,
+                batch_rows,
+                snapshot_properties,
+                fresh=created and attempt == 1,
             )
-    except CommitFailedException as exc:
-        raise UpstreamError(
-            f"table {identifier} changed while loading (another load committed first); nothing was written, "
-            f"retry the load ({exc})"
-        ) from exc
+            break
+        except CommitFailedException as exc:
+            if attempt == COMMIT_ATTEMPTS:
+                raise UpstreamError(
+                    f"table {identifier} kept changing while loading ({COMMIT_ATTEMPTS} attempts, other loads "
+                    f"committed first); nothing was written, retry the load ({exc})"
+                ) from exc
+            logger.info("load into %s lost a commit race (attempt %d); retrying", identifier, attempt)
+            time.sleep(random.uniform(0.05, 0.25) * attempt)  # noqa: S311 - jitter, not cryptography
 
-    iceberg_table = catalog.load_table(identifier)
-    snapshot = iceberg_table.current_snapshot()
+    snapshot = iceberg_table.current_snapshot()  # the snapshot this load committed
     total = None
     if snapshot is not None and snapshot.summary is not None:
         raw_total = snapshot.summary.additional_properties.get("total-records")
