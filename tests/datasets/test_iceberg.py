@@ -211,3 +211,32 @@ def test_concurrent_appends_all_land(settings: Settings, make_dataset: Callable)
     iceberg_table = open_catalog(settings).catalog.load_table("estat.population")
     loaded_ids = {s.summary.additional_properties.get("estat.dataset_id") for s in iceberg_table.snapshots()}
     assert {m.dataset_id for m in [first, *others]} <= loaded_ids
+
+
+def test_lost_commit_races_are_retried_then_reported(
+    settings: Settings, make_dataset: Callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyiceberg.exceptions import CommitFailedException
+
+    import estat_aws_mcp.datasets.iceberg as iceberg_module
+    from estat_aws_mcp.errors import UpstreamError
+
+    manifest = make_dataset(rows=6)
+    load_dataset_to_iceberg(settings, manifest.dataset_id, "population")
+    real_write = iceberg_module._write_transaction
+    failures = {"left": 1}
+
+    def flaky_write(*args, **kwargs):
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise CommitFailedException("another load committed first")
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(iceberg_module, "_write_transaction", flaky_write)
+    monkeypatch.setattr(iceberg_module.time, "sleep", lambda s: None)
+    assert load_dataset_to_iceberg(settings, manifest.dataset_id, "population").table_row_count == 12
+
+    failures["left"] = iceberg_module.COMMIT_ATTEMPTS
+    with pytest.raises(UpstreamError, match="nothing was written"):
+        load_dataset_to_iceberg(settings, manifest.dataset_id, "population")
+    assert _scan(settings, "estat.population").num_rows == 12
