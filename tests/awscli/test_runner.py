@@ -176,3 +176,22 @@ def test_other_threads_output_never_lands_in_an_answer(
     for result in (ok, failed):
         assert "OTHER-THREAD-NOISE" not in result.output + result.stderr
     assert "OTHER-THREAD-NOISE" in capsys.readouterr().err
+
+
+def test_clients_are_reused_only_for_the_same_endpoint_identity_and_region(
+    seeded_aws: SeededAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from estat_aws_mcp.awscli import runner
+
+    runner._client_cache.clear()
+    run_aws_cli("aws logs describe-log-groups")
+    run_aws_cli("aws logs describe-log-groups --output text")
+    assert len(runner._client_cache) == 1
+    run_aws_cli("aws logs describe-log-groups --region us-west-2")
+    assert len(runner._client_cache) == 2
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAOTHERIDENTITY0001")
+    run_aws_cli("aws logs describe-log-groups")
+    assert len(runner._client_cache) == 3
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "http://127.0.0.1:9")
+    moved = run_aws_cli("aws logs describe-log-groups")
+    assert len(runner._client_cache) == 4 and moved.error == "cli_error"

@@ -39,22 +39,6 @@ CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 9.0
 MAX_ATTEMPTS = 2
 CLIENT_CACHE_SIZE = 16
-# Environment that decides where a client sends requests and with which identity.
-_CLIENT_ENV = (
-    "AWS_ENDPOINT_URL",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_PROFILE",
-    "AWS_CONFIG_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE",
-    "AWS_CA_BUNDLE",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_USE_FIPS_ENDPOINT",
-    "AWS_USE_DUALSTACK_ENDPOINT",
-    "AWS_STS_REGIONAL_ENDPOINTS",
-)
 # Fetch bounds for paginated answers, whatever the output budget.
 MAX_PAGES = 100
 MAX_RAW_FETCH_CHARS = 8_000_000
@@ -139,15 +123,10 @@ def _client_for(session: Any, service_name: str, parsed_globals: Any, remaining:
 
     if attempts != MAX_ATTEMPTS:
         return build()  # short on time: a one-off client with tighter timeouts
-    identity = "\0".join(
-        [
-            service_name,
-            str(region),
-            str(parsed_globals.verify_ssl),
-            os.environ.get(f"AWS_ENDPOINT_URL_{service_name.upper()}", ""),
-        ]
-        + [os.environ.get(name, "") for name in _CLIENT_ENV]
-    )
+    # Every AWS_* variable (endpoint URLs, credentials, profile, config files) is part of the key:
+    # a change in the operator's environment never reuses a client built before it.
+    aws_env = sorted((name, value) for name, value in os.environ.items() if name.upper().startswith("AWS_"))
+    identity = json.dumps([service_name, region, parsed_globals.verify_ssl, aws_env])
     key = hashlib.sha256(identity.encode("utf-8")).hexdigest()  # no plaintext credentials held as keys
     with _client_lock:
         client = _client_cache.get(key)
