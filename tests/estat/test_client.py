@@ -252,8 +252,12 @@ async def test_auth_failure_as_http_403_xml(fake_estat: FakeEstat) -> None:
     assert fake_estat.requests[0].http_status == 403
 
 
-async def test_missing_app_id_tells_how_to_set_it(fake_estat: FakeEstat, monkeypatch) -> None:
-    monkeypatch.delenv("ESTAT_APP_ID")
+@pytest.mark.parametrize("value", [None, "", "   "])
+async def test_missing_app_id_tells_how_to_set_it(fake_estat: FakeEstat, monkeypatch, value: str | None) -> None:
+    if value is None:
+        monkeypatch.delenv("ESTAT_APP_ID")
+    else:
+        monkeypatch.setenv("ESTAT_APP_ID", value)
     client = EstatClient(base_url=fake_estat.base_url)  # building never fails
     with pytest.raises(ConfigurationError) as caught:
         await client.get_stats_list(searchWord="人口")
