@@ -49,18 +49,18 @@ def fake_estat_process(rows: int, latency_ms: float) -> Iterator[str]:
             process.wait()
 
 
-async def fetch_once(base_url: str, store_dir: str, concurrency: int) -> tuple[float, str, int]:
+async def fetch_once(base_url: str, store_dir: str, concurrency: int) -> tuple[float, float, str, int]:
     from estat_aws_mcp.datasets.fetch import EstatClientSource, fetch_dataset, new_client
     from estat_aws_mcp.datasets.store import LocalObjectStore
 
     store = LocalObjectStore(store_dir)
     async with new_client(app_id=APP_ID, base_url=base_url, max_concurrency=max(concurrency, 1)) as client:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = await fetch_dataset(
             EstatClientSource(client), store, TABLE_ID, mode="complete", concurrency=concurrency
         )
-        elapsed = time.perf_counter() - started
-    return elapsed, result.manifest.data_key, result.manifest.row_count
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return elapsed, cpu, result.manifest.data_key, result.manifest.row_count
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,13 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(fetch_once(base_url, f"{tmp}/warmup", args.concurrency))  # renders the fake's pages once
         runs = {}
         for label, concurrency in (("sequential", 1), ("concurrent", args.concurrency)):
-            elapsed, data_key, rows = asyncio.run(fetch_once(base_url, f"{tmp}/{label}", concurrency))
+            elapsed, cpu, data_key, rows = asyncio.run(fetch_once(base_url, f"{tmp}/{label}", concurrency))
             path = Path(tmp, label, data_key)
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             runs[label] = (elapsed, path, digest, rows)
             print(
                 f"  {label:<10} concurrency {concurrency}: {elapsed:6.2f} s  {rows / elapsed:>10,.0f} rows/s  "
-                f"rows {rows:,}  sha256 {digest[:16]}"
+                f"client CPU {cpu:5.2f} s  rows {rows:,}  sha256 {digest[:16]}"
             )
         (seq, seq_path, seq_digest, seq_rows), (con, con_path, con_digest, con_rows) = runs.values()
         identical = seq_digest == con_digest and pq.read_table(seq_path).equals(pq.read_table(con_path))

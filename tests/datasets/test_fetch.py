@@ -424,3 +424,20 @@ def test_gather_or_cancel_leaves_nothing_running() -> None:
 
     asyncio.run(main())
     assert finished == []
+
+
+def test_concurrency_one_is_strictly_sequential() -> None:
+    pages = plan_pages([6], page_size=1)
+    events: list[str] = []
+
+    async def fetch_one(page: PageRequest) -> int:
+        events.append(f"fetch {page.index}")
+        await asyncio.sleep(0.001)
+        return page.index
+
+    async def consume(page: PageRequest, result: int) -> None:
+        await asyncio.sleep(0.001)
+        events.append(f"consume {page.index}")
+
+    asyncio.run(fetch_in_order(pages, fetch_one, consume, concurrency=1))
+    assert events == [f"{what} {i}" for i in range(6) for what in ("fetch", "consume")]

@@ -336,10 +336,12 @@ async def fetch_in_order(
     against ``concurrency``: e.g. decoding while the next request runs), and ``consume`` in page order.
 
     At most ``2 × concurrency`` pages are in flight or waiting for their turn: a slow page holds the
-    window, so results that arrive early cannot pile up. The first failure cancels everything else.
+    window, so results that arrive early cannot pile up. ``concurrency=1`` is strictly sequential (one
+    page requested, decoded and consumed before the next is requested). The first failure cancels
+    everything else.
     """
     limiter = asyncio.Semaphore(concurrency)
-    window = 2 * concurrency
+    window = 2 * concurrency if concurrency > 1 else 1
     tasks: dict[int, asyncio.Task[Any]] = {}
 
     async def run(page: PageRequest) -> Any:
