@@ -8,6 +8,10 @@ API for the Lambda handler (engineer H5)::
         with invocation_deadline(context.get_remaining_time_in_millis() / 1000):
             return dispatch(event)
 
+At init (outside any request), the handler may also call
+``estat_aws_mcp.awscli.runner.warm_up()``: it imports awscli and loads the CloudWatch models
+(~0.3-1 s, paid once per container instead of by the first caller).
+
 Inside the block every ``run_aws_cli`` call stops issuing AWS requests in time to answer
 (a reserve is kept for building the response). The value is held in a ``ContextVar`` (copied
 into worker threads and tasks created inside the block) and, as a fallback for event loops

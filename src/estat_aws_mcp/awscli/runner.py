@@ -41,7 +41,7 @@ MAX_ATTEMPTS = 2
 CLIENT_CACHE_SIZE = 16
 # Fetch bounds for paginated answers, whatever the output budget.
 MAX_PAGES = 100
-MAX_RAW_FETCH_CHARS = 8_000_000
+MAX_RAW_FETCH_CHARS = 4_000_000
 _SCHEMES = ("file://", "fileb://", "http://", "https://")
 
 _loader_lock = threading.Lock()
