@@ -185,3 +185,19 @@ def test_fit_to_budget_bounds_any_result() -> None:
     fitted = fit_to_budget(result)
     assert result_size(fitted) <= TOOL_RESULT_BUDGET_BYTES
     assert fitted.sample and fitted.truncated
+
+
+def test_fetch_modules_import_no_heavy_library() -> None:
+    """Cold start: registering and even importing the fetch engine loads neither pyarrow nor pandas."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "import estat_aws_mcp.tools.dataset_fetch, estat_aws_mcp.datasets.fetch\n"
+        "from estat_aws_mcp.tools.server import build_server\n"
+        "build_server()\n"
+        "print(sorted(m for m in ('pyarrow', 'pandas', 'duckdb', 'pyiceberg') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
