@@ -84,7 +84,10 @@ def register(mcp: FastMCP) -> None:
         from estat_aws_mcp.awscli.service import run_aws_cli as run
         from estat_aws_mcp.awscli.service import to_call_tool_result
 
-        request_id = str(ctx.request_id) if ctx.request_context else None
+        try:
+            request_id: str | None = str(ctx.request_id)
+        except ValueError:  # called outside an MCP request (direct use in tests or scripts)
+            request_id = None
         result = await anyio.to_thread.run_sync(
             lambda: run(command, max_output_chars=max_output_chars, request_id=request_id)
         )
