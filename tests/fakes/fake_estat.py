@@ -18,10 +18,21 @@ Usage::
         fake.set_latency(lambda request: 0.01 * (request.start_position or 1) % 3)  # per-page delays
         fake.change_table_after("0009000001", 2, updated_date="2026-12-01", row_limit=100)
         fake.before_response(lambda request: None)          # general hook -> FakeResponse | None
-        fake.requests, fake.max_in_flight                   # request log (appId never recorded)
+        fake.delay(1.0, times=1)                            # one slow answer (client timeouts)
+        fake.requests, fake.max_in_flight, fake.count("getStatsData")   # request log (appId never kept)
+        table.rows({"cdArea": "13000"}), table.row_at(12)   # expected VALUE rows, to compare with pages
+        fake.add_catalog_entry(table_inf_dict)              # more search results (label them synthetic)
 
-With the pytest fixture ``fake_estat`` (tests/estat/conftest.py) the environment already points
-``ESTAT_API_BASE_URL`` / ``ESTAT_APP_ID`` at it.
+Other knobs: ``auth_failure_style`` ("json" | "xml403"), ``search_item_names``, ``clear_faults()``,
+``reset_log()``, ``snapshot()`` / ``restore()``, ``GeneratedTable(value_fn=..., notes=..., row_limit=...)``
+and ``table.update(row_limit=..., updated_date=..., axes=...)``. :class:`FakeRequest` has
+``endpoint``, ``params`` (without appId), ``app_id_valid``, ``start_position``, ``is_count``,
+``started`` / ``finished`` (monotonic), ``http_status``, ``estat_status``, ``outcome``.
+
+With the pytest fixture ``fake_estat`` (tests/estat/conftest.py; other folders import it with
+``from tests.estat.conftest import _fake_estat_server, fake_estat``) the environment already points
+``ESTAT_API_BASE_URL`` / ``ESTAT_APP_ID`` at it, and tables, catalog entries, faults and hooks a test
+adds are removed after it.
 
 What it serves
 - ``/json/getStatsList`` over a catalog of TABLE_INF entries (plus their CLASS item names with
