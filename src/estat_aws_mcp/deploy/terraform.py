@@ -185,6 +185,10 @@ class Terraform:
 
     @contextmanager
     def _environment(self) -> Iterator[None]:
+        if all(os.environ.get(key) == value for key, value in self.env.items()):
+            # Nothing to change: concurrent runs that need the same environment do not wait.
+            yield
+            return
         with _ENV_LOCK:
             saved = {key: os.environ.get(key) for key in self.env}
             os.environ.update(self.env)

@@ -10,6 +10,8 @@ module "estat_mcp" {
   authorization_type        = var.authorization_type
   app_id_ssm_parameter_name = var.app_id_ssm_parameter_name
 
+  enable_aws_data_backends = var.enable_aws_data_backends
+
   ecr_force_delete          = var.force_destroy
   data_bucket_force_destroy = var.force_destroy
   athena_force_destroy      = var.force_destroy

@@ -11,6 +11,8 @@ module "estat_mcp" {
   app_id_ssm_parameter_name     = var.app_id_ssm_parameter_name
   auth_token_ssm_parameter_name = var.auth_token_ssm_parameter_name
 
+  enable_aws_data_backends = var.enable_aws_data_backends
+
   ecr_force_delete          = var.force_destroy
   data_bucket_force_destroy = var.force_destroy
   athena_force_destroy      = var.force_destroy

@@ -45,3 +45,9 @@ variable "force_destroy" {
   type        = bool
   default     = true
 }
+
+variable "enable_aws_data_backends" {
+  description = "S3 + Athena + Glue for datasets and SQL. false: the embedded engines on the function's /tmp (nothing persists between containers)."
+  type        = bool
+  default     = true
+}

@@ -3,34 +3,61 @@
 ################################################################################
 
 locals {
-  # Read-only actions behind run_aws_cli's default allowlist (CloudWatch Logs and CloudWatch
-  # metrics/alarms), grouped by what IAM lets us scope them to. Keep in sync with
-  # src/estat_aws_mcp/awscli/policy.json (tests/terraform checks both directions).
+  # IAM actions behind run_aws_cli's default allowlist (src/estat_aws_mcp/awscli/policy.json:
+  # read-only CloudWatch Logs and CloudWatch metrics/alarms), grouped by what IAM lets us scope
+  # them to. tests/terraform checks that the deployed role grants exactly the allowlist's actions.
   aws_cli_log_group_actions = [
-    "logs:DescribeLogGroups",
+    "logs:DescribeFieldIndexes",
+    "logs:DescribeIndexPolicies",
     "logs:DescribeLogStreams",
     "logs:DescribeMetricFilters",
     "logs:DescribeSubscriptionFilters",
     "logs:FilterLogEvents",
+    "logs:GetDataProtectionPolicy",
     "logs:GetLogEvents",
-    "logs:StartQuery",
+    "logs:GetLogGroupFields",
+    "logs:ListTagsLogGroup",
   ]
-  # Logs Insights query handles and the metric APIs have no resource-level permissions in IAM.
-  aws_cli_unscoped_actions = [
-    "cloudwatch:DescribeAlarmsForMetric",
-    "cloudwatch:GetMetricData",
-    "cloudwatch:GetMetricStatistics",
-    "cloudwatch:ListMetrics",
-    "logs:DescribeQueries",
-    "logs:GetQueryResults",
-    "logs:StopQuery",
+  aws_cli_anomaly_detector_actions = [
+    "logs:GetLogAnomalyDetector",
+    "logs:ListAnomalies",
   ]
   aws_cli_alarm_actions = [
     "cloudwatch:DescribeAlarmHistory",
     "cloudwatch:DescribeAlarms",
   ]
+  aws_cli_dashboard_actions     = ["cloudwatch:GetDashboard"]
+  aws_cli_insight_rule_actions  = ["cloudwatch:GetInsightRuleReport"]
+  aws_cli_metric_stream_actions = ["cloudwatch:GetMetricStream"]
+  # Listing/describe calls, Logs Insights results and the metric APIs have no resource-level
+  # permissions in IAM (or span several resource types): they need "*". All are read-only.
+  aws_cli_unscoped_actions = [
+    "cloudwatch:DescribeAlarmsForMetric",
+    "cloudwatch:DescribeAnomalyDetectors",
+    "cloudwatch:DescribeInsightRules",
+    "cloudwatch:GetMetricData",
+    "cloudwatch:GetMetricStatistics",
+    "cloudwatch:ListDashboards",
+    "cloudwatch:ListManagedInsightRules",
+    "cloudwatch:ListMetricStreams",
+    "cloudwatch:ListMetrics",
+    "cloudwatch:ListTagsForResource",
+    "logs:DescribeAccountPolicies",
+    "logs:DescribeDestinations",
+    "logs:DescribeExportTasks",
+    "logs:DescribeLogGroups",
+    "logs:DescribeQueries",
+    "logs:DescribeQueryDefinitions",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogRecord",
+    "logs:GetQueryResults",
+    "logs:ListLogAnomalyDetectors",
+    "logs:ListLogGroups",
+    "logs:ListTagsForResource",
+    "logs:TestMetricFilter",
+  ]
   aws_cli_log_group_arns = coalesce(var.aws_cli_log_group_arns, ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"])
-  aws_cli_alarm_arns     = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:*"]
+  aws_cli_arn_stem       = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}"
 }
 
 data "aws_iam_policy_document" "assume_role" {
@@ -79,14 +106,37 @@ data "aws_iam_policy_document" "aws_cli_read" {
   }
 
   statement {
-    sid       = "ReadAlarms"
-    actions   = local.aws_cli_alarm_actions
-    resources = local.aws_cli_alarm_arns
+    sid       = "ReadLogAnomalyDetectors"
+    actions   = local.aws_cli_anomaly_detector_actions
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:anomaly-detector:*"]
   }
 
-  # trivy:ignore:AVD-AWS-0057 (see the resource below)
   statement {
-    sid       = "ReadMetricsAndQueryResults"
+    sid       = "ReadAlarms"
+    actions   = local.aws_cli_alarm_actions
+    resources = ["${local.aws_cli_arn_stem}:alarm:*"]
+  }
+
+  statement {
+    sid       = "ReadDashboards"
+    actions   = local.aws_cli_dashboard_actions
+    resources = ["arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/*"]
+  }
+
+  statement {
+    sid       = "ReadInsightRules"
+    actions   = local.aws_cli_insight_rule_actions
+    resources = ["${local.aws_cli_arn_stem}:insight-rule/*"]
+  }
+
+  statement {
+    sid       = "ReadMetricStreams"
+    actions   = local.aws_cli_metric_stream_actions
+    resources = ["${local.aws_cli_arn_stem}:metric-stream/*"]
+  }
+
+  statement {
+    sid       = "ReadWithoutResourceLevelPermissions"
     actions   = local.aws_cli_unscoped_actions
     resources = ["*"]
   }

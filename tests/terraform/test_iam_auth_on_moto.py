@@ -1,0 +1,104 @@
+"""examples/iam-auth, really applied to moto's server (AWS data backends off): AWS_IAM URL, the caller
+policy, no drift, AWS_IAM -> NONE in place, destroy.
+
+Shares the session deployment of ``moto_stacks``; the tests run in order and the last destroys it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.terraform import moto_stack
+from tests.terraform.moto_stack import Stack
+
+pytestmark = [pytest.mark.terraform, pytest.mark.slow, pytest.mark.timeout(600)]
+
+
+@pytest.fixture(scope="module")
+def stack(moto_stacks: dict[str, Stack]) -> Stack:
+    return moto_stacks["iam-auth"]
+
+
+def test_url_requires_iam_and_nothing_public_can_invoke(stack: Stack) -> None:
+    url = stack.client("lambda").get_function_url_config(FunctionName=stack.outputs["function_name"])
+    assert url["AuthType"] == "AWS_IAM"
+    assert url["InvokeMode"] == "BUFFERED"
+    moto_stack.assert_iam_only_permissions(moto_stack.function_policy(stack))
+    config = json.loads(stack.outputs["cursor_config"])["mcpServers"]["estat"]
+    assert config["args"] == [
+        "mcp-proxy-for-aws@latest",
+        stack.outputs["function_url"],
+        "--service",
+        "lambda",
+        "--region",
+        "ap-northeast-1",
+    ]
+
+
+def test_caller_policy_grants_both_invoke_actions_on_this_function_only(stack: Stack) -> None:
+    iam = stack.client("iam")
+    arn = stack.outputs["invoke_policy_arn"]
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    document = json.loads(document) if isinstance(document, str) else document
+    by_action = {s["Action"]: s for s in moto_stack.statements_of(document)}
+    assert set(by_action) == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
+    for statement in by_action.values():
+        assert statement["Resource"] == stack.outputs["function_arn"]
+    assert by_action["lambda:InvokeFunctionUrl"]["Condition"] == {
+        "StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}
+    }
+    assert by_action["lambda:InvokeFunction"]["Condition"] == {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}}
+
+
+def test_data_backends_off_means_embedded_engines_and_no_data_permissions(stack: Stack) -> None:
+    env = stack.client("lambda").get_function_configuration(FunctionName=stack.outputs["function_name"])["Environment"][
+        "Variables"
+    ]
+    assert env == {
+        "ESTAT_MCP_DISPATCH": "inprocess",
+        "ESTAT_MCP_LOG_LEVEL": "INFO",
+        "ESTAT_APP_ID_SSM_PARAMETER": moto_stack.APP_ID_PARAMETER,
+        "ESTAT_MCP_STORAGE_URI": "/tmp/estat-data",
+        "ESTAT_MCP_SQL_ENGINE": "duckdb",
+    }
+    assert set(moto_stack.role_policies(stack)) == {"logs", "aws-cli-read", "ssm-parameters"}
+    assert stack.outputs.get("data_bucket_name") is None  # null outputs are omitted
+    assert stack.client("s3").list_buckets()["Buckets"] == []
+    assert stack.client("glue").get_databases()["DatabaseList"] == []
+    code = stack.client("lambda").get_function(FunctionName=stack.outputs["function_name"])["Code"]
+    assert code["ImageUri"] == stack.image_uri
+
+
+def test_replan_shows_no_drift_and_the_app_id_stays_out_of_state(stack: Stack) -> None:
+    assert stack.tf.plan(stack.variables()).changes is False
+    assert moto_stack.APP_ID_VALUE not in stack.state_text()
+
+
+def test_switch_to_none_in_place_adds_both_public_permissions(stack: Stack) -> None:
+    before = stack.outputs["function_url"]
+    stack.options.extra_variables["authorization_type"] = "NONE"
+    stack.tf.apply(stack.variables())
+    url = stack.client("lambda").get_function_url_config(FunctionName=stack.outputs["function_name"])
+    assert url["AuthType"] == "NONE"
+    assert url["FunctionUrl"] == before
+    moto_stack.assert_public_url_permissions(moto_stack.function_policy(stack))
+    assert stack.tf.outputs()["cursor_config"] == json.dumps({"mcpServers": {"estat": {"url": before}}}).replace(
+        " ", ""
+    )
+
+
+def test_destroy_removes_everything(stack: Stack) -> None:
+    stack.tf.destroy(stack.variables())
+    stack.destroyed = True
+    assert stack.client("lambda").list_functions()["Functions"] == []
+    iam = stack.client("iam")
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_policy(PolicyArn=stack.outputs["invoke_policy_arn"])
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_role(RoleName=stack.outputs["role_arn"].rsplit("/", 1)[1])
+    assert stack.client("ecr").describe_repositories()["repositories"] == []
+    assert stack.client("logs").describe_log_groups()["logGroups"] == []
+    assert '"resources": []' in stack.state_text()
