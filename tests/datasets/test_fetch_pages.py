@@ -110,3 +110,49 @@ def test_fast_and_dict_paths_write_identical_datasets(
     assert raws[7] == value_fn(7)
     fell_back = "parsing it with json instead" in caplog.text
     assert fell_back == (value_fn is tricky_value)
+
+
+def page_body(values: list[dict[str, str]]) -> bytes:
+    document = {
+        "GET_STATS_DATA": {
+            "RESULT": {"STATUS": 0, "ERROR_MSG": "正常に終了しました。"},
+            "STATISTICAL_DATA": {"RESULT_INF": {"TOTAL_NUMBER": len(values)}, "DATA_INF": {"VALUE": values}},
+        }
+    }
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def test_transport_captures_gzip_pages_only_inside_the_block() -> None:
+    """SYNTHETIC bodies through httpx's MockTransport: gzip is decoded before the split."""
+    import gzip
+
+    import httpx
+
+    from estat_aws_mcp.datasets.pages import ValueCapturingTransport, capturing_values
+
+    values = [{"@area": f"{i:05d}", "$": str(i)} for i in range(3)]
+    body = page_body(values)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/getMetaInfo"):
+            return httpx.Response(200, content=b'{"GET_META_INFO":{}}')
+        if request.url.params.get("fail"):
+            return httpx.Response(503, content=b"busy")
+        return httpx.Response(200, content=gzip.compress(body), headers={"Content-Encoding": "gzip"})
+
+    async def main() -> None:
+        transport = ValueCapturingTransport(httpx.MockTransport(handler))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            outside = await client.get("/json/getStatsData")
+            assert outside.content == body  # no capture block: untouched
+            with capturing_values() as capture:
+                inside = await client.get("/json/getStatsData")
+                meta = await client.get("/json/getMetaInfo")
+            assert json.loads(inside.content)["GET_STATS_DATA"]["STATISTICAL_DATA"]["DATA_INF"]["VALUE"] == []
+            assert json.loads(value_lines_as_json(capture.value_lines)) == values
+            assert meta.content == b'{"GET_META_INFO":{}}'
+            with capturing_values() as capture:
+                failed = await client.get("/json/getStatsData", params={"fail": "1"})
+            assert failed.status_code == 503 and capture.value_lines is None
+
+    asyncio.run(main())
