@@ -10,7 +10,13 @@ import importlib
 import sys
 import time
 
-BENCHMARKS: tuple[str, ...] = ("fetch_complete", "pages_to_parquet", "awscli_latency", "estat_client", "sql_views_vs_arrow")
+BENCHMARKS: tuple[str, ...] = (
+    "fetch_complete",
+    "pages_to_parquet",
+    "awscli_latency",
+    "estat_client",
+    "sql_views_vs_arrow",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
