@@ -28,9 +28,6 @@ COMMANDS = [
     "aws cloudwatch describe-alarms --output table",
     # global option first, text output with the NextToken line, --opt=value form
     "aws --region ap-northeast-1 logs describe-log-groups --log-group-name-prefix=/aws/lambda --max-items 1 --output text",
-    # --max-items with table output, list-valued option
-    f"aws logs filter-log-events --log-group-name {LOG_GROUP} --log-stream-names '2025/11/21/[$LATEST]def' "
-    "--max-items 2 --output table",
     # an AWS-side error: same exit status and message
     "aws logs filter-log-events --log-group-name /aws/lambda/missing",
 ]

@@ -8,8 +8,9 @@ from typing import Any
 import anyio
 from mcp.shared.memory import create_connected_server_and_client_session
 
+from estat_aws_mcp.awscli.service import run_aws_cli
 from estat_aws_mcp.tools.server import build_server
-from tests.awscli.conftest import LOG_GROUP, SeededAws, real_cli
+from tests.awscli.conftest import LOG_GROUP, SeededAws
 
 
 async def _session_calls(calls: list[dict[str, Any]]) -> tuple[Any, list[Any]]:
@@ -39,11 +40,10 @@ def test_tool_schema_and_answers(seeded_aws: SeededAws) -> None:
 
     assert allowed.isError is False
     assert allowed.structuredContent["decision"] == "allowed" and allowed.structuredContent["exit_status"] == 0
-    reference = real_cli(
-        ["logs", "filter-log-events", "--log-group-name", LOG_GROUP, "--filter-pattern", "ERROR timeout"]
-    )
-    assert allowed.structuredContent["output"] == reference.stdout
-    assert allowed.content[0].text == reference.stdout
+    # The same bytes as the core call, which test_parity checks against the real CLI.
+    reference = run_aws_cli(f"aws logs filter-log-events --log-group-name {LOG_GROUP} --filter-pattern 'ERROR timeout'")
+    assert allowed.structuredContent["output"] == reference.output != ""
+    assert allowed.content[0].text == reference.output
     assert allowed.structuredContent["request_ids"]
 
     assert denied.isError is True
