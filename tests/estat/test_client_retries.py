@@ -132,11 +132,30 @@ async def test_malformed_json_is_retried_once_then_recovers(fake_estat: FakeEsta
 
 async def test_malformed_json_that_persists_is_a_clear_upstream_error(fake_estat: FakeEstat) -> None:
     fake_estat.malformed_json(times=None)
-    async with fast_client(fake_estat, max_attempts=3) as client:
+    async with fast_client(fake_estat, max_attempts=10) as client:
         with pytest.raises(UpstreamError, match="malformed JSON") as caught:
             await client.get_meta_info("0003445078")
     assert "getMetaInfo" in str(caught.value)
-    assert fake_estat.count() == 3
+    assert fake_estat.count() == 2  # one retry only, whatever max_attempts allows
+
+
+async def test_maintenance_page_is_named_in_the_error(fake_estat: FakeEstat) -> None:
+    from tests.fakes.fake_estat import FakeResponse
+
+    page = "<html><head><title>メンテナンス中のお知らせ</title></head><body>...</body></html>".encode()
+    fake_estat.before_response(lambda request: FakeResponse(200, page, content_type="text/html"))
+    async with fast_client(fake_estat) as client:
+        with pytest.raises(UpstreamError, match="メンテナンス中のお知らせ"):
+            await client.count_stats_list()
+    assert fake_estat.count() == 2
+
+
+async def test_503_retry_after_is_honoured(fake_estat: FakeEstat) -> None:
+    fake_estat.fail(times=1, status=503, headers={"Retry-After": "0.3"})
+    async with fast_client(fake_estat) as client:
+        assert await client.count_stats_list(searchWord="人口") > 0
+    first, second = fake_estat.requests
+    assert second.started - first.finished >= 0.29
 
 
 async def test_client_errors_other_than_auth_fail_fast(fake_estat: FakeEstat) -> None:

@@ -37,9 +37,11 @@ Outcomes:
 - STATUS 100 (also as HTTP 403 + XML from e-Stat's WAF) -> ``EstatAuthError`` (ConfigurationError), no retry.
 - STATUS 101-199 -> ``EstatParameterError`` (InputError) naming the parameter; 300-399 ->
   ``EstatUnknownIdError`` (InputError) suggesting the 10-digit id.
-- STATUS 200-299, HTTP 5xx, HTTP 429 (Retry-After honoured up to ``retry_after_cap_s``), timeouts,
-  connection errors and malformed JSON are retried with exponential backoff and jitter, bounded by
-  ``max_attempts`` and by ``retry_budget_s`` of total time; then UpstreamError.
+- STATUS 200-299, HTTP 5xx, HTTP 429 (Retry-After honoured up to ``retry_after_cap_s``), timeouts and
+  connection errors are retried with exponential backoff and jitter, bounded by ``max_attempts`` and
+  by ``retry_budget_s`` of total time; then UpstreamError (EstatServerError for STATUS 2xx). Bodies that
+  are not e-Stat JSON (malformed JSON, an HTML maintenance page) are retried once, then UpstreamError.
+- Other HTTP 4xx/3xx, a bad ESTAT_API_BASE_URL: fail at once with a message saying what to fix.
 - No appId configured -> ConfigurationError explaining ESTAT_APP_ID / ESTAT_APP_ID_SSM_PARAMETER,
   raised at the first request (building a client never fails).
 
@@ -91,6 +93,7 @@ USER_AGENT = "estat-aws-mcp (e-Stat API 3.0 client)"
 DEFAULT_BACKOFF_INITIAL_S = 0.5  # first retry waits 0.25-0.5 s, then doubling...
 DEFAULT_BACKOFF_MAX_S = 8.0  # ...up to 4-8 s between attempts
 DEFAULT_RETRY_AFTER_CAP_S = 30.0  # a longer Retry-After fails fast instead of holding the caller
+MALFORMED_ATTEMPTS = 2  # bodies that are not e-Stat JSON: one retry, then a clear error
 
 
 class _AppIdLogFilter(logging.Filter):
@@ -115,11 +118,29 @@ for _name in ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2
 class _Transient(Exception):
     """A failure worth retrying; ``message`` is safe to show (already redacted)."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, status: int | None = None, malformed: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
         self.status = status
+        self.malformed = malformed  # a body that is not e-Stat's: retried at most MALFORMED_ATTEMPTS times
+
+
+def _stop_after_malformed(limit: int) -> Any:
+    """A tenacity stop condition: give up after ``limit`` bodies that were not e-Stat JSON (a broken
+    proxy or a maintenance page does not heal in seconds, unlike a 503)."""
+    seen = 0
+
+    def stop(retry_state: Any) -> bool:
+        nonlocal seen
+        failure = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(failure, _Transient) and failure.malformed:
+            seen += 1
+        return seen >= limit
+
+    return stop
 
 
 class _AppIdTransport(httpx.AsyncBaseTransport):
@@ -170,6 +191,7 @@ def _retry_after_seconds(value: str | None) -> float | None:
 _XML_STATUS = re.compile(rb"<STATUS>\s*(\d+)\s*</STATUS>")
 _XML_MESSAGE = re.compile(rb"<ERROR_MSG>(.*?)</ERROR_MSG>", re.DOTALL)
 _XML_ROOT = re.compile(rb"<(GET_[A-Z_]+)[\s>]")
+_HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 def parse_body(content: bytes) -> tuple[dict[str, Any] | None, str | None]:
@@ -179,6 +201,10 @@ def parse_body(content: bytes) -> tuple[dict[str, Any] | None, str | None]:
     if stripped.startswith(b"<"):
         status = _XML_STATUS.search(stripped)
         if not status:
+            title = _HTML_TITLE.search(stripped)
+            if title:  # e.g. a maintenance page (メンテナンス) answered with HTTP 200
+                text = title.group(1).decode("utf-8", "replace").strip()[:80]
+                return None, f"an HTML page titled 「{text}」 instead of JSON (maintenance?)"
             return None, "an XML/HTML body without an e-Stat STATUS"
         message = _XML_MESSAGE.search(stripped)
         root = _XML_ROOT.search(stripped)
@@ -345,7 +371,9 @@ class EstatClient:
         started = time.monotonic()
         deadline = started + self.retry_budget_s
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.max_attempts) | stop_before_delay(self.retry_budget_s),
+            stop=stop_after_attempt(self.max_attempts)
+            | stop_before_delay(self.retry_budget_s)
+            | _stop_after_malformed(MALFORMED_ATTEMPTS),
             wait=self._wait,
             retry=retry_if_exception_type(_Transient),
             reraise=True,
@@ -457,7 +485,10 @@ class EstatClient:
                 )
             raise _Transient("HTTP 429 Too Many Requests", retry_after=retry_after)
         if http_status >= 500:
-            raise _Transient(f"HTTP {http_status}")
+            retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+            if retry_after is not None:
+                retry_after = min(retry_after, self.retry_after_cap_s)  # 503 + Retry-After: a hint, capped
+            raise _Transient(f"HTTP {http_status}", retry_after=retry_after)
         if 300 <= http_status < 400:
             location = self._redact(response.headers.get("Location", "?"))
             raise UpstreamError(
@@ -474,6 +505,8 @@ class EstatClient:
                 f"e-Stat {endpoint} answered HTTP {http_status}: {self._redact(short_text(content))}.{hint}"
             )
         if document is None:
-            raise _Transient(f"e-Stat sent {problem}")
+            raise _Transient(f"e-Stat sent {problem}", malformed=True)
         # HTTP 2xx, parsed JSON, but no RESULT.STATUS: not an e-Stat answer.
-        raise _Transient(f"e-Stat sent a JSON body without RESULT.STATUS: {self._redact(short_text(content, 120))}")
+        raise _Transient(
+            f"e-Stat sent a JSON body without RESULT.STATUS: {self._redact(short_text(content, 120))}", malformed=True
+        )
