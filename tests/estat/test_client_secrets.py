@@ -84,3 +84,10 @@ def test_http_library_log_lines_are_redacted(caplog: pytest.LogCaptureFixture) -
     logging.getLogger("httpcore.http11").debug("send url=/json/getStatsData?appId=%s", TEST_APP_ID)
     assert TEST_APP_ID not in caplog.text
     assert caplog.text.count("appId=***") == 2
+
+
+@pytest.mark.anyio
+async def test_an_app_id_passed_as_a_parameter_is_ignored(fake_estat: FakeEstat) -> None:
+    async with EstatClient(app_id=TEST_APP_ID, base_url=fake_estat.base_url) as client:
+        await client.count_stats_list(searchWord="人口", appId=WRONG_APP_ID)
+    assert fake_estat.requests[0].app_id_valid  # the configured appId, sent once
