@@ -1,0 +1,37 @@
+# estat-aws-mcp as an AWS Lambda container image: the Function URL handler
+# (estat_aws_mcp.lambda_handler.handler, on the awslabs mcp_lambda adapter).
+#
+#   docker build -t estat-aws-mcp .                                         # x86_64
+#   docker build --platform linux/arm64 --build-arg ARCH=arm64 -t estat-aws-mcp:arm64 .
+#
+# The same image also runs as a plain streamable-HTTP server (ECS Fargate, App Runner, Cloud Run):
+#   docker run -p 8080:8080 -e PYTHONPATH=/var/task --entrypoint /var/task/bin/estat-aws-mcp \
+#     estat-aws-mcp serve --http --host 0.0.0.0 --port 8080          # MCP at /mcp, GET /health
+#
+# Base image: AWS's Lambda Python 3.11 image pinned to release 3.11.2024.11.22.15, in the
+# per-architecture variant (tag suffix -x86_64 / -arm64). Bump the date tag (or pin a digest) on purpose.
+ARG ARCH=x86_64
+
+FROM public.ecr.aws/lambda/python:3.11.2024.11.22.15-${ARCH} AS build
+WORKDIR /build
+COPY pyproject.toml constraints.txt README.md ./
+COPY src ./src
+# Production dependencies only (no extras), at the pinned versions; every module compiled now,
+# because Lambda's code filesystem is read-only and a missing .pyc makes each cold import slower.
+# unchecked-hash .pyc stay valid whatever the layer timestamps become.
+RUN python3.11 -m pip install --no-cache-dir --disable-pip-version-check --no-compile \
+        -c constraints.txt --target /opt/task . \
+    && python3.11 -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/task
+
+FROM public.ecr.aws/lambda/python:3.11.2024.11.22.15-${ARCH}
+# HOME: the AWS CLI and friends need a writable home; /tmp is the only writable place in Lambda.
+ENV HOME=/tmp \
+    PYTHONDONTWRITEBYTECODE=1
+COPY --from=build /opt/task ${LAMBDA_TASK_ROOT}
+# Lambda ignores USER (it runs the function as its own unprivileged user); the plain HTTP mode
+# should not run as root either.
+USER 65534:65534
+# Lambda ignores HEALTHCHECK; container platforms probe GET /health on the HTTP mode themselves
+# (a HEALTHCHECK here would fail in Lambda mode, where nothing listens on 8080 outside the emulator).
+HEALTHCHECK NONE
+CMD ["estat_aws_mcp.lambda_handler.handler"]
