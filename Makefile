@@ -9,7 +9,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 PYTEST_ARGS ?=
 
-.PHONY: install run stdio test lint format bench clean
+.PHONY: install run stdio test lint format bench clean e2e-tools
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,13 @@ stdio: $(STAMP)
 	$(BIN)/python -m estat_aws_mcp
 
 ## make test: the whole suite (installs first)
-test: $(STAMP)
+test: $(STAMP) e2e-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make e2e-tools: into .tools/, the Lambda Runtime Interface Emulator (from the aws-sam-cli==1.170.0
+## wheel, `pip download --no-deps`) and @modelcontextprotocol/inspector@0.15.0 (npm); both idempotent
+e2e-tools: $(STAMP)
+	$(BIN)/python -m tests.lambda_handler.rie
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -190,3 +190,17 @@ def running(emulator: RuntimeEmulator) -> Iterator[RuntimeEmulator]:
         yield emulator
     finally:
         emulator.stop()
+
+
+def prepare_tools() -> int:
+    """``make e2e-tools``: fetch the RIE and the Inspector CLI now (a missing platform only warns)."""
+    for name, prepare in (("Lambda RIE", rie_binary), ("MCP Inspector CLI", inspector_cli)):
+        try:
+            print(f"{name}: {prepare()}")
+        except EmulatorUnavailable as reason:
+            print(f"{name}: unavailable here ({reason}); the tests that need it will say so", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(prepare_tools())
