@@ -1,0 +1,89 @@
+"""fmt, validate and `terraform test` (mock provider) of the module and both examples, offline."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.terraform import harness
+
+pytestmark = pytest.mark.terraform
+
+
+def _terraform(args: list[str], cwd: Path, cli_config: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(cli_config), "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
+    return subprocess.run(
+        [harness.terraform_bin() or "terraform", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _init(root: Path, plugin_root: Path, cli_config: Path) -> None:
+    if not (root / ".terraform").is_dir():
+        result = _terraform(["init", f"-plugin-dir={plugin_root}", "-input=false", "-no-color"], root, cli_config)
+        assert result.returncode == 0, result.stderr
+
+
+def test_fmt_check_of_the_shipped_code(terraform_ready: Path, terraform_cli_config: Path) -> None:
+    result = _terraform(
+        ["fmt", "-check", "-recursive", "-diff", "-no-color"], harness.TERRAFORM_DIR, terraform_cli_config
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("root", ["modules/estat-mcp-lambda", "examples/public-url", "examples/iam-auth"])
+def test_validate(root: str, compat_tree: Path, terraform_ready: Path, terraform_cli_config: Path) -> None:
+    folder = compat_tree / root
+    _init(folder, terraform_ready, terraform_cli_config)
+    result = _terraform(["validate", "-no-color"], folder, terraform_cli_config)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success! The configuration is valid." in result.stdout
+
+
+def test_terraform_test_with_the_mock_provider(
+    compat_tree: Path, terraform_ready: Path, terraform_cli_config: Path
+) -> None:
+    folder = compat_tree / "modules" / "estat-mcp-lambda"
+    _init(folder, terraform_ready, terraform_cli_config)
+    result = _terraform(["test", "-no-color"], folder, terraform_cli_config)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 failed" in result.stdout
+    assert "15 passed" in result.stdout, result.stdout  # every run block ran (none skipped)
+
+
+def test_compat_copy_changes_only_the_tagged_lines(tmp_path: Path) -> None:
+    """The tests exercise the shipped code: the copy differs only by the provider-6.28-only lines."""
+    copy = harness.compat_copy(tmp_path / "terraform")
+    changed = []
+    for original in sorted(harness.TERRAFORM_DIR.rglob("*")):
+        if (
+            original.is_dir()
+            or ".terraform" in original.parts
+            or (original.name.endswith((".tfstate", ".hcl")) and "lock" in original.name)
+        ):
+            continue
+        twin = copy / original.relative_to(harness.TERRAFORM_DIR)
+        old = original.read_text(encoding="utf-8").splitlines()
+        new = twin.read_text(encoding="utf-8").splitlines()
+        removed = [line for line in difflib.ndiff(old, new) if line.startswith("- ")]
+        added = [line for line in difflib.ndiff(old, new) if line.startswith("+ ")]
+        assert not added, original
+        assert all(line.rstrip().endswith(harness.PROVIDER6_MARKER) for line in removed), removed
+        changed += removed
+    # Exactly the two invoked_via_function_url arguments (public and cross-account InvokeFunction grants).
+    assert len(changed) == 2 and all("invoked_via_function_url = true" in line for line in changed)
+    overrides = sorted(p.relative_to(copy).as_posix() for p in copy.rglob("provider_version_override.tf"))
+    assert overrides == [
+        "examples/iam-auth/provider_version_override.tf",
+        "examples/public-url/provider_version_override.tf",
+        "modules/estat-mcp-lambda/provider_version_override.tf",
+    ]
