@@ -44,7 +44,7 @@ async def test_5xx_burst_that_does_not_recover_stops_within_the_time_budget(fake
             await client.get_stats_list(searchWord="人口")
     elapsed = time.monotonic() - started
     # No new attempt starts once the next wait would cross the budget; one fast attempt may follow.
-    assert elapsed < budget + 0.4
+    assert elapsed < budget + 1.0  # unbounded, 1000 attempts would take over a minute
     assert 3 <= fake_estat.count() < 1000
 
 
@@ -105,7 +105,7 @@ async def test_persistent_timeout_fails_within_the_budget(fake_estat: FakeEstat)
     async with fast_client(fake_estat, timeout_s=0.2, retry_budget_s=0.7, max_attempts=100) as client:
         with pytest.raises(UpstreamError, match="timed out"):
             await client.count_stats_list(searchWord="人口")
-    assert time.monotonic() - started < 0.7 + 0.5
+    assert time.monotonic() - started < 0.7 + 1.0
 
 
 async def test_connection_reset_is_retried(fake_estat: FakeEstat) -> None:
