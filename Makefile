@@ -9,7 +9,16 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 PYTEST_ARGS ?=
 
-.PHONY: install run stdio test lint format bench clean e2e-tools
+.PHONY: install run stdio test lint format bench clean e2e-tools scan deploy destroy
+
+# checkov pins conflict with ours: it lives in its own venv, at a pinned version.
+SCAN_VENV     := .venv-scan
+SCAN_STAMP    := $(SCAN_VENV)/.installed-stamp
+CHECKOV_PIN   := checkov==3.3.30
+EXAMPLE       ?= public-url
+REGION        ?= ap-northeast-1
+ARCHITECTURE  ?= arm64
+DEPLOY_ARGS   ?=
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,13 +37,34 @@ stdio: $(STAMP)
 	$(BIN)/python -m estat_aws_mcp
 
 ## make test: the whole suite (installs first)
-test: $(STAMP) e2e-tools
+test: $(STAMP) e2e-tools scan
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## make e2e-tools: into .tools/, the Lambda Runtime Interface Emulator (from the aws-sam-cli==1.170.0
 ## wheel, `pip download --no-deps`) and @modelcontextprotocol/inspector@0.15.0 (npm); both idempotent
 e2e-tools: $(STAMP)
 	$(BIN)/python -m tests.lambda_handler.rie
+
+$(SCAN_STAMP): Makefile
+	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check '$(CHECKOV_PIN)'
+	@touch $(SCAN_STAMP)
+
+## make scan: checkov and trivy over terraform/ and the Dockerfile, offline; any finding without an
+## inline justification fails (tests/terraform/test_scan_suppressions.py checks the justifications)
+scan: $(STAMP) $(SCAN_STAMP)
+	$(SCAN_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform -d terraform
+	$(SCAN_VENV)/bin/checkov --quiet --compact --skip-download --framework dockerfile -f Dockerfile
+	$(BIN)/trivy config --quiet --skip-check-update --exit-code 1 terraform
+	$(BIN)/trivy config --quiet --skip-check-update --exit-code 1 Dockerfile
+
+## make deploy: ECR, docker buildx build + push, then everything else pinned by digest (README: Deploy to AWS)
+deploy: $(STAMP)
+	$(BIN)/estat-aws-mcp deploy --example $(EXAMPLE) --region $(REGION) --architecture $(ARCHITECTURE) $(DEPLOY_ARGS)
+
+## make destroy: every resource of the deployment (the SSM parameters you created stay)
+destroy: $(STAMP)
+	$(BIN)/estat-aws-mcp destroy --example $(EXAMPLE) --region $(REGION) $(DEPLOY_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -48,4 +78,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build dist src/*.egg-info
+	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache .ruff_cache build dist src/*.egg-info

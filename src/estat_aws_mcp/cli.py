@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     from estat_aws_mcp.client.cli import add_client_parser
 
     add_client_parser(sub)
+
+    from estat_aws_mcp.deploy.cli import add_deploy_parsers
+
+    add_deploy_parsers(sub)
     return parser
 
 

@@ -142,7 +142,6 @@ data "aws_iam_policy_document" "aws_cli_read" {
   }
 }
 
-# trivy:ignore:AVD-AWS-0057 These CloudWatch metric and Logs Insights query actions support no resource-level permissions; they are read-only.
 resource "aws_iam_role_policy" "aws_cli_read" {
   count = var.enable_aws_cli_read_access ? 1 : 0
 
