@@ -56,7 +56,7 @@ def provider_plugin_root() -> Path | None:
 
 def skip_reason() -> str | None:
     if terraform_bin() is None:
-        return "terraform is not on PATH (install Terraform >= 1.6 to run the module tests)"
+        return "terraform is not on PATH (install Terraform >= 1.11 to run the module tests)"
     if provider_plugin_root() is None:
         return "no local hashicorp/aws provider plugin (terraform-provider-aws_*) found on this machine"
     return None

@@ -19,7 +19,7 @@ class AwsIdentity:
 def check_terraform(terraform_bin: str = "terraform") -> str | None:
     if shutil.which(terraform_bin) is None:
         return (
-            f"terraform not found on PATH ({terraform_bin!r}): install Terraform >= 1.6 "
+            f"terraform not found on PATH ({terraform_bin!r}): install Terraform >= 1.11 "
             "(https://developer.hashicorp.com/terraform/install)"
         )
     return None
