@@ -156,13 +156,16 @@ def test_stage2_builds_for_the_platform_pushes_and_returns_the_ecr_digest(aws_en
         "--metadata-file",
         metadata,
         "--push",
+        "--build-arg",
+        "ARCH=arm64",  # the Dockerfile's base-image variant matches the platform
         str(tmp_path),
     ]
 
     monkeypatch.setenv("FAKE_DOCKER_DIGEST", "sha256:" + "f" * 64)
     with pytest.raises(DeployError, match="ECR reports digest"):
         builder.build_and_push(repository_url, tag="t1", architecture="x86_64", region=REGION)
-    assert json.loads(log.read_text().splitlines()[-1])["argv"][3] == "linux/amd64"
+    x86_build = json.loads(log.read_text().splitlines()[-1])["argv"]
+    assert x86_build[3] == "linux/amd64" and "ARCH=x86_64" in x86_build
 
 
 @pytest.mark.parametrize(

@@ -51,13 +51,14 @@ class DockerImageBuilder:
     build_args: dict[str, str] = field(default_factory=dict)
     run: Runner = subprocess.run
 
-    def build_command(self, image_ref: str, platform: str, metadata_file: Path) -> list[str]:
+    def build_command(self, image_ref: str, architecture: str, metadata_file: Path) -> list[str]:
+        """The buildx command; the Dockerfile's ARCH build argument picks the base image variant."""
         command = [
             self.docker_bin,
             "buildx",
             "build",
             "--platform",
-            platform,
+            platform_for(architecture),
             # Lambda accepts only a single-platform image manifest: no attestation manifests.
             "--provenance=false",
             "--sbom=false",
@@ -69,7 +70,7 @@ class DockerImageBuilder:
             str(metadata_file),
             "--push",
         ]
-        for key, value in sorted(self.build_args.items()):
+        for key, value in sorted({"ARCH": architecture, **self.build_args}.items()):
             command += ["--build-arg", f"{key}={value}"]
         return [*command, str(self.context)]
 
@@ -90,7 +91,7 @@ class DockerImageBuilder:
         self.login(registry, region)
         with tempfile.TemporaryDirectory(prefix="estat-aws-mcp-build-") as scratch:
             metadata_file = Path(scratch) / "metadata.json"
-            command = self.build_command(f"{repository_url}:{tag}", platform_for(architecture), metadata_file)
+            command = self.build_command(f"{repository_url}:{tag}", architecture, metadata_file)
             self._check(command, "docker buildx build", capture=False)
             digest = read_pushed_digest(metadata_file)
         verify_pushed_digest(repository, tag, digest, region)
