@@ -113,7 +113,7 @@ def test_complete_fetch_of_250001_rows_out_of_order_with_a_transient_5xx(
 ) -> None:
     # Page 1 is the slowest, page 2 next: pages 3 then 2 then 1 complete, out of order.
     fake_estat.set_latency(
-        lambda request: {1: 0.6, 100_001: 0.3}.get(request.start_position or 0, 0.0) if not request.is_count else 0.0
+        lambda request: {1: 1.0, 100_001: 0.4}.get(request.start_position or 0, 0.0) if not request.is_count else 0.0
     )
     fake_estat.fail(times=1, status=503, endpoint="getStatsData", start_position=200_001)
     progress: list[tuple[int, int]] = []
@@ -182,11 +182,17 @@ def test_failure_after_retries_writes_nothing(
 
 
 def test_auto_fetches_a_small_table_in_one_request(fake_estat: FakeEstat, store: LocalObjectStore) -> None:
-    result = asyncio.run(fetch(fake_estat, store, "0003445078", mode="auto"))
+    fake_estat.set_latency(0.2)
+    try:
+        result = asyncio.run(fetch(fake_estat, store, "0003445078", mode="auto"))
+    finally:
+        fake_estat.set_latency(None)
     assert result.fetch_mode == "single_request" and result.manifest.row_count == 42
-    counts = [r for r in fake_estat.requests if r.endpoint == "getStatsData" and r.is_count]
-    pages = [r for r in fake_estat.requests if r.endpoint == "getStatsData" and not r.is_count]
-    assert len(counts) == 1 and len(pages) == 1
+    (meta,) = [r for r in fake_estat.requests if r.endpoint == "getMetaInfo"]
+    (count,) = [r for r in fake_estat.requests if r.endpoint == "getStatsData" and r.is_count]
+    (page,) = [r for r in fake_estat.requests if r.endpoint == "getStatsData" and not r.is_count]
+    # metadata, count and the only page were asked at once: one round trip, not three
+    assert max(meta.started, count.started, page.started) < min(meta.finished, count.finished, page.finished)
     manifest = result.manifest
     assert manifest.title and "男女別人口" in manifest.title
     assert (manifest.survey, manifest.organisation, manifest.updated_date) == ("国勢調査", "総務省", "2026-09-29")
@@ -441,3 +447,15 @@ def test_concurrency_one_is_strictly_sequential() -> None:
 
     asyncio.run(fetch_in_order(pages, fetch_one, consume, concurrency=1))
     assert events == [f"{what} {i}" for i in range(6) for what in ("fetch", "consume")]
+
+
+def test_concurrency_one_asks_one_thing_at_a_time(
+    fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore
+) -> None:
+    big.update(row_limit=200_000)
+    asyncio.run(fetch(fake_estat, store, BIG_ID, mode="complete", concurrency=1))
+    data = [r for r in fake_estat.requests if r.endpoint == "getStatsData"]
+    assert [("count" if r.is_count else r.start_position) for r in data] == ["count", 1, 100_001]
+    pages = [r for r in data if not r.is_count]
+    assert pages[0].finished <= pages[1].started
+    assert fake_estat.max_in_flight <= 2  # metadata and count may overlap; pages never do

@@ -146,19 +146,74 @@ async def fetch_dataset(
             "filters must name at least one axis (e.g. {'area': ['東京都']}); use fetch_dataset_auto for the whole table"
         )
 
+    first_page: asyncio.Future[FetchedPage] | None = None
     if filters:  # names must be resolved against the metadata before anything can be counted
         metadata = _checked_metadata(stats_data_id, await source.meta_info(stats_data_id))
         resolved: ResolvedFilters = resolve_filters(metadata, filters)
         requests = resolved.request_params() if not resolved.is_empty else [{}]
         counts = await _count_all(source, stats_data_id, requests, metadata.updated_date, concurrency)
-    else:  # the whole table: metadata and count are independent, ask for both at once
+    else:
+        # The whole table: metadata, count and the first page do not depend on each other, so with
+        # concurrency the first page is requested at once too (a small table then takes one round
+        # trip instead of two). It is checked against the count like any other page.
         resolved, requests = ResolvedFilters(), [{}]
-        meta_info, count = await gather_or_cancel(
-            source.meta_info(stats_data_id), source.count(stats_data_id, requests[0])
-        )
-        metadata = _checked_metadata(stats_data_id, meta_info)
-        _check_unchanged(stats_data_id, count, metadata.updated_date)
+        if concurrency > 1:
+            first_page = asyncio.ensure_future(source.page(stats_data_id, requests[0], 1, page_size))
+        try:
+            meta_info, count = await gather_or_cancel(
+                source.meta_info(stats_data_id), source.count(stats_data_id, requests[0])
+            )
+            metadata = _checked_metadata(stats_data_id, meta_info)
+            _check_unchanged(stats_data_id, count, metadata.updated_date)
+        except BaseException:
+            await _cancel(first_page)
+            raise
         counts = [int(count["total_number"] or 0)]
+    try:
+        return await _fetch_counted(
+            source,
+            store,
+            stats_data_id,
+            mode=mode,
+            filters=filters,
+            resolved=resolved,
+            requests=requests,
+            counts=counts,
+            metadata=metadata,
+            concurrency=concurrency,
+            progress=progress,
+            page_size=page_size,
+            first_page=first_page,
+            started=started,
+        )
+    finally:
+        await _cancel(first_page)
+
+
+async def _cancel(task: asyncio.Future[Any] | None) -> None:
+    if task is not None and not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _fetch_counted(
+    source: StatsSource,
+    store: ObjectStore,
+    stats_data_id: str,
+    *,
+    mode: FetchMode,
+    filters: Mapping[str, Any] | None,
+    resolved: ResolvedFilters,
+    requests: list[dict[str, str]],
+    counts: list[int],
+    metadata: TableMetadata,
+    concurrency: int,
+    progress: ProgressCallback | None,
+    page_size: int,
+    first_page: asyncio.Future[FetchedPage] | None,
+    started: float,
+) -> FetchResult:
+    """Plan the pages of counted requests, fetch them in order into a new dataset."""
     total = sum(counts)
     if total == 0:
         raise InputError(
@@ -180,7 +235,10 @@ async def fetch_dataset(
     converter = PageConverter(metadata)
 
     async def fetch_page(page: PageRequest) -> FetchedPage:
-        fetched = await source.page(stats_data_id, requests[page.request_index], page.start, page.rows)
+        if page.index == 0 and first_page is not None:
+            fetched = await first_page
+        else:
+            fetched = await source.page(stats_data_id, requests[page.request_index], page.start, page.rows)
         _check_page(stats_data_id, page, fetched.data, counts[page.request_index], metadata.updated_date)
         return fetched
 
