@@ -68,33 +68,47 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--latency-ms", type=float, default=200.0)
     parser.add_argument("--concurrency", type=int, default=4, help="the server's default e-Stat limit is 4")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per mode, interleaved; the best is compared")
     args = parser.parse_args(argv)
     import pyarrow.parquet as pq
 
     print(
         f"complete fetch of {args.rows:,} rows ({-(-args.rows // 100_000)} pages), fake e-Stat in its own process, "
-        f"{args.latency_ms:.0f} ms latency per request; machine: {os.cpu_count()} CPUs"
+        f"{args.latency_ms:.0f} ms latency per request; best of {args.repeat} interleaved runs per mode; "
+        f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
+    modes = {"sequential": 1, "concurrent": args.concurrency}
+    best: dict[str, tuple[float, float]] = {}
+    digests: dict[str, set[str]] = {label: set() for label in modes}
+    rows_seen: set[int] = set()
+    last_path: dict[str, Path] = {}
     with fake_estat_process(args.rows, args.latency_ms) as base_url, tempfile.TemporaryDirectory() as tmp:
         asyncio.run(fetch_once(base_url, f"{tmp}/warmup", args.concurrency))  # renders the fake's pages once
-        runs = {}
-        for label, concurrency in (("sequential", 1), ("concurrent", args.concurrency)):
-            elapsed, cpu, data_key, rows = asyncio.run(fetch_once(base_url, f"{tmp}/{label}", concurrency))
-            path = Path(tmp, label, data_key)
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            runs[label] = (elapsed, path, digest, rows)
-            print(
-                f"  {label:<10} concurrency {concurrency}: {elapsed:6.2f} s  {rows / elapsed:>10,.0f} rows/s  "
-                f"client CPU {cpu:5.2f} s  rows {rows:,}  sha256 {digest[:16]}"
-            )
-        (seq, seq_path, seq_digest, seq_rows), (con, con_path, con_digest, con_rows) = runs.values()
-        identical = seq_digest == con_digest and pq.read_table(seq_path).equals(pq.read_table(con_path))
-        ratio = seq / con
+        for attempt in range(args.repeat):
+            for label, concurrency in modes.items():
+                store_dir = f"{tmp}/{label}-{attempt}"
+                elapsed, cpu, data_key, rows = asyncio.run(fetch_once(base_url, store_dir, concurrency))
+                digests[label].add(hashlib.sha256(Path(store_dir, data_key).read_bytes()).hexdigest())
+                rows_seen.add(rows)
+                if label not in best or elapsed < best[label][0]:
+                    best[label] = (elapsed, cpu)
+                last_path[label] = Path(store_dir, data_key)
+        identical = len(digests["sequential"] | digests["concurrent"]) == 1 and pq.read_table(
+            last_path["sequential"]
+        ).equals(pq.read_table(last_path["concurrent"]))
+    for label, concurrency in modes.items():
+        elapsed, cpu = best[label]
+        print(
+            f"  {label:<10} concurrency {concurrency}: {elapsed:6.2f} s  {args.rows / elapsed:>10,.0f} rows/s  "
+            f"client CPU {cpu:5.2f} s  sha256 {next(iter(digests[label]))[:16]}"
+        )
+    ratio = best["sequential"][0] / best["concurrent"][0]
+    verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
+    print(f"  ratio sequential/concurrent: {ratio:.2f}x (target >= {TARGET_RATIO:.0f}x: {verdict})")
     print(
-        f"  ratio sequential/concurrent: {ratio:.2f}x (target >= {TARGET_RATIO:.0f}x: {'met' if ratio >= TARGET_RATIO else 'NOT met'})"
+        f"  outputs identical (all {2 * args.repeat} runs, SHA-256 and Arrow equality): {identical}; rows {sorted(rows_seen)}"
     )
-    print(f"  outputs identical: {identical} (rows {seq_rows:,} / {con_rows:,})")
-    return 0 if identical and seq_rows == con_rows == args.rows else 1
+    return 0 if identical and rows_seen == {args.rows} else 1
 
 
 if __name__ == "__main__":
