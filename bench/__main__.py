@@ -16,6 +16,7 @@ BENCHMARKS: tuple[str, ...] = (
     "awscli_latency",
     "estat_client",
     "sql_views_vs_arrow",
+    "lambda_dispatch",
 )
 
 

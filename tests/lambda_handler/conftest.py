@@ -130,7 +130,9 @@ class LogCapture:
 
         self.stream = io.StringIO()
         handler = logging.StreamHandler(self.stream)
-        self.logger = Logger(service=f"test-{uuid.uuid4().hex[:8]}", logger_handler=handler, level="INFO")
+        service = f"test-{uuid.uuid4().hex[:8]}"
+        self.logger = Logger(service=service, logger_handler=handler, level="INFO")
+        logging.getLogger(service).propagate = False
 
     @property
     def text(self) -> str:

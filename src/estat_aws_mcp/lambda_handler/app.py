@@ -221,7 +221,12 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
 def _build_logger(settings: Settings) -> Any:
     from aws_lambda_powertools import Logger
 
-    return Logger(service="estat-aws-mcp", level=settings.log_level.upper())
+    service = "estat-aws-mcp"
+    log = Logger(service=service, level=settings.log_level.upper())
+    # Powertools writes JSON to stdout itself; propagating would print every line again through
+    # the root handler (awslambdaric's in Lambda, FastMCP's console handler elsewhere).
+    logging.getLogger(service).propagate = False
+    return log
 
 
 def build_request_handler(settings: Settings, server: Any = None) -> RequestHandler:
