@@ -6,6 +6,7 @@ Shares the session deployment of ``moto_stacks``; the tests run in order and the
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -77,17 +78,27 @@ def test_replan_shows_no_drift_and_the_app_id_stays_out_of_state(stack: Stack) -
     assert moto_stack.APP_ID_VALUE not in stack.state_text()
 
 
-def test_switch_to_none_in_place_adds_both_public_permissions(stack: Stack) -> None:
-    before = stack.outputs["function_url"]
+def test_switch_to_none_and_a_new_image_are_in_place_updates(stack: Stack) -> None:
+    """One apply, as `make deploy` does after a new push: the new digest and the auth switch both
+    update the existing function and URL (same ARN, same URL) instead of replacing them."""
+    lam = stack.client("lambda")
+    before_url = stack.outputs["function_url"]
+    before_arn = lam.get_function(FunctionName=stack.outputs["function_name"])["Configuration"]["FunctionArn"]
+    new_digest = "sha256:" + hashlib.sha256(b"the next image").hexdigest()
+    stack.image_uri = f"{stack.outputs['repository_url']}@{new_digest}"
     stack.options.extra_variables["authorization_type"] = "NONE"
     stack.tf.apply(stack.variables())
-    url = stack.client("lambda").get_function_url_config(FunctionName=stack.outputs["function_name"])
+
+    function = lam.get_function(FunctionName=stack.outputs["function_name"])
+    assert function["Code"]["ImageUri"] == stack.image_uri
+    assert function["Configuration"]["FunctionArn"] == before_arn
+    url = lam.get_function_url_config(FunctionName=stack.outputs["function_name"])
     assert url["AuthType"] == "NONE"
-    assert url["FunctionUrl"] == before
+    assert url["FunctionUrl"] == before_url
     moto_stack.assert_public_url_permissions(moto_stack.function_policy(stack))
-    assert stack.tf.outputs()["cursor_config"] == json.dumps({"mcpServers": {"estat": {"url": before}}}).replace(
-        " ", ""
-    )
+    outputs = stack.tf.outputs()
+    assert outputs["image_uri"] == stack.image_uri
+    assert json.loads(outputs["cursor_config"]) == {"mcpServers": {"estat": {"url": before_url}}}
 
 
 def test_destroy_removes_everything(stack: Stack) -> None:
