@@ -220,3 +220,18 @@ def test_cli_signs_with_iam(iam_url, capsys, monkeypatch) -> None:
     assert (code, out.strip()) == (0, "ok")
     code, _, err = run_cli(capsys, "client", iam_url.mcp_url, "--iam", "--region", "us-west-2", "tools")
     assert code == 2 and "403" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["client", "U", "--iam", "--region", "eu-west-1", "tools"],
+        ["client", "U", "tools", "--iam", "--region", "eu-west-1"],
+        ["client", "U", "--iam", "call", "echo", "text=x", "--region", "eu-west-1"],
+    ],
+)
+def test_connection_options_before_or_after_the_action(argv) -> None:
+    from estat_aws_mcp.cli import build_parser
+
+    args = build_parser().parse_args(argv)
+    assert (args.iam, args.region, args.timeout) == (True, "eu-west-1", 900.0)

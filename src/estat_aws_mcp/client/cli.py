@@ -27,22 +27,41 @@ def add_client_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     client.add_argument("url", help="the Function URL, e.g. https://<id>.lambda-url.<region>.on.aws/mcp")
-    client.add_argument("--iam", action="store_true", help="sign requests with SigV4 (AuthType AWS_IAM)")
-    client.add_argument(
-        "--token", default=None, help="bearer token for a NONE-auth URL (default: $ESTAT_MCP_AUTH_TOKEN)"
-    )
-    client.add_argument("--region", default=None, help="signing region (default: from the URL, then AWS_REGION)")
-    client.add_argument("--profile", default=None, help="AWS profile for the credentials (default: the standard chain)")
-    client.add_argument(
-        "--timeout", type=float, default=900.0, help="the function's timeout in seconds; reads wait at least this long"
-    )
-    client.add_argument("--json", action="store_true", help="print the raw MCP result as JSON")
+    _add_connection_options(client, suppress_defaults=False)
     actions = client.add_subparsers(dest="action", required=True)
-    actions.add_parser("tools", help="list the tools")
+    # The connection options are accepted after the action too (``client URL tools --iam``).
+    tools = actions.add_parser("tools", help="list the tools")
+    _add_connection_options(tools, suppress_defaults=True)
     call = actions.add_parser("call", help="call one tool")
+    _add_connection_options(call, suppress_defaults=True)
     call.add_argument("tool", help="tool name")
     call.add_argument("arguments", nargs="*", metavar="key=value", help="tool arguments")
     client.set_defaults(func=run_client)
+
+
+def _add_connection_options(parser: argparse.ArgumentParser, *, suppress_defaults: bool) -> None:
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress_defaults else value
+
+    parser.add_argument(
+        "--iam", action="store_true", default=default(False), help="sign requests with SigV4 (AuthType AWS_IAM)"
+    )
+    parser.add_argument(
+        "--token", default=default(None), help="bearer token for a NONE-auth URL (default: $ESTAT_MCP_AUTH_TOKEN)"
+    )
+    parser.add_argument(
+        "--region", default=default(None), help="signing region (default: from the URL, then AWS_REGION)"
+    )
+    parser.add_argument(
+        "--profile", default=default(None), help="AWS profile for the credentials (default: the standard chain)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=default(900.0),
+        help="the function's timeout in seconds; reads wait at least this long (default 900)",
+    )
+    parser.add_argument("--json", action="store_true", default=default(False), help="print the raw MCP result as JSON")
 
 
 def _property_types(schema: dict[str, Any]) -> set[str]:
