@@ -62,7 +62,9 @@ class Settings(BaseSettings):
     dispatch: Literal["inprocess", "stdio"] = Field(default="inprocess", alias="ESTAT_MCP_DISPATCH")
     auth_token: SecretStr | None = Field(default=None, alias="ESTAT_MCP_AUTH_TOKEN")
     auth_token_ssm_parameter: str | None = Field(default=None, alias="ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER")
-    lambda_response_budget_bytes: int | None = Field(default=None, ge=1024, alias="ESTAT_MCP_LAMBDA_RESPONSE_BUDGET_BYTES")
+    lambda_response_budget_bytes: int | None = Field(
+        default=None, ge=1024, alias="ESTAT_MCP_LAMBDA_RESPONSE_BUDGET_BYTES"
+    )
 
     awscli_policy_file: str | None = Field(default=None, alias="ESTAT_MCP_AWSCLI_POLICY_FILE")
     awscli_extra_operations: str | None = Field(default=None, alias="ESTAT_MCP_AWSCLI_EXTRA_OPERATIONS")
