@@ -9,7 +9,6 @@ as progress notifications when it sent a progress token, and always to the log.
 from __future__ import annotations
 
 import json
-import logging
 from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.fastmcp import Context, FastMCP
@@ -23,8 +22,6 @@ from estat_aws_mcp.limits import SAMPLE_ROWS, TOOL_RESULT_BUDGET_BYTES
 
 if TYPE_CHECKING:
     from estat_aws_mcp.datasets.fetch import FetchMode, FetchResult
-
-log = logging.getLogger(__name__)
 
 #: Longest list (codes, names) echoed per filter axis in a result; the manifest keeps every entry.
 ECHO_LIST_LIMIT = 50
