@@ -48,6 +48,9 @@ def test_recorded_wire_format_takes_the_fast_path(estat_fixtures_dir: Path) -> N
         b'{"GET_STATS_DATA":{"RESULT":{"STATUS":100}}}',  # no VALUE
         b'{"GET_STATS_DATA":{"STATISTICAL_DATA":{"DATA_INF":{"VALUE":[{"$":"1"}],"X":[1]}}}}',  # VALUE not last
         b'{"TITLE":"a,\\"VALUE\\":[{}]","GET_STATS_DATA":{}}',  # the key only inside a string
+        # SYNTHETIC: another array after VALUE (an ANNOTATION list, say) must not be taken for its end
+        b'{"GET_STATS_DATA":{"STATISTICAL_DATA":{"DATA_INF":{"VALUE":[{"$":"1"}],"ANNOTATION":[{"$":"x"}]}}}}',
+        b'{"GET_STATS_DATA":{"STATISTICAL_DATA":{"DATA_INF":{"VALUE":[{"$":"a]b"}]}}}}',  # "]" in a cell
     ],
 )
 def test_other_shapes_are_left_alone(body: bytes) -> None:

@@ -41,7 +41,9 @@ def split_value_array(body: bytes) -> tuple[bytes, bytes] | None:
     values = body[match.end() : end]
     if not values.strip():
         return body, b""
-    if not (values.startswith(b"{") and values.endswith(b"}")):
+    if not (values.startswith(b"{") and values.endswith(b"}")) or b"]" in values:
+        # Not exactly one flat array of objects (e.g. another array such as ANNOTATION after VALUE,
+        # or a "]" inside a string): leave the body to json, which is always right.
         return None
     envelope = body[: match.end()] + body[end:]
     # Compact JSON separates the objects with "},{"; a "},{" inside a string would break a line, which
