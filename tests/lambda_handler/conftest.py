@@ -93,6 +93,12 @@ def build_test_server() -> FastMCP:
         return "done"
 
     @mcp.tool()
+    async def blocks_a_thread(seconds: float) -> str:
+        """Block a worker thread (uninterruptible work, like a long blocking SDK call)."""
+        await anyio.to_thread.run_sync(time.sleep, seconds)
+        return "done"
+
+    @mcp.tool()
     async def uses_context(ctx: Context) -> dict[str, Any]:
         """Log, report progress and return the request id the tool sees."""
         await ctx.info("working")

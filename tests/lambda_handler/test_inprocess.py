@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from mcp import types
 
@@ -85,6 +87,14 @@ def test_a_tool_that_outlives_the_invocation_gets_a_tool_error_in_time(dispatche
     assert "did not finish within the time left" in answer.result["content"][0]["text"]
     # The next request is served normally: nothing of the abandoned call is left behind.
     assert dispatch(dispatcher, call("echo", text="after")).result["content"][0]["text"] == "after"
+
+
+def test_uninterruptible_work_does_not_hold_the_answer_past_the_deadline(dispatcher) -> None:
+    started = time.monotonic()
+    answer = dispatch(dispatcher, call("blocks_a_thread", seconds=4), remaining_s=1.5)
+    assert time.monotonic() - started < 3
+    assert answer.result["isError"] is True
+    assert dispatch(dispatcher, call("echo", text="next")).result["content"][0]["text"] == "next"
 
 
 def test_a_non_tool_request_past_the_deadline_is_a_jsonrpc_error(dispatcher) -> None:

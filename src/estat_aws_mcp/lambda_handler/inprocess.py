@@ -27,6 +27,8 @@ from mcp_lambda import RequestHandler
 from estat_aws_mcp.lambda_handler.deadline import seconds_left
 from estat_aws_mcp.lambda_handler.results import error_for_request, timed_out_error
 
+# How long an answered request's session may take to wind down before the answer is returned anyway.
+_SESSION_WIND_DOWN_S = 0.5
 # Server-initiated requests (sampling, elicitation, roots) cannot reach a client through a
 # buffered Function URL response: they are refused at once instead of waiting for the deadline.
 _SERVER_REQUEST_REFUSAL = types.ErrorData(
@@ -75,16 +77,21 @@ class InProcessRequestHandler(RequestHandler):
         to_server, server_reads = anyio.create_memory_object_stream[SessionMessage | Exception](4)
         server_writes, from_server = anyio.create_memory_object_stream[SessionMessage](16)
         answer: types.JSONRPCResponse | types.JSONRPCError | None = None
-        async with anyio.create_task_group() as group:
-            group.start_soon(self._run_session, server_reads, server_writes)
+        # A task of its own rather than a task group: when the deadline passes, the caller is
+        # answered at once instead of waiting for work that cannot be interrupted (a tool blocked
+        # in a worker thread); the cancelled session finishes on its own later.
+        session = asyncio.ensure_future(self._run_session(server_reads, server_writes))
+        try:
             async with to_server, from_server:
                 await to_server.send(SessionMessage(types.JSONRPCMessage(request)))
                 with anyio.move_on_after(timeout_s):
                     answer = await self._await_answer(request.id, to_server, from_server)
-            # The answer is in (or the deadline passed): end the session and any work still running.
-            group.cancel_scope.cancel()
+        finally:
+            session.cancel()
         if answer is None:
             return timed_out_error(request, timeout_s)
+        # Normally the session has already wound down; never let it hold the answer back.
+        await asyncio.wait({session}, timeout=_SESSION_WIND_DOWN_S)
         return answer
 
     async def _run_session(self, reads, writes) -> None:
