@@ -41,6 +41,8 @@ class Stack:
     outputs: dict[str, Any] = field(default_factory=dict)
     image_uri: str = ""
     destroyed: bool = False
+    messages: list[str] = field(default_factory=list)
+    builder_calls: list[dict[str, Any]] = field(default_factory=list)
 
     def client(self, service: str):
         return boto3.client(
@@ -57,6 +59,20 @@ class Stack:
     def state_text(self) -> str:
         state = self.root / "terraform.tfstate"
         return state.read_text(encoding="utf-8") if state.exists() else ""
+
+
+class PinnedDigestBuilder:
+    """Stage 2 without Docker: pushes nothing and answers the repository (created by stage 1, which
+    the call proves) with a fixed, syntactically valid digest. moto never pulls the image."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def build_and_push(self, repository_url: str, *, tag: str, architecture: str, region: str) -> str:
+        self.calls.append(
+            {"repository_url": repository_url, "tag": tag, "architecture": architecture, "region": region}
+        )
+        return f"{repository_url}@{FAKE_IMAGE_DIGEST}"
 
 
 def start_stack(example: str, workdir: Path, plugin_root: Path, cli_config: Path, **variables: Any) -> Stack:
@@ -85,10 +101,12 @@ def start_stack(example: str, workdir: Path, plugin_root: Path, cli_config: Path
         ssm.put_parameter(Name=APP_ID_PARAMETER, Type="SecureString", Value=APP_ID_VALUE)
         if auth_token:
             ssm.put_parameter(Name=AUTH_TOKEN_PARAMETER, Type="SecureString", Value=AUTH_TOKEN_VALUE)
-        stack.tf.init()
-        repository_url = flow.stage_repository(stack.tf, options)
-        stack.image_uri = f"{repository_url}@{FAKE_IMAGE_DIGEST}"
-        stack.outputs = flow.stage_service(stack.tf, options, stack.image_uri)
+        # The real staged deployment (init, stage 1, stage 2 through the builder, stage 3), with the
+        # preflight's docker check left out: no Docker engine here (tests/deploy covers the checks).
+        builder = PinnedDigestBuilder()
+        result = flow.deploy(options, builder, echo=stack.messages.append, skip_preflight=True, stream_output=False)
+        stack.image_uri, stack.outputs = result.image_uri, result.outputs
+        stack.builder_calls = builder.calls
     except BaseException:
         close_stack(stack)
         raise
@@ -99,10 +117,15 @@ def close_stack(stack: Stack) -> None:
     """Destroy what a test left behind (best effort) and stop the stack's moto server."""
     try:
         if not stack.destroyed and stack.state_text():
-            stack.tf.destroy(stack.variables())
-            stack.destroyed = True
+            destroy_stack(stack)
     finally:
         stack.server.stop()
+
+
+def destroy_stack(stack: Stack) -> None:
+    """`make destroy`'s own path: it reads the running image back from the outputs."""
+    flow.destroy(stack.options, echo=stack.messages.append, skip_preflight=True, stream_output=False)
+    stack.destroyed = True
 
 
 def terraform_env(cli_config: Path) -> dict[str, str]:

@@ -102,8 +102,7 @@ def test_switch_to_none_and_a_new_image_are_in_place_updates(stack: Stack) -> No
 
 
 def test_destroy_removes_everything(stack: Stack) -> None:
-    stack.tf.destroy(stack.variables())
-    stack.destroyed = True
+    moto_stack.destroy_stack(stack)
     assert stack.client("lambda").list_functions()["Functions"] == []
     iam = stack.client("iam")
     with pytest.raises(iam.exceptions.NoSuchEntityException):

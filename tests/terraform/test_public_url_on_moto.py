@@ -23,6 +23,18 @@ def stack(moto_stacks: dict[str, Stack]) -> Stack:
     return moto_stacks["public-url"]
 
 
+def test_deploy_ran_its_stages_in_order_and_printed_the_client_configs(stack: Stack) -> None:
+    (call,) = stack.builder_calls  # stage 2 got the repository that stage 1 created
+    assert call["repository_url"] == stack.outputs["repository_url"]
+    assert call["architecture"] == "arm64" and call["region"] == "ap-northeast-1"
+    assert [m.split(":")[0] for m in stack.messages[:3]] == ["Stage 1/3", "Stage 2/3", "Stage 3/3"]
+    summary = stack.messages[3]
+    assert f"MCP endpoint (NONE): {stack.outputs['function_url']}" in summary
+    assert '"Authorization": "Bearer ${env:ESTAT_MCP_TOKEN}"' in summary
+    assert f"claude mcp add --transport http estat {stack.outputs['function_url']}" in summary
+    assert moto_stack.AUTH_TOKEN_VALUE not in summary and moto_stack.APP_ID_VALUE not in summary
+
+
 def test_function_runs_the_image_by_digest_with_its_configuration(stack: Stack) -> None:
     config = stack.client("lambda").get_function(FunctionName=stack.outputs["function_name"])
     function = config["Configuration"]
@@ -166,8 +178,7 @@ def test_switch_to_aws_iam_in_place(stack: Stack) -> None:
 
 
 def test_destroy_removes_everything(stack: Stack) -> None:
-    stack.tf.destroy(stack.variables())
-    stack.destroyed = True
+    moto_stack.destroy_stack(stack)
     outputs = stack.outputs
     lam, iam, logs = stack.client("lambda"), stack.client("iam"), stack.client("logs")
     assert lam.list_functions()["Functions"] == []
