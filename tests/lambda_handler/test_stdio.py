@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from mcp import types
@@ -62,10 +64,20 @@ def test_child_runs_this_interpreter_as_a_module() -> None:
     assert args[-2:] == ["-m", "estat_aws_mcp"]
 
 
-def test_child_keeps_no_site_mode_like_the_parent() -> None:
+@pytest.mark.parametrize("no_site", [False, True])
+def test_child_keeps_the_parents_site_mode(no_site) -> None:
+    # The RIE runs the handler with `python -S` (only the task root is importable); so must the child.
+    import site
+    import sysconfig
+
     code = "from estat_aws_mcp.lambda_handler.stdio import child_command; print(child_command()[1])"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "-S" not in out
+    paths = [*site.getsitepackages(), sysconfig.get_path("purelib"), str(Path(__file__).resolve().parents[2] / "src")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    flags = ["-S"] if no_site else []
+    out = subprocess.run(
+        [sys.executable, *flags, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    assert ("'-S'" in out) is no_site
 
 
 @pytest.fixture(scope="module")
