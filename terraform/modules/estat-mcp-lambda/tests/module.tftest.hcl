@@ -266,6 +266,31 @@ run "existing_bucket_and_created_parameters_with_a_kms_key" {
   }
 }
 
+run "cors_for_browser_clients" {
+  command = plan
+
+  variables {
+    cors = { allow_origins = ["https://inspector.example.com"] }
+  }
+
+  assert {
+    condition     = tolist(aws_lambda_function_url.this.cors[0].allow_origins) == tolist(["https://inspector.example.com"])
+    error_message = "CORS origins come from the variable"
+  }
+  assert {
+    condition     = contains(aws_lambda_function_url.this.cors[0].allow_headers, "mcp-protocol-version") && contains(aws_lambda_function_url.this.cors[0].allow_headers, "authorization")
+    error_message = "the MCP and auth headers are allowed by default"
+  }
+}
+
+run "rejects_cors_without_origins" {
+  command = plan
+  variables {
+    cors = { allow_origins = [] }
+  }
+  expect_failures = [var.cors]
+}
+
 run "rejects_an_unknown_authorization_type" {
   command = plan
   variables {
