@@ -194,3 +194,32 @@ def test_stage2_builds_for_the_platform_pushes_and_returns_the_ecr_digest(aws_en
 def test_client_configs_follow_the_auth_type(outputs: dict, expected: str) -> None:
     assert flow.client_configs(outputs)["claude_code"] == expected
     assert outputs["function_url"] in flow.render_summary(outputs)
+
+
+@pytest.mark.parametrize(
+    ("limit", "unreserved", "current", "wanted", "ok"),
+    [
+        (1000, 1000, 0, 10, True),  # an established account
+        (10, 10, 0, 10, False),  # a new account with the quota of 10 cannot reserve anything
+        (10, 10, 0, -1, True),  # ... unless the cap is lifted
+        (20, 10, 10, 10, True),  # re-deploying keeps the function's own reservation
+        (20, 15, 0, 6, False),
+    ],
+)
+def test_concurrency_reservation_must_leave_ten_unreserved(limit, unreserved, current, wanted, ok) -> None:
+    from estat_aws_mcp.deploy.preflight import concurrency_problem
+
+    problem = concurrency_problem(
+        account_limit=limit, unreserved=unreserved, current_reservation=current, wanted=wanted
+    )
+    assert (problem is None) is ok
+    if problem:
+        assert "--var reserved_concurrent_executions=-1" in problem
+
+
+def test_a_non_numeric_reservation_is_reported(aws_env, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", str(_bin_dir(tmp_path, docker=False)))
+    options = _options(tmp_path)
+    options.extra_variables["reserved_concurrent_executions"] = "ten"
+    with pytest.raises(PreflightError, match="reserved_concurrent_executions must be a whole number or -1, not 'ten'"):
+        flow.run_preflight(options)

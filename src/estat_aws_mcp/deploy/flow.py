@@ -25,6 +25,8 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES_DIR = REPO_ROOT / "terraform" / "examples"
 MODULE_ADDRESS = "module.estat_mcp"
 STAGE1_TARGETS = (f"{MODULE_ADDRESS}.aws_ecr_repository.this", f"{MODULE_ADDRESS}.aws_ecr_lifecycle_policy.this")
+DEFAULT_NAME = "estat-aws-mcp"
+DEFAULT_RESERVED_CONCURRENCY = 10  # the examples' default
 DEFAULT_APP_ID_PARAMETER = "/estat-aws-mcp/estat-app-id"
 DEFAULT_AUTH_TOKEN_PARAMETER = "/estat-aws-mcp/auth-token"  # noqa: S105 - a parameter name, not a secret
 # Only satisfies the provider's "image_uri must be set" validation when there is no function to
@@ -108,6 +110,15 @@ def run_preflight(options: DeployOptions, *, need_docker: bool = True) -> prefli
             if name and (
                 problem := preflight.check_secure_string_parameter(name, options.region, what=what, put_value_hint=hint)
             ):
+                problems.append(problem)
+        raw = options.extra_variables.get("reserved_concurrent_executions", DEFAULT_RESERVED_CONCURRENCY)
+        try:
+            wanted = int(raw)
+        except (TypeError, ValueError):
+            problems.append(f"reserved_concurrent_executions must be a whole number or -1, not {raw!r}")
+        else:
+            function_name = options.name or DEFAULT_NAME
+            if problem := preflight.check_lambda_concurrency(options.region, function_name, wanted):
                 problems.append(problem)
     if problem := preflight.check_terraform():
         problems.append(problem)

@@ -93,3 +93,44 @@ def check_secure_string_parameter(name: str, region: str, *, what: str, put_valu
             f"aws ssm delete-parameter --region {shlex.quote(region)} --name {shlex.quote(name)} && {put_command}"
         )
     return None
+
+
+MIN_UNRESERVED_CONCURRENCY = 10  # Lambda refuses reservations that leave fewer unreserved
+
+
+def concurrency_problem(*, account_limit: int, unreserved: int, current_reservation: int, wanted: int) -> str | None:
+    """Would reserving ``wanted`` leave the account below Lambda's unreserved minimum?"""
+    left = unreserved + current_reservation - wanted
+    if wanted < 1 or left >= MIN_UNRESERVED_CONCURRENCY:
+        return None
+    return (
+        f"reserving {wanted} concurrent executions would leave {left} unreserved in this account "
+        f"(Lambda keeps at least {MIN_UNRESERVED_CONCURRENCY}; the account limit is {account_limit}, common for new "
+        "accounts): deploy with --var reserved_concurrent_executions=-1 (no cap) or a smaller value, or request "
+        "a higher 'Concurrent executions' quota in Service Quotas"
+    )
+
+
+def check_lambda_concurrency(region: str, function_name: str, wanted: int) -> str | None:
+    """Best effort: an account that cannot afford the reservation fails here, not halfway through apply."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from estat_aws_mcp.aws.clients import aws_client
+
+    if wanted < 1:
+        return None
+    lam = aws_client("lambda", region=region, max_attempts=2)
+    try:
+        limits = lam.get_account_settings()["AccountLimit"]
+    except (ClientError, BotoCoreError):
+        return None  # cannot tell; Terraform reports the same limit if it is hit
+    try:
+        current = lam.get_function_concurrency(FunctionName=function_name).get("ReservedConcurrentExecutions", 0)
+    except (ClientError, BotoCoreError):
+        current = 0  # no function yet
+    return concurrency_problem(
+        account_limit=limits["ConcurrentExecutions"],
+        unreserved=limits["UnreservedConcurrentExecutions"],
+        current_reservation=current or 0,
+        wanted=wanted,
+    )

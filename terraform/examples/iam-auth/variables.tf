@@ -51,3 +51,9 @@ variable "enable_aws_data_backends" {
   type        = bool
   default     = true
 }
+
+variable "reserved_concurrent_executions" {
+  description = "Concurrency cap of the function (cost and abuse ceiling). New accounts with a concurrency quota of 10 cannot reserve any: use -1 there (make deploy checks)."
+  type        = number
+  default     = 10
+}

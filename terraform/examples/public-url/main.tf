@@ -7,6 +7,8 @@ module "estat_mcp" {
   image_uri    = var.image_uri
   architecture = var.architecture
 
+  reserved_concurrent_executions = var.reserved_concurrent_executions
+
   authorization_type            = var.authorization_type
   app_id_ssm_parameter_name     = var.app_id_ssm_parameter_name
   auth_token_ssm_parameter_name = var.auth_token_ssm_parameter_name

@@ -15,6 +15,13 @@ resource "aws_s3_bucket" "data" {
   force_destroy = var.data_bucket_force_destroy
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(local.data_bucket_name) <= 63
+      error_message = "The default bucket name <name>-data-<account>-<region> is longer than 63 characters: set data_bucket_name."
+    }
+  }
 }
 
 resource "aws_s3_bucket_public_access_block" "data" {

@@ -364,3 +364,11 @@ run "requires_an_image_for_the_function" {
   }
   expect_failures = [aws_lambda_function.this]
 }
+
+run "rejects_a_default_bucket_name_longer_than_s3_allows" {
+  command = plan
+  variables {
+    name = "estat-aws-mcp-with-a-very-long-name-xyz"
+  }
+  expect_failures = [aws_s3_bucket.data]
+}
