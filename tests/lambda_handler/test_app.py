@@ -282,3 +282,27 @@ def test_the_last_line_of_defence_never_returns_more_than_the_cap(handler) -> No
     body = json.loads(replaced["body"])
     assert body[0]["id"] == 4
     assert body[0]["error"]["code"] == types.INTERNAL_ERROR
+
+
+class TestDirectInvoke:
+    """JSON-RPC messages sent with the Lambda Invoke API (mcp_lambda's lambda_function_client)."""
+
+    def test_a_request_gets_the_jsonrpc_answer_itself(self, handler) -> None:
+        answer = handler.handle(call("echo", id="d1", text="直接"), FakeLambdaContext())
+        assert answer["id"] == "d1"
+        assert answer["result"]["content"][0]["text"] == "直接"
+
+    def test_a_notification_gets_an_empty_object(self, handler) -> None:
+        assert handler.handle({"jsonrpc": "2.0", "method": "notifications/initialized"}, FakeLambdaContext()) == {}
+
+    def test_a_malformed_message_is_an_invalid_request(self, handler) -> None:
+        answer = handler.handle({"jsonrpc": "2.0", "id": 3, "method": 42}, FakeLambdaContext())
+        assert (answer["id"], answer["error"]["code"]) == (3, types.INVALID_REQUEST)
+
+    def test_no_token_applies_lambda_already_authorised_the_caller(self, test_server, log_capture) -> None:
+        guarded = make_handler(test_server, log_capture, ESTAT_MCP_AUTH_TOKEN=TOKEN)
+        assert guarded.handle(rpc("tools/list"), FakeLambdaContext())["result"]["tools"]
+
+    def test_the_budget_applies(self, handler) -> None:
+        answer = handler.handle(call("blob", size=7_000_000), FakeLambdaContext())
+        assert answer["result"]["isError"] is True

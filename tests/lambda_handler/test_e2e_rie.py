@@ -414,3 +414,25 @@ async def test_a_page_over_the_budget_is_a_tool_error_that_says_how_to_page(guar
         # Following the advice works, and the session is still alive.
         small = await session.call_tool("download_csv_from_s3", {"uri": uri, "max_bytes": 100_000})
         assert not small.isError
+
+
+# -- the Lambda Invoke API (no Function URL) ----------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_awslabs_lambda_invoke_client(inprocess, monkeypatch) -> None:
+    """``mcp_lambda.lambda_function_client`` sends bare JSON-RPC with Invoke; the RIE serves that API."""
+    from mcp_lambda import LambdaFunctionParameters, lambda_function_client
+
+    for name, value in {**principal_env(), "AWS_ENDPOINT_URL_LAMBDA": inprocess.rie.url}.items():
+        if name.startswith("AWS_"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    target = LambdaFunctionParameters(function_name="function", region_name=REGION)
+    with anyio.fail_after(120):
+        async with lambda_function_client(target) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            assert "search_estat_data" in {tool.name for tool in (await session.list_tools()).tools}
+            result = await session.call_tool("search_estat_data", {"query": "人口"})
+            assert not result.isError and CREDIT_NOTICE in text_of(result)

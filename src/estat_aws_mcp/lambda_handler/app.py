@@ -10,6 +10,9 @@ The adapter (``mcp_lambda``) owns the MCP Streamable HTTP rules: Accept/Content-
 - every JSON-RPC answer is measured against the 6 MB response cap (:mod:`.budget`), timed and
   logged (:class:`ObservedRequestHandler`);
 - the invocation's deadline is handed to the tools that honour one (:mod:`.deadline`).
+
+A bare JSON-RPC message (the Lambda Invoke API, as ``mcp_lambda.lambda_function_client`` sends
+it) is served too, with the same dispatcher, budget and logs.
 """
 
 from __future__ import annotations
@@ -109,6 +112,11 @@ class ObservedRequestHandler(RequestHandler):
         return answer
 
 
+def is_direct_jsonrpc(event: Any) -> bool:
+    """A bare JSON-RPC message (Lambda Invoke API) rather than a Function URL event."""
+    return isinstance(event, dict) and event.get("jsonrpc") == "2.0" and "requestContext" not in event
+
+
 def _json_response(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
     return {
         "statusCode": status,
@@ -141,6 +149,8 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
         quiet_payload_logs()
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if is_direct_jsonrpc(event):
+            return self.handle_direct(event, context)
         started = time.perf_counter()
         http = (event.get("requestContext") or {}).get("http") or {}
         method = str(http.get("method") or "GET").upper()
@@ -164,6 +174,28 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
         finally:
             self.log.remove_keys(["request_id"])
         return response
+
+    def handle_direct(self, message: dict[str, Any], context: Any) -> dict[str, Any]:
+        """A JSON-RPC message sent with the Lambda Invoke API (``mcp_lambda.lambda_function_client``).
+
+        Lambda already authorised the caller (``lambda:InvokeFunction``), so no token applies. The
+        answer is the JSON-RPC response itself; a notification gets ``{}``, as that client expects.
+        """
+        self.log.append_keys(request_id=getattr(context, "aws_request_id", None))
+        self.observed.begin_invocation(None)
+        try:
+            try:
+                parsed = types.JSONRPCMessage.model_validate(message).root
+            except ValueError:
+                error = _jsonrpc_error_body(types.INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
+                return error | {"id": message.get("id")}
+            if not isinstance(parsed, types.JSONRPCRequest):
+                return {}
+            with invocation_deadlines(context):
+                answer = self.observed.handle_request(parsed, context)
+            return answer.model_dump(by_alias=True, mode="json", exclude_none=True)
+        finally:
+            self.log.remove_keys(["request_id"])
 
     def _respond(
         self, event: dict[str, Any], context: Any, method: str, path: str, caller: str | None
