@@ -31,3 +31,11 @@ def test_budget_charges_what_it_admits_and_resets() -> None:
     assert budget.used_bytes > encoded_size(small)
     budget.reset()
     assert budget.used_bytes == 0 and budget.available_bytes == 3000
+
+
+@pytest.mark.parametrize("body", ["", '{"a": "b\\\\c"}', "統計", "x" * 1000, "raw\nnewline\x01"])
+def test_result_size_matches_the_encoding(body) -> None:
+    from estat_aws_mcp.lambda_handler.app import _result_size
+
+    response = {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": body}
+    assert _result_size(response) == len(json.dumps(response))

@@ -125,6 +125,15 @@ def _json_response(status: int, payload: Any, headers: Mapping[str, str] | None 
     }
 
 
+def _result_size(response: dict[str, Any]) -> int:
+    """``len(json.dumps(response))`` without re-encoding a large printable ASCII body (JSON text is)."""
+    body = response.get("body")
+    if not isinstance(body, str) or not body.isascii() or not body.isprintable():
+        return len(json.dumps(response))
+    envelope = len(json.dumps({**response, "body": ""}))
+    return envelope + len(body) + body.count('"') + body.count("\\")
+
+
 def _jsonrpc_error_body(code: int, message: str) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "error": {"code": code, "message": message}, "id": None}
 
@@ -233,7 +242,7 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
 
     def _within_cap(self, response: dict[str, Any]) -> dict[str, Any]:
         """Last line of defence: a result over the cap becomes per-id errors, never a 502."""
-        if len(json.dumps(response)) <= LAMBDA_RESPONSE_CAP_BYTES:
+        if _result_size(response) <= LAMBDA_RESPONSE_CAP_BYTES:
             return response
         self.log.error("response over the Lambda cap after budgeting", extra={"status": response.get("statusCode")})
         try:
