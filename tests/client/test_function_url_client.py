@@ -235,3 +235,22 @@ def test_connection_options_before_or_after_the_action(argv) -> None:
 
     args = build_parser().parse_args(argv)
     assert (args.iam, args.region, args.timeout) == (True, "eu-west-1", 900.0)
+
+
+@pytest.mark.anyio
+async def test_sigv4_with_a_named_profile(iam_url, tmp_path, monkeypatch) -> None:
+    credentials_file = tmp_path / "credentials"
+    credentials_file.write_text(
+        "[analyst]\n"
+        f"aws_access_key_id = {PRINCIPAL.access_key}\n"
+        f"aws_secret_access_key = {PRINCIPAL.secret_key}\n"
+        f"aws_session_token = {PRINCIPAL.session_token}\n"
+    )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials_file))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "absent-config"))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    names, _ = await list_and_echo(iam_url.mcp_url, profile="analyst", region=REGION)
+    assert "echo" in names
+    with pytest.raises(ClientConfigurationError, match="analyst-missing"):
+        await list_and_echo(iam_url.mcp_url, profile="analyst-missing", region=REGION)

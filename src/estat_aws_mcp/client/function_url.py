@@ -51,8 +51,12 @@ def http_timeout(function_timeout_s: float) -> httpx.Timeout:
 def aws_credentials(profile: str | None = None) -> Any:
     """Credentials from a named profile or the standard chain (env, SSO, role...), or an error saying so."""
     import boto3
+    from botocore.exceptions import ProfileNotFound
 
-    session = boto3.Session(profile_name=profile) if profile else boto3.Session()
+    try:
+        session = boto3.Session(profile_name=profile) if profile else boto3.Session()
+    except ProfileNotFound as error:
+        raise ClientConfigurationError(str(error)) from None
     credentials = session.get_credentials()
     if credentials is None:
         where = f"profile '{profile}'" if profile else "the standard chain (env, ~/.aws, SSO, instance role)"
