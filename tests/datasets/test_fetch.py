@@ -459,3 +459,25 @@ def test_concurrency_one_asks_one_thing_at_a_time(
     pages = [r for r in data if not r.is_count]
     assert pages[0].finished <= pages[1].started
     assert fake_estat.max_in_flight <= 2  # metadata and count may overlap; pages never do
+
+
+def test_an_interrupted_fetch_leaves_nothing(
+    fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore
+) -> None:
+    """Cancelled after its first page was written (a client gone, a Lambda deadline): no dataset, no file."""
+    fake_estat.set_latency(lambda request: 0.5 if (request.start_position or 0) > 100_000 else 0.0)
+    written = asyncio.Event()
+
+    async def on_progress(done: int, total: int, message: str) -> None:
+        written.set()
+
+    async def main() -> None:
+        task = asyncio.create_task(fetch(fake_estat, store, BIG_ID, mode="complete", progress=on_progress))
+        await asyncio.wait_for(written.wait(), timeout=30)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert store.list_keys() == []
+    assert not any(path.is_file() for path in store.root.rglob("*"))
