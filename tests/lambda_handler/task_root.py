@@ -10,10 +10,12 @@ installed from the same pins:
    and environment markers honoured) through the installed distributions' metadata; a pin the
    venv does not satisfy fails loudly (run ``make install``);
 2. every file each distribution's ``RECORD`` lists is hard-linked (copied across filesystems)
-   into the task root, exactly where ``pip install --target`` puts it;
+   into the task root, exactly where ``pip install --target`` puts it, bytecode included (pip
+   compiled it when it installed the venv; recompiling ~100 MB of dependencies on every fresh
+   machine would cost minutes and test nothing of ours);
 3. the project itself is installed for real, ``pip install --no-deps --target`` from a copy of
    the sources, so the test runs a built wheel, not the checkout;
-4. the same ``compileall`` command as the Dockerfile.
+4. the project is compiled with the same ``compileall`` command as the Dockerfile.
 
 Dev-only distributions (pytest, moto, ruff, awslambdaric...) are therefore absent, as in the image.
 ``awslambdaric``, which the Lambda base image provides in ``/var/runtime``, is laid out the same
@@ -100,23 +102,25 @@ def lay_out(distributions: dict[str, metadata.Distribution], target: Path) -> No
         base = Path(distribution.locate_file("")).resolve()
         for entry in distribution.files or []:
             parts = Path(entry).parts
-            if not parts or parts[0] == ".." or "__pycache__" in parts:
-                continue  # console scripts live outside site-packages; bytecode is compiled below
+            if not parts or parts[0] == "..":
+                continue  # console scripts live outside site-packages
             source = base / entry
             if source.is_file():
                 _link_or_copy(source, target / entry)
 
 
-def _cached_layer(kind: str, distributions: dict[str, metadata.Distribution], salt: str, compile_: bool) -> Path:
+# Bump when the layout of a cached layer changes.
+LAYOUT_VERSION = "2"
+
+
+def _cached_layer(kind: str, distributions: dict[str, metadata.Distribution], salt: str) -> Path:
     cache = Path(tempfile.gettempdir()) / "estat-aws-mcp-lambda-e2e"
-    final = cache / f"{kind}-{_closure_key(distributions, salt)}"
+    final = cache / f"{kind}-{_closure_key(distributions, LAYOUT_VERSION + salt)}"
     if final.is_dir():
         return final
     cache.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=cache))
     lay_out(distributions, staging)
-    if compile_:
-        subprocess.run([sys.executable, *COMPILEALL_ARGS, str(staging)], check=True)
     try:
         staging.rename(final)
     except OSError:  # another session finished first: use theirs
@@ -128,12 +132,12 @@ def dependency_layer() -> Path:
     closure = runtime_closure(project_requirements())
     closure.pop(canonicalize_name(PROJECT), None)
     constraints = (REPO_ROOT / "constraints.txt").read_text(encoding="utf-8")
-    return _cached_layer("deps", closure, constraints, compile_=True)
+    return _cached_layer("deps", closure, constraints)
 
 
 def runtime_layer() -> Path:
     """awslambdaric and its dependencies (the Lambda base image's ``/var/runtime``)."""
-    return _cached_layer("runtime", runtime_closure([Requirement("awslambdaric")]), "", compile_=False)
+    return _cached_layer("runtime", runtime_closure([Requirement("awslambdaric")]), "")
 
 
 def build_task_root(destination: Path) -> Path:
