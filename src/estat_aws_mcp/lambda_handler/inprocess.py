@@ -14,8 +14,6 @@ SIGINT bookkeeping formats the previous task's repr, whole results included, on 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -45,17 +43,11 @@ def low_level_server(server: Any) -> Server:
 class InProcessRequestHandler(RequestHandler):
     """Dispatches one JSON-RPC request at a time to ``server`` in this process, statelessly."""
 
-    def __init__(
-        self,
-        server: Any,
-        *,
-        reserve_s: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, server: Any, *, reserve_s: float = 1.0) -> None:
+        """``reserve_s``: time kept before the invocation's end to answer a request that overruns."""
         self._server = low_level_server(server)
         self._init_options = self._server.create_initialization_options()
         self._reserve_s = reserve_s
-        self._clock = clock
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def handle_request(self, request: types.JSONRPCRequest, context: Any) -> types.JSONRPCResponse | types.JSONRPCError:
