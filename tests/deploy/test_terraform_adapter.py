@@ -162,3 +162,29 @@ def test_cli_config_points_at_the_filesystem_mirror(tmp_path: Path) -> None:
     assert "disable_checkpoint = true" in text
     assert f'path    = "{tmp_path / "plugins"}"' in text
     assert 'include = ["registry.terraform.io/*/*"]' in text
+
+
+def test_destroy_after_a_deploy_stopped_at_stage_two_uses_a_placeholder_digest(tmp_path, monkeypatch) -> None:
+    """Stage 2 failed (say docker died): the state holds the repository only and no image_uri output;
+    `make destroy` must still satisfy the provider's image_uri validation to remove the repository."""
+    from estat_aws_mcp.deploy import flow
+
+    launcher = tmp_path / "bin" / "terraform"
+    launcher.parent.mkdir()
+    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE} "$@"\n', encoding="utf-8")
+    launcher.chmod(launcher.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{launcher.parent}{os.pathsep}{os.environ['PATH']}")
+    log = tmp_path / "calls.jsonl"
+    monkeypatch.setenv("FAKE_TF_LOG", str(log))
+    repository = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/estat-aws-mcp"
+    monkeypatch.setenv("FAKE_TF_OUTPUTS", json.dumps({"repository_url": {"value": repository}}))
+    root = tmp_path / "root"
+    root.mkdir()
+
+    flow.destroy(flow.DeployOptions(root=root), echo=lambda _: None, skip_preflight=True, stream_output=False)
+
+    calls = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert [c["argv"][0] for c in calls] == ["init", "output", "destroy"]
+    (variables,) = calls[-1]["var_files"]
+    assert variables["image_uri"] == f"{repository}@sha256:{'0' * 64}"
+    assert "-auto-approve" in calls[-1]["argv"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -87,3 +89,15 @@ def test_compat_copy_changes_only_the_tagged_lines(tmp_path: Path) -> None:
         "examples/public-url/provider_version_override.tf",
         "modules/estat-mcp-lambda/provider_version_override.tf",
     ]
+
+
+def test_image_command_default_matches_the_dockerfile_cmd() -> None:
+    """The function's image_config.command repeats the Dockerfile's CMD (moto and AWS report it)."""
+    dockerfile = harness.REPO_ROOT / "Dockerfile"
+    if not dockerfile.is_file():
+        pytest.skip("no Dockerfile yet")
+    (cmd,) = re.findall(r"^CMD\s+(\[.*\])\s*$", dockerfile.read_text(encoding="utf-8"), re.MULTILINE)
+    variables = (harness.MODULE_DIR / "variables.tf").read_text(encoding="utf-8")
+    block = variables[variables.index('variable "image_command"') :]
+    default = re.search(r"default\s+=\s+(\[.*?\])", block).group(1)
+    assert json.loads(default) == json.loads(cmd)
