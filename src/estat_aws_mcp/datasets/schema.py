@@ -11,8 +11,9 @@ One row per e-Stat VALUE. For each axis the table has (``tab``, ``cat01``…``ca
 
 Names come from the metadata (``getMetaInfo``'s CLASS_INF) joined by code, so every page of a table
 gets the same labels whatever each page's own CLASS_INF says (with ``metaGetFlg=Y`` e-Stat narrows it
-to the filter). The conversion is columnar: one pass per attribute over the VALUE dicts, then
-vectorised joins and casts in Arrow; pyarrow is imported only when a conversion runs.
+to the filter). The conversion is columnar: the VALUE attributes become Arrow string columns (read by
+Arrow's JSON reader from the raw page, or one pass per attribute over the VALUE dicts), then vectorised
+joins and casts; pyarrow is imported only when a conversion runs.
 """
 
 from __future__ import annotations
@@ -58,9 +59,6 @@ class AxisInfo:
     id: str
     name: str
     items: list[ClassItem] = field(default_factory=list)
-
-    def by_code(self) -> dict[str, ClassItem]:
-        return {item.code: item for item in self.items}
 
 
 @dataclass
