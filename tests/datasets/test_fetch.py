@@ -113,7 +113,7 @@ def test_complete_fetch_of_250001_rows_out_of_order_with_a_transient_5xx(
 ) -> None:
     # Page 1 is the slowest, page 2 next: pages 3 then 2 then 1 complete, out of order.
     fake_estat.set_latency(
-        lambda request: {1: 1.0, 100_001: 0.4}.get(request.start_position or 0, 0.0) if not request.is_count else 0.0
+        lambda request: {1: 2.0, 100_001: 0.4}.get(request.start_position or 0, 0.0) if not request.is_count else 0.0
     )
     fake_estat.fail(times=1, status=503, endpoint="getStatsData", start_position=200_001)
     progress: list[tuple[int, int]] = []
@@ -182,7 +182,7 @@ def test_failure_after_retries_writes_nothing(
 
 
 def test_auto_fetches_a_small_table_in_one_request(fake_estat: FakeEstat, store: LocalObjectStore) -> None:
-    fake_estat.set_latency(0.2)
+    fake_estat.set_latency(0.5)  # every answer waits: all three requests must be out before any returns
     try:
         result = asyncio.run(fetch(fake_estat, store, "0003445078", mode="auto"))
     finally:
