@@ -30,7 +30,7 @@ def test_url_requires_iam_and_nothing_public_can_invoke(stack: Stack) -> None:
     config = json.loads(stack.outputs["cursor_config"])["mcpServers"]["estat"]
     assert config["args"] == [
         "mcp-proxy-for-aws@latest",
-        stack.outputs["function_url"],
+        stack.outputs["mcp_endpoint"],
         "--service",
         "lambda",
         "--region",
@@ -98,7 +98,7 @@ def test_switch_to_none_and_a_new_image_are_in_place_updates(stack: Stack) -> No
     moto_stack.assert_public_url_permissions(moto_stack.function_policy(stack))
     outputs = stack.tf.outputs()
     assert outputs["image_uri"] == stack.image_uri
-    assert json.loads(outputs["cursor_config"]) == {"mcpServers": {"estat": {"url": before_url}}}
+    assert json.loads(outputs["cursor_config"]) == {"mcpServers": {"estat": {"url": outputs["mcp_endpoint"]}}}
 
 
 def test_destroy_removes_everything(stack: Stack) -> None:

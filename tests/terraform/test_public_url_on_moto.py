@@ -29,9 +29,10 @@ def test_deploy_ran_its_stages_in_order_and_printed_the_client_configs(stack: St
     assert call["architecture"] == "arm64" and call["region"] == "ap-northeast-1"
     assert [m.split(":")[0] for m in stack.messages[:3]] == ["Stage 1/3", "Stage 2/3", "Stage 3/3"]
     summary = stack.messages[3]
-    assert f"MCP endpoint (NONE): {stack.outputs['function_url']}" in summary
+    assert stack.outputs["mcp_endpoint"] == stack.outputs["function_url"].rstrip("/") + "/mcp"
+    assert f"MCP endpoint (NONE): {stack.outputs['mcp_endpoint']}" in summary
     assert '"Authorization": "Bearer ${env:ESTAT_MCP_TOKEN}"' in summary
-    assert f"claude mcp add --transport http estat {stack.outputs['function_url']}" in summary
+    assert f"claude mcp add --transport http estat {stack.outputs['mcp_endpoint']}" in summary
     assert moto_stack.AUTH_TOKEN_VALUE not in summary and moto_stack.APP_ID_VALUE not in summary
 
 

@@ -211,7 +211,7 @@ def destroy(
 
 def client_configs(outputs: Mapping[str, Any]) -> dict[str, str]:
     """Ready-to-paste client configurations for the deployed URL."""
-    url = outputs["function_url"]
+    url = outputs.get("mcp_endpoint") or outputs["function_url"]
     region = outputs.get("region", "ap-northeast-1")
     if outputs.get("authorization_type") == "AWS_IAM":
         proxy = ["uvx", "mcp-proxy-for-aws@latest", url, "--service", "lambda", "--region", region]
@@ -233,7 +233,7 @@ def render_summary(outputs: Mapping[str, Any]) -> str:
     configs = client_configs(outputs)
     lines = [
         "",
-        f"MCP endpoint ({outputs.get('authorization_type')}): {outputs['function_url']}",
+        f"MCP endpoint ({outputs.get('authorization_type')}): {outputs.get('mcp_endpoint') or outputs['function_url']}",
         f"Function: {outputs.get('function_arn')}",
         f"Logs: {outputs.get('log_group_name')}",
     ]

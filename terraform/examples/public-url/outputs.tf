@@ -1,6 +1,11 @@
 output "function_url" {
-  description = "The MCP endpoint."
+  description = "The Function URL."
   value       = module.estat_mcp.function_url
+}
+
+output "mcp_endpoint" {
+  description = "The URL to give MCP clients (the Function URL + /mcp)."
+  value       = module.estat_mcp.mcp_endpoint
 }
 
 output "authorization_type" {

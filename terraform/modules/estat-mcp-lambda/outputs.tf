@@ -43,6 +43,11 @@ output "function_url" {
   value       = aws_lambda_function_url.this.function_url
 }
 
+output "mcp_endpoint" {
+  description = "The URL to give MCP clients: the Function URL with the customary /mcp path (the function serves MCP on any path but /health)."
+  value       = local.mcp_endpoint
+}
+
 output "authorization_type" {
   description = "NONE or AWS_IAM."
   value       = aws_lambda_function_url.this.authorization_type
@@ -89,10 +94,11 @@ output "cursor_config" {
 }
 
 locals {
+  mcp_endpoint = "${trimsuffix(aws_lambda_function_url.this.function_url, "/")}/mcp"
   cursor_config_public = jsonencode({
     mcpServers = {
       estat = merge(
-        { url = aws_lambda_function_url.this.function_url },
+        { url = local.mcp_endpoint },
         var.auth_token_ssm_parameter_name == null ? {} : { headers = { Authorization = "Bearer $${env:ESTAT_MCP_TOKEN}" } },
       )
     }
@@ -101,7 +107,7 @@ locals {
     mcpServers = {
       estat = {
         command = "uvx"
-        args    = ["mcp-proxy-for-aws@latest", aws_lambda_function_url.this.function_url, "--service", "lambda", "--region", local.region]
+        args    = ["mcp-proxy-for-aws@latest", local.mcp_endpoint, "--service", "lambda", "--region", local.region]
         env     = { AWS_REGION = local.region }
       }
     }
