@@ -223,3 +223,11 @@ def test_a_non_numeric_reservation_is_reported(aws_env, tmp_path, monkeypatch) -
     options.extra_variables["reserved_concurrent_executions"] = "ten"
     with pytest.raises(PreflightError, match="reserved_concurrent_executions must be a whole number or -1, not 'ten'"):
         flow.run_preflight(options)
+
+
+def test_unknown_example_and_missing_examples_folder_are_explained(tmp_path, monkeypatch) -> None:
+    with pytest.raises(DeployError, match=r"unknown example 'nope'; choose one of \['iam-auth', 'public-url'\]"):
+        flow.DeployOptions.for_example("nope")
+    monkeypatch.setattr(flow, "EXAMPLES_DIR", tmp_path / "site-packages" / "terraform" / "examples")
+    with pytest.raises(DeployError, match="run from a clone of estat-aws-mcp, or pass --root"):
+        flow.DeployOptions.for_example("public-url")

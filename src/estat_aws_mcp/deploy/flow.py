@@ -58,6 +58,11 @@ class DeployOptions:
 
     @classmethod
     def for_example(cls, example: str, **kwargs: Any) -> DeployOptions:
+        if not EXAMPLES_DIR.is_dir():
+            raise DeployError(
+                f"the Terraform examples ship with the repository, not the package ({EXAMPLES_DIR} is missing): "
+                "run from a clone of estat-aws-mcp, or pass --root with your own root module"
+            )
         root = EXAMPLES_DIR / example
         if not (root / "main.tf").is_file():
             known = sorted(p.name for p in EXAMPLES_DIR.iterdir() if (p / "main.tf").is_file())
