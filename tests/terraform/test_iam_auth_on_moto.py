@@ -71,6 +71,8 @@ def test_data_backends_off_means_embedded_engines_and_no_data_permissions(stack:
     assert stack.client("glue").get_databases()["DatabaseList"] == []
     code = stack.client("lambda").get_function(FunctionName=stack.outputs["function_name"])["Code"]
     assert code["ImageUri"] == stack.image_uri
+    groups = stack.client("logs").describe_log_groups(logGroupNamePrefix=stack.outputs["log_group_name"])["logGroups"]
+    assert [(g["logGroupName"], g["retentionInDays"]) for g in groups] == [(stack.outputs["log_group_name"], 30)]
 
 
 def test_replan_shows_no_drift_and_the_app_id_stays_out_of_state(stack: Stack) -> None:
