@@ -36,8 +36,8 @@ run: $(STAMP)
 stdio: $(STAMP)
 	$(BIN)/python -m estat_aws_mcp
 
-## make test: the whole suite (installs first)
-test: $(STAMP) e2e-tools scan
+## make test: lint, scans and the whole suite (installs first)
+test: $(STAMP) e2e-tools scan lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## make e2e-tools: into .tools/, the Lambda Runtime Interface Emulator (from the aws-sam-cli==1.170.0
