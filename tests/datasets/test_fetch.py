@@ -299,7 +299,9 @@ def test_dataset_is_readable_by_another_process(fake_estat: FakeEstat, store: Lo
         "from estat_aws_mcp.datasets.manifest import load_manifest\n"
         "import pyarrow.parquet as pq\n"
         "store = open_store(sys.argv[1]); m = load_manifest(store, sys.argv[2])\n"
-        "with store.open_read(m.data_key) as fh: t = pq.read_table(fh)\n"
+        # threads off: pyarrow can abort at interpreter exit after a threaded read from a Python
+        # file object (apache/arrow#33975), which would fail this short-lived process at random
+        "with store.open_read(m.data_key) as fh: t = pq.read_table(fh, use_threads=False, pre_buffer=False)\n"
         "print(json.dumps({'rows': m.row_count, 'read': t.num_rows, 'title': m.title, 'credit': m.credit}))\n"
     )
     out = subprocess.run(
