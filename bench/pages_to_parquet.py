@@ -153,7 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.worker:
         worker(args.worker, args.pages, args.output)
-        return 0
+        # Skip interpreter shutdown: pyarrow can abort there after threaded reads (apache/arrow#33975),
+        # which would turn a finished measurement into a failed process.
+        sys.stdout.flush()
+        os._exit(0)
 
     with tempfile.TemporaryDirectory() as tmp:
         pages = Path(tmp, "pages")
