@@ -20,12 +20,13 @@ normalised responses only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
 import time
 import unicodedata
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -259,7 +260,7 @@ async def _fetch_counted(
         "page_size": page_size,
         "concurrency": concurrency,
     }
-    with DatasetWriter(store, metadata, filters=resolved.echo, extra=summary) as writer:
+    async with writing(DatasetWriter(store, metadata, filters=resolved.echo, extra=summary)) as writer:
         rows_done = 0
 
         async def consume(page: PageRequest, batch: pa.RecordBatch) -> None:
@@ -290,6 +291,21 @@ async def _fetch_counted(
         elapsed_s=time.perf_counter() - started,
         filters=resolved.echo,
     )
+
+
+@contextlib.asynccontextmanager
+async def writing(writer: DatasetWriter) -> AsyncIterator[DatasetWriter]:
+    """``with writer`` whose blocking store calls (an S3 multipart upload created, or aborted on failure)
+    run in a thread, so that one fetch never stalls the other requests the event loop serves."""
+    await asyncio.to_thread(writer.__enter__)
+    try:
+        yield writer
+    except BaseException as exc:
+        # shielded: a second cancellation must not leave the upload half aborted
+        await asyncio.shield(asyncio.to_thread(writer.__exit__, type(exc), exc, exc.__traceback__))
+        raise
+    else:
+        await asyncio.to_thread(writer.__exit__, None, None, None)
 
 
 def _checked_metadata(stats_data_id: str, meta_info: MetaInfo) -> TableMetadata:
