@@ -44,6 +44,14 @@ _NAMES = {
 MARKERS = {"-": "該当数値なし", "***": "秘匿", "x": "秘匿"}
 
 
+def read_parquet(source: Any, **kwargs: Any):
+    """``pq.read_table`` without pyarrow's background I/O threads: with them, reading a Python file
+    object can abort the interpreter at exit (apache/arrow#33975), which would fail the test run."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(source, use_threads=False, pre_buffer=False, **kwargs)
+
+
 def _axis_names(axis: str) -> list[tuple[str, str]]:
     return _NAMES.get(axis) or [(f"{i:03d}", f"{axis}項目{i}") for i in range(4)]
 

@@ -6,7 +6,6 @@ import codecs
 import csv
 import io
 
-import pyarrow.parquet as pq
 import pytest
 
 from estat_aws_mcp.datasets.export import (
@@ -20,12 +19,12 @@ from estat_aws_mcp.datasets.export import (
 from estat_aws_mcp.datasets.store import LocalObjectStore
 from estat_aws_mcp.errors import InputError
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
-from tests.datasets.conftest import synthetic_rows
+from tests.datasets.conftest import read_parquet, synthetic_rows
 
 
 def _dataset_rows(store, manifest) -> list[dict]:
     with store.open_read(manifest.data_key) as fh:
-        return pq.read_table(fh).to_pylist()
+        return read_parquet(fh).to_pylist()
 
 
 def _assert_csv_matches(text: str, rows: list[dict]) -> None:

@@ -10,7 +10,6 @@ import io
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from estat_aws_mcp.aws.clients import aws_client
 from estat_aws_mcp.datasets.export import export_csv, export_parquet, read_csv_page
@@ -18,6 +17,7 @@ from estat_aws_mcp.datasets.fetch import EstatClientSource, fetch_dataset
 from estat_aws_mcp.datasets.s3_store import MIN_PART_SIZE, S3ObjectStore
 from estat_aws_mcp.datasets.store import ObjectStore
 from estat_aws_mcp.estat.client import EstatClient
+from tests.datasets.conftest import read_parquet
 from tests.estat.conftest import _fake_estat_server, fake_estat  # noqa: F401  (fixtures)
 from tests.fakes.fake_estat import Axis, FakeEstat, GeneratedTable
 
@@ -32,7 +32,7 @@ def _fetch(store: ObjectStore, stats_data_id: str) -> Any:
 
 def _rows(store: ObjectStore, key: str) -> list[dict[str, Any]]:
     with store.open_read(key) as fh:
-        return pq.read_table(fh).to_pylist()
+        return read_parquet(fh).to_pylist()
 
 
 def _csv_equals_dataset(text: str, rows: list[dict[str, Any]]) -> None:
@@ -59,7 +59,7 @@ def test_recorded_census_table_exports(fake_estat: FakeEstat, local_store) -> No
         _csv_equals_dataset(raw.decode("utf-8-sig" if encoding != "cp932" else "cp932"), rows)
     parquet = export_parquet(local_store, manifest.dataset_id)
     with local_store.open_read(parquet.key) as fh:
-        table = pq.read_table(fh)
+        table = read_parquet(fh)
     for field in table.schema:
         assert field.type == (pa.float64() if field.name == "value" else pa.string()), field
     assert table.to_pylist() == rows

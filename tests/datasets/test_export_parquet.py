@@ -11,7 +11,7 @@ import pytest
 from estat_aws_mcp.datasets.export import export_parquet, parquet_key
 from estat_aws_mcp.errors import InputError
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
-from tests.datasets.conftest import synthetic_rows
+from tests.datasets.conftest import read_parquet, synthetic_rows
 
 AXES = ("tab", "cat01", "area", "time")
 
@@ -40,7 +40,7 @@ def test_parquet_round_trip_with_exact_types(local_store, make_dataset, compress
     assert table.schema.remove_metadata() == _expected_schema()
     assert result.parquet_schema == [{"name": f.name, "type": str(f.type)} for f in _expected_schema()]
     with local_store.open_read(manifest.data_key) as fh:
-        source = pq.read_table(fh)
+        source = read_parquet(fh)
     assert table.to_pylist() == source.to_pylist()
     provenance = json.loads(table.schema.metadata[b"estat_aws_mcp"])
     assert provenance["dataset_id"] == manifest.dataset_id
@@ -69,7 +69,7 @@ def test_codes_stay_strings_even_when_they_look_like_numbers(local_store, make_d
         pq.write_table(table, fh)
     result = export_parquet(local_store, manifest.dataset_id)
     with local_store.open_read(result.key) as fh:
-        out = pq.read_table(fh)
+        out = read_parquet(fh)
     assert out.schema.field("area_code").type == pa.string()
     assert out.schema.field("value").type == pa.float64()
     assert out.column("area_code").to_pylist()[:3] == ["0", "1000", "13000"]
@@ -107,7 +107,7 @@ def test_parquet_export_into_s3(s3_store) -> None:
     assert len(body) == result.bytes
     import io
 
-    assert pq.read_table(io.BytesIO(body)).num_rows == 3000
+    assert read_parquet(io.BytesIO(body)).num_rows == 3000
 
 
 def test_data_disagreeing_with_its_manifest_exports_nothing(local_store, make_dataset) -> None:
@@ -116,7 +116,7 @@ def test_data_disagreeing_with_its_manifest_exports_nothing(local_store, make_da
 
     manifest = make_dataset(rows=100)
     with local_store.open_write(manifest.data_key) as fh:  # data replaced behind the manifest's back
-        pq.write_table(pq.read_table(local_store.uri_for(manifest.data_key).removeprefix("file://")).slice(0, 60), fh)
+        pq.write_table(read_parquet(local_store.uri_for(manifest.data_key).removeprefix("file://")).slice(0, 60), fh)
     with pytest.raises(UpstreamError, match="60 rows but its manifest says 100"):
         export_parquet(local_store, manifest.dataset_id)
     with pytest.raises(UpstreamError, match="60 rows"):

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 
 from estat_aws_mcp.datasets.fetch import (
@@ -35,6 +34,7 @@ from estat_aws_mcp.datasets.manifest import load_manifest
 from estat_aws_mcp.datasets.store import LocalObjectStore, ObjectStore
 from estat_aws_mcp.errors import InputError
 from estat_aws_mcp.estat.client import EstatClient
+from tests.datasets.conftest import read_parquet
 from tests.estat.conftest import _fake_estat_server, fake_estat  # noqa: F401  (fixtures)
 from tests.fakes.fake_estat import (
     DEFAULT_NOTES,
@@ -74,7 +74,7 @@ async def fetch(fake: FakeEstat, store: ObjectStore, stats_data_id: str, *, fast
 
 def read_rows(store: ObjectStore, data_key: str) -> list[dict[str, Any]]:
     with store.open_read(data_key) as fh:
-        return pq.read_table(fh).to_pylist()
+        return read_parquet(fh).to_pylist()
 
 
 def assert_matches_source(

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 
 from estat_aws_mcp.datasets.fetch import FetchedPage, convert_page
@@ -16,6 +15,7 @@ from estat_aws_mcp.datasets.pages import split_value_array, value_lines_as_json
 from estat_aws_mcp.datasets.schema import PageConverter, table_metadata
 from estat_aws_mcp.datasets.store import LocalObjectStore
 from estat_aws_mcp.estat.normalize import normalize_stats_data
+from tests.datasets.conftest import read_parquet
 from tests.datasets.test_fetch import fetch
 from tests.estat.conftest import _fake_estat_server, fake_estat  # noqa: F401  (fixtures)
 from tests.fakes.fake_estat import Axis, FakeEstat, default_value
@@ -83,7 +83,7 @@ def tricky_value(index: int) -> str:
 
 def table_of(store: LocalObjectStore, data_key: str) -> Any:
     with store.open_read(data_key) as fh:
-        return pq.read_table(fh)
+        return read_parquet(fh)
 
 
 @pytest.mark.parametrize("value_fn", [default_value, tricky_value], ids=["markers", "separator-in-a-string"])

@@ -18,6 +18,7 @@ from estat_aws_mcp.datasets.iceberg import (
 from estat_aws_mcp.datasets.manifest import DatasetManifest
 from estat_aws_mcp.errors import InputError
 from estat_aws_mcp.settings import Settings, get_settings
+from tests.datasets.conftest import read_parquet
 
 
 @pytest.fixture
@@ -33,10 +34,9 @@ def _scan(settings: Settings, identifier: str) -> pa.Table:
 
 
 def _source(store, manifest: DatasetManifest) -> pa.Table:
-    import pyarrow.parquet as pq
 
     with store.open_read(manifest.data_key) as fh:
-        return pq.read_table(fh)
+        return read_parquet(fh)
 
 
 def test_catalog_lives_in_the_store_folder(settings: Settings, make_dataset: Callable, store_root: Path) -> None:

@@ -15,6 +15,7 @@ from estat_aws_mcp.aws.clients import aws_client
 from estat_aws_mcp.datasets.iceberg import load_dataset_to_iceberg, open_catalog
 from estat_aws_mcp.errors import InputError
 from estat_aws_mcp.settings import Settings, get_settings
+from tests.datasets.conftest import read_parquet
 
 PREFIX = "estat"  # s3_store fixture: s3://<bucket>/estat
 
@@ -84,10 +85,9 @@ def test_namespace_is_a_glue_database(glue_settings: Settings, s3_store, make_da
 
 
 def _source_column(store, manifest, name: str) -> list:
-    import pyarrow.parquet as pq
 
     with store.open_read(manifest.data_key) as fh:
-        return pq.read_table(fh, columns=[name]).column(name).to_pylist()
+        return read_parquet(fh, columns=[name]).column(name).to_pylist()
 
 
 def test_existing_database_is_used_and_a_missing_one_reported(

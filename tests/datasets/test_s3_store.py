@@ -12,7 +12,7 @@ from estat_aws_mcp.aws.clients import aws_client
 from estat_aws_mcp.datasets.manifest import DATA_FILE, MANIFEST_FILE, dataset_key, load_manifest
 from estat_aws_mcp.datasets.s3_store import MIN_PART_SIZE, S3ObjectStore
 from estat_aws_mcp.errors import InputError, UpstreamError
-from tests.datasets.conftest import write_dataset
+from tests.datasets.conftest import read_parquet, write_dataset
 
 BUCKET = "estat-test-bucket"
 PART = MIN_PART_SIZE  # S3 (and moto) refuse smaller parts except the last
@@ -128,16 +128,15 @@ def test_failed_dataset_upload_publishes_no_dataset(s3_store: S3ObjectStore, mon
 
 
 def test_dataset_round_trip_through_s3(s3_store: S3ObjectStore) -> None:
-    import pyarrow.parquet as pq
 
     manifest = write_dataset(s3_store, 500)
     keys = _objects()
     assert f"estat/{dataset_key(manifest.dataset_id, DATA_FILE)}" in keys
     assert f"estat/{dataset_key(manifest.dataset_id, MANIFEST_FILE)}" in keys
     assert load_manifest(s3_store, manifest.dataset_id).row_count == 500
-    table = pq.read_table(io.BytesIO(_get(f"estat/{manifest.data_key}")))
+    table = read_parquet(io.BytesIO(_get(f"estat/{manifest.data_key}")))
     with s3_store.open_read(manifest.data_key) as fh:
-        assert pq.read_table(fh).equals(table)
+        assert read_parquet(fh).equals(table)
 
 
 def test_ranged_reader_seeks_and_reads(s3_store: S3ObjectStore) -> None:

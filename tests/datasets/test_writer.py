@@ -17,6 +17,7 @@ from estat_aws_mcp.datasets.store import LocalObjectStore
 from estat_aws_mcp.datasets.writer import ROW_GROUP_ROWS, DatasetWriter
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
 from estat_aws_mcp.limits import SAMPLE_ROWS
+from tests.datasets.conftest import read_parquet
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -169,4 +170,4 @@ def test_writes_through_the_s3_store(aws_env: object) -> None:
     fresh = open_store("s3://writer-test/prefix")
     assert load_manifest(fresh, manifest.dataset_id).row_count == 5000
     with fresh.open_read(manifest.data_key) as fh:
-        assert pq.read_table(fh).num_rows == 5000
+        assert read_parquet(fh).num_rows == 5000

@@ -17,7 +17,7 @@ from estat_aws_mcp.datasets.store import LocalObjectStore
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
 from estat_aws_mcp.tools import dataset_files
 from estat_aws_mcp.tools.server import build_server
-from tests.datasets.conftest import synthetic_rows, write_dataset
+from tests.datasets.conftest import read_parquet, synthetic_rows, write_dataset
 from tests.estat.conftest import _fake_estat_server, fake_estat  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.anyio
@@ -124,7 +124,6 @@ async def test_unknown_dataset_says_what_to_do(local_env, tool) -> None:
 
 
 async def test_transform_to_parquet_through_the_tool(local_env: LocalObjectStore) -> None:
-    import pyarrow.parquet as pq
 
     manifest = write_dataset(local_env, 300)
     result = await call("transform_to_parquet", dataset_id=manifest.dataset_id, compression="snappy")
@@ -132,7 +131,7 @@ async def test_transform_to_parquet_through_the_tool(local_env: LocalObjectStore
     assert data["row_count"] == 300 and data["compression"] == "snappy" and data["credit"] == CREDIT_NOTICE
     assert {"name": "value", "type": "double"} in data["parquet_schema"]
     with local_env.open_read(local_env.key_from_uri(data["uri"])) as fh:
-        assert pq.read_table(fh).num_rows == 300
+        assert read_parquet(fh).num_rows == 300
 
 
 async def test_download_pages_locally_without_presigned_url(local_env: LocalObjectStore) -> None:
