@@ -21,11 +21,10 @@ import contextlib
 import functools
 import json
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
-from estat_aws_mcp.datasets.manifest import DATA_FILE, DatasetManifest, dataset_key, load_manifest
+from estat_aws_mcp.datasets.manifest import DATA_FILE, DatasetManifest, dataset_batches, dataset_key, load_manifest
 from estat_aws_mcp.datasets.store import ObjectStore
 from estat_aws_mcp.errors import InputError, UpstreamError
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
@@ -99,17 +98,6 @@ def parquet_key(dataset_id: str) -> str:
 
 
 # -- reading a dataset ----------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def dataset_batches(store: ObjectStore, manifest: DatasetManifest, batch_rows: int = BATCH_ROWS) -> Iterator[Any]:
-    """``(schema, iterator of record batches)`` of a dataset's data file, read incrementally."""
-    import pyarrow.parquet as pq
-
-    key = manifest.data_key or dataset_key(manifest.dataset_id, DATA_FILE)
-    with store.open_read(key) as fh:
-        parquet = pq.ParquetFile(fh)
-        yield parquet.schema_arrow, parquet.iter_batches(batch_size=batch_rows)
 
 
 def _check_row_count(manifest: DatasetManifest, rows: int) -> None:

@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlparse
 
 from pydantic import BaseModel, Field
 
-from estat_aws_mcp.datasets.manifest import load_manifest
+from estat_aws_mcp.datasets.manifest import DatasetManifest, dataset_batches, load_manifest
 from estat_aws_mcp.errors import ConfigurationError, InputError, UpstreamError
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
 
@@ -303,14 +303,12 @@ def _iceberg_type_for(arrow_type: pa.DataType):
     return mapping[name]
 
 
-def _dataset_batches(store: ObjectStore, data_key: str, schema: pa.Schema, batch_rows: int):
+def _dataset_batches(store: ObjectStore, manifest: DatasetManifest, schema: pa.Schema, batch_rows: int):
     """The dataset's rows as Arrow tables of at most ``batch_rows`` rows, cast to ``schema``."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    with store.open_read(data_key) as fh:
-        parquet = pq.ParquetFile(fh)
-        for batch in parquet.iter_batches(batch_size=batch_rows):
+    with dataset_batches(store, manifest, batch_rows) as (_, batches):
+        for batch in batches:
             yield pa.Table.from_batches([batch]).cast(schema)
 
 
@@ -344,7 +342,7 @@ def _write_transaction(iceberg_table, store, manifest, schema, mode, batch_rows,
     if mode == "overwrite" and not fresh:
         schema_replaced = _evolve_schema_for_overwrite(tx, iceberg_table, schema)
     first = True
-    for chunk in _dataset_batches(store, manifest.data_key, schema, batch_rows):
+    for chunk in _dataset_batches(store, manifest, schema, batch_rows):
         if first and mode == "overwrite":
             tx.overwrite(chunk, snapshot_properties=snapshot_properties)
         else:

@@ -11,9 +11,11 @@ dataset up through its manifest, so an interrupted fetch can never be mistaken f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -96,3 +98,18 @@ def load_manifest(store: ObjectStore, dataset_id: str) -> DatasetManifest:
             f"unknown dataset_id {dataset_id!r}: no complete dataset with that id in the store; "
             "fetch it again with fetch_dataset_auto / fetch_dataset_filtered / fetch_large_dataset_complete"
         ) from None
+
+
+@contextlib.contextmanager
+def dataset_batches(store: ObjectStore, manifest: DatasetManifest, batch_rows: int = 65_536) -> Iterator[Any]:
+    """``(arrow schema, iterator of record batches)`` of a dataset's data, read incrementally (bounded memory).
+
+    No pre-buffering: pyarrow's background I/O threads reading a Python file object can abort the
+    interpreter at exit (apache/arrow#33975).
+    """
+    import pyarrow.parquet as pq
+
+    key = manifest.data_key or dataset_key(manifest.dataset_id, DATA_FILE)
+    with store.open_read(key) as fh:
+        parquet = pq.ParquetFile(fh, pre_buffer=False)
+        yield parquet.schema_arrow, parquet.iter_batches(batch_size=batch_rows, use_threads=False)
