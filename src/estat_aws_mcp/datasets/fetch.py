@@ -468,11 +468,7 @@ class EstatClientSource:
 
 def new_client(settings: Settings | None = None, **options: Any) -> EstatClient:
     """An :class:`EstatClient` whose page responses take the fast path (:mod:`estat_aws_mcp.datasets.pages`)."""
-    import httpx
+    from estat_aws_mcp.estat.client import EstatClient, default_transport
 
-    from estat_aws_mcp.estat.client import EstatClient, _shared_ssl_context
-
-    # The same transport the client would build by default (no httpx retries: the client retries;
-    # the process-wide TLS context), wrapped by the fast path.
-    inner = options.pop("transport", None) or httpx.AsyncHTTPTransport(retries=0, verify=_shared_ssl_context())
+    inner = options.pop("transport", None) or default_transport()
     return EstatClient(settings, transport=ValueCapturingTransport(inner), **options)

@@ -173,6 +173,12 @@ def _shared_ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+def default_transport() -> httpx.AsyncHTTPTransport:
+    """The transport a client builds unless given one: no httpx-level retries (the client retries,
+    bounded) and the process-wide TLS context. Callers that wrap the transport start from this."""
+    return httpx.AsyncHTTPTransport(retries=0, verify=_shared_ssl_context())
+
+
 def _retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
@@ -298,7 +304,7 @@ class EstatClient:
 
     async def _open_http(self) -> httpx.AsyncClient:
         app_id = await self._resolve_app_id()
-        inner = self._transport or httpx.AsyncHTTPTransport(retries=0, verify=_shared_ssl_context())
+        inner = self._transport or default_transport()
         return httpx.AsyncClient(
             transport=_AppIdTransport(inner, app_id),
             timeout=httpx.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s)),
