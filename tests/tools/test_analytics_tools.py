@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp.server.fastmcp import FastMCP
 from mcp.shared.memory import create_connected_server_and_client_session
 from starlette.testclient import TestClient
 
@@ -26,24 +25,13 @@ from estat_aws_mcp.tools import analytics
 from estat_aws_mcp.tools.server import build_server
 from tests.datasets.conftest import synthetic_rows, write_dataset
 from tests.sql.test_athena_engine import queue_athena_result
+from tests.tools.mcp_calls import call_tool, error_text, server_with
 
 AXES = ("tab", "cat01", "area", "time")
 
 
-def _server() -> FastMCP:
-    mcp = FastMCP("analytics-test")
-    analytics.register(mcp)
-    return mcp
-
-
 async def call(name: str, **arguments: Any):
-    async with create_connected_server_and_client_session(_server()) as session:
-        return await session.call_tool(name, arguments)
-
-
-def _error_text(result) -> str:
-    assert result.isError, result
-    return result.content[0].text
+    return await call_tool(server_with(analytics), name, arguments)
 
 
 @pytest.fixture
@@ -95,18 +83,18 @@ async def test_load_then_query_locally(local_env: LocalObjectStore) -> None:
 
 @pytest.mark.anyio
 async def test_tool_errors_name_the_rule_or_the_problem(local_env: LocalObjectStore) -> None:
-    assert "[ddl]" in _error_text(await call("analyze_with_athena", sql="DROP TABLE population"))
-    assert "[file_access]" in _error_text(await call("analyze_with_athena", sql="SELECT * FROM 'secrets.csv'"))
-    assert "[multiple_statements]" in _error_text(await call("analyze_with_athena", sql="SELECT 1; SELECT 2"))
+    assert "[ddl]" in error_text(await call("analyze_with_athena", sql="DROP TABLE population"))
+    assert "[file_access]" in error_text(await call("analyze_with_athena", sql="SELECT * FROM 'secrets.csv'"))
+    assert "[multiple_statements]" in error_text(await call("analyze_with_athena", sql="SELECT 1; SELECT 2"))
     manifest = write_dataset(local_env, 5, AXES)
-    assert "invalid table name" in _error_text(
+    assert "invalid table name" in error_text(
         await call("load_to_iceberg", dataset_id=manifest.dataset_id, table="My Table")
     )
     other = write_dataset(local_env, 5, ("area", "time"))
     assert not (await call("load_to_iceberg", dataset_id=manifest.dataset_id, table="t")).isError
-    text = _error_text(await call("load_to_iceberg", dataset_id=other.dataset_id, table="t", mode="append"))
+    text = error_text(await call("load_to_iceberg", dataset_id=other.dataset_id, table="t", mode="append"))
     assert "table columns:" in text and "dataset columns:" in text
-    text = _error_text(await call("analyze_with_athena", sql="SELECT * FROM nothing_here"))
+    text = error_text(await call("analyze_with_athena", sql="SELECT * FROM nothing_here"))
     assert "nothing_here does not exist" in text and text.endswith("Loaded tables: estat.t")
 
 

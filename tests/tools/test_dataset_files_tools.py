@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from mcp.server.fastmcp import FastMCP
 from mcp.shared.memory import create_connected_server_and_client_session
 
 from estat_aws_mcp.datasets.store import LocalObjectStore
@@ -19,25 +18,14 @@ from estat_aws_mcp.tools import dataset_files
 from estat_aws_mcp.tools.server import build_server
 from tests.datasets.conftest import read_parquet, synthetic_rows, write_dataset
 from tests.estat.conftest import _fake_estat_server, fake_estat  # noqa: F401  (fixtures)
+from tests.tools.mcp_calls import call_tool, error_text, server_with
 
 pytestmark = pytest.mark.anyio
 TOOLS = {"save_dataset_as_csv", "transform_to_parquet", "download_csv_from_s3"}
 
 
-def _server() -> FastMCP:
-    mcp = FastMCP("dataset-files-test")
-    dataset_files.register(mcp)
-    return mcp
-
-
 async def call(name: str, **arguments: Any):
-    async with create_connected_server_and_client_session(_server()) as session:
-        return await session.call_tool(name, arguments)
-
-
-def _error_text(result) -> str:
-    assert result.isError, result
-    return result.content[0].text
+    return await call_tool(server_with(dataset_files), name, arguments)
 
 
 @pytest.fixture
@@ -92,7 +80,7 @@ async def test_cp932_refusal_and_replacement_through_the_tool(local_env: LocalOb
     columns["area_name"][3] = "𠮷田町"
     manifest = write_dataset(local_env, columns)
     refused = await call("save_dataset_as_csv", dataset_id=manifest.dataset_id, encoding="cp932")
-    text = _error_text(refused)
+    text = error_text(refused)
     assert "row 4 column area_name" in text and "U+20BB7" in text and "no file was written" in text
     replaced = await call(
         "save_dataset_as_csv", dataset_id=manifest.dataset_id, encoding="cp932", on_unencodable="replace"
@@ -114,12 +102,12 @@ async def test_cp932_refusal_and_replacement_through_the_tool(local_env: LocalOb
 )
 async def test_bad_options_are_clear_errors(local_env, tool, arguments, fragment) -> None:
     manifest = write_dataset(local_env, 5)
-    assert fragment in _error_text(await call(tool, dataset_id=manifest.dataset_id, **arguments))
+    assert fragment in error_text(await call(tool, dataset_id=manifest.dataset_id, **arguments))
 
 
 @pytest.mark.parametrize("tool", ["save_dataset_as_csv", "transform_to_parquet"])
 async def test_unknown_dataset_says_what_to_do(local_env, tool) -> None:
-    text = _error_text(await call(tool, dataset_id="0003445078-0123456789ab"))
+    text = error_text(await call(tool, dataset_id="0003445078-0123456789ab"))
     assert "unknown dataset_id" in text and "fetch_dataset_auto" in text
 
 
@@ -159,7 +147,7 @@ async def test_download_refusals_are_identical(local_env: LocalObjectStore, tmp_
         "exports/absent.csv",
         "s3://other/exports/real.csv",
     ]
-    texts = {_error_text(await call("download_csv_from_s3", uri=u)).replace(repr(u), "<uri>") for u in uris}
+    texts = {error_text(await call("download_csv_from_s3", uri=u)).replace(repr(u), "<uri>") for u in uris}
     assert len(texts) == 1
     assert "secret" not in texts.pop()
 
@@ -221,13 +209,13 @@ async def test_s3_download_refuses_outside_the_prefix(s3_env) -> None:
         "s3://elsewhere/team/estat/exports/x.csv",
         "s3://estat-tools/team/estat/exports/absent.csv",
     ]
-    texts = {_error_text(await call("download_csv_from_s3", uri=u)).replace(repr(u), "<uri>") for u in uris}
+    texts = {error_text(await call("download_csv_from_s3", uri=u)).replace(repr(u), "<uri>") for u in uris}
     assert len(texts) == 1 and "secret" not in texts.pop()
 
 
 async def test_invalid_storage_uri_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ESTAT_MCP_STORAGE_URI", "gs://bucket/prefix")
-    text = _error_text(await call("save_dataset_as_csv", dataset_id="0003445078-0123456789ab"))
+    text = error_text(await call("save_dataset_as_csv", dataset_id="0003445078-0123456789ab"))
     assert "unsupported storage URI scheme" in text
 
 

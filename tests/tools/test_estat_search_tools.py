@@ -10,7 +10,6 @@ import sys
 from typing import Any
 
 import pytest
-from mcp.shared.memory import create_connected_server_and_client_session
 from mcp.types import CallToolResult, JSONRPCResponse
 
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
@@ -19,23 +18,18 @@ from estat_aws_mcp.limits import TOOL_RESULT_BUDGET_BYTES
 from estat_aws_mcp.tools.server import build_server
 from tests.estat.conftest import _fake_estat_server, fake_estat  # noqa: F401  (fixtures)
 from tests.fakes.fake_estat import FakeEstat, synthetic_table_inf
+from tests.tools.mcp_calls import call_tool, error_text
 
 pytestmark = pytest.mark.anyio
 
 
 async def call(name: str, arguments: dict[str, Any]) -> CallToolResult:
-    async with create_connected_server_and_client_session(build_server()) as session:
-        result = await session.call_tool(name, arguments)
+    result = await call_tool(build_server(), name, arguments)
     payload = JSONRPCResponse(
         jsonrpc="2.0", id=1, result=result.model_dump(by_alias=True, mode="json", exclude_none=True)
     ).model_dump_json(by_alias=True, exclude_none=True)
     assert len(payload.encode("utf-8")) < TOOL_RESULT_BUDGET_BYTES, (name, len(payload))
     return result
-
-
-def error_text(result: CallToolResult) -> str:
-    assert result.isError, result
-    return result.content[0].text
 
 
 def list_requests(fake: FakeEstat) -> list[dict[str, str]]:
