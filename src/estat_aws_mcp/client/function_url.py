@@ -53,11 +53,12 @@ def aws_credentials(profile: str | None = None) -> Any:
     import boto3
     from botocore.exceptions import ProfileNotFound
 
+    # botocore may notice a missing profile when the session is built or only when credentials resolve.
     try:
         session = boto3.Session(profile_name=profile) if profile else boto3.Session()
+        credentials = session.get_credentials()
     except ProfileNotFound as error:
         raise ClientConfigurationError(str(error)) from None
-    credentials = session.get_credentials()
     if credentials is None:
         where = f"profile '{profile}'" if profile else "the standard chain (env, ~/.aws, SSO, instance role)"
         raise ClientConfigurationError(f"No AWS credentials found in {where}.")
