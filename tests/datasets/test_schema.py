@@ -137,14 +137,16 @@ def test_markers_come_from_each_responses_note(estat_fixtures_dir: Path) -> None
         "-": (None, "当該数値が皆無"),
         "***": (None, "当該属性での集計なし"),
         "...": (None, "当該属性の標本数が皆無又は標本数10未満"),
-        "2:35": (None, "時刻"),
-        "23:59": (None, "時刻"),
+        "2:35": (155.0, "時刻"),  # a declared clock time is a real value: minutes since 0:00
+        "23:59": (1439.0, "時刻"),
         "abc": (None, None),  # not a number and not declared: null, raw text kept
         "0": (0.0, None),
     }
     # Without that NOTE, "-" is not a marker with a meaning (nothing is hard-coded), yet not a number either.
     bare = PageConverter(metadata).convert([{**template, "$": "-"}], {}).to_pylist()[0]
     assert (bare["value"], bare["value_raw"], bare["note"]) == (None, "-", None)
+    undeclared_clock = PageConverter(metadata).convert([{**template, "$": "2:35"}], {}).to_pylist()[0]
+    assert (undeclared_clock["value"], undeclared_clock["note"]) == (None, None)
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,13 @@ One row per e-Stat VALUE. For each axis the table has (``tab``, ``cat01``…``ca
 ``time``, in that order) the columns ``<axis>_code`` and ``<axis>_name``; then
 
 - ``unit``: the row's ``@unit``, else the unit of the first class item along the axes that has one;
-- ``value``: float64, null where e-Stat sent a marker (or anything that is not a number);
+- ``value``: float64, null where e-Stat sent a marker (or anything that is not a number); a clock
+  time that the response's NOTE declares (time-use tables: ``"2:35"``, meaning 時刻) is a real value,
+  not a missing one, and becomes minutes since 0:00 (155.0), the same rule as
+  :func:`estat_aws_mcp.estat.normalize.parse_value`;
 - ``value_raw``: the string exactly as e-Stat sent it;
-- ``note``: the marker's meaning, read from the same response's ``NOTE`` (never a built-in list);
+- ``note``: the meaning of a NOTE-declared cell, read from the same response's ``NOTE`` (never a
+  built-in list);
 - ``annotation``: the row's ``@anno`` (annotation mark) when e-Stat sent one.
 
 Names come from the metadata (``getMetaInfo``'s CLASS_INF) joined by code, so every page of a table
@@ -25,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from estat_aws_mcp.errors import UpstreamError
-from estat_aws_mcp.estat.normalize import MetaInfo, StatsData
+from estat_aws_mcp.estat.normalize import CLOCK_TIME_PATTERN, MetaInfo, StatsData
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -249,8 +253,24 @@ class PageConverter:
             note = pa.nulls(len(value_raw), pa.string())
             numeric_raw = value_raw
         value = _parse_floats(numeric_raw)
+        if markers:
+            value = _with_clock_minutes(value, value_raw, is_marker)
         arrays += [unit, value, value_raw, note, columns["@anno"]]
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+
+def _with_clock_minutes(value: pa.Array, value_raw: pa.Array, declared: pa.Array) -> pa.Array:
+    """``value`` with NOTE-declared clock times (``"H:MM"``) as minutes since 0:00 (see the module doc)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    clock = pc.and_(declared, pc.fill_null(pc.match_substring_regex(value_raw, CLOCK_TIME_PATTERN), False))
+    if not pc.any(clock).as_py():
+        return value
+    parts = pc.split_pattern(pc.if_else(clock, value_raw, pa.scalar(None, pa.string())), ":")
+    hours = pc.cast(pc.list_element(parts, 0), pa.float64())
+    minutes = pc.cast(pc.list_element(parts, 1), pa.float64())
+    return pc.if_else(clock, pc.add(pc.multiply(hours, 60.0), minutes), value)
 
 
 def _parse_floats(raw: pa.Array) -> pa.Array:

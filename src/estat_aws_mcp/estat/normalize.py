@@ -548,7 +548,9 @@ def iter_value_rows(values: Iterable[Mapping[str, Any]], notes: Mapping[str, str
         }
 
 
-_CLOCK_TIME = re.compile(r"^\d{1,3}:[0-5]\d$")
+# Clock times declared in NOTE (time-use tables); shared with the dataset conversion.
+CLOCK_TIME_PATTERN = r"^\d{1,3}:[0-5]\d$"
+_CLOCK_TIME = re.compile(CLOCK_TIME_PATTERN)
 
 
 def is_clock_time(raw: str) -> bool:
