@@ -8,17 +8,14 @@ invocation's remaining time (:mod:`estat_aws_mcp.sql.deadline`) caps it.
 
 from __future__ import annotations
 
-import functools
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import anyio.to_thread
 from mcp.server.fastmcp import FastMCP
-from mcp.server.fastmcp.exceptions import ToolError
 from pydantic import Field
 
 from estat_aws_mcp.datasets.iceberg import IcebergLoadResult
-from estat_aws_mcp.errors import EstatMcpError
 from estat_aws_mcp.sql.result import QueryResult
+from estat_aws_mcp.tools.errors import in_worker_thread
 
 MAX_ROWS_LIMIT = 10_000
 
@@ -42,13 +39,6 @@ ANALYZE_DESCRIPTION = (
 )
 
 
-async def _in_thread(fn, *args: Any, **kwargs: Any):
-    try:
-        return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
-    except EstatMcpError as exc:
-        raise ToolError(str(exc)) from exc
-
-
 def register(mcp: FastMCP) -> None:
     @mcp.tool(name="load_to_iceberg", description=LOAD_DESCRIPTION, structured_output=True)
     async def load_to_iceberg(
@@ -69,7 +59,7 @@ def register(mcp: FastMCP) -> None:
         from estat_aws_mcp.datasets.iceberg import load_dataset_to_iceberg
         from estat_aws_mcp.settings import get_settings
 
-        return await _in_thread(load_dataset_to_iceberg, get_settings(), dataset_id, table, namespace, mode)
+        return await in_worker_thread(load_dataset_to_iceberg, get_settings(), dataset_id, table, namespace, mode)
 
     @mcp.tool(name="analyze_with_athena", description=ANALYZE_DESCRIPTION, structured_output=True)
     async def analyze_with_athena(
@@ -89,4 +79,4 @@ def register(mcp: FastMCP) -> None:
         settings = get_settings()
         deadline = query_deadline(settings.sql_timeout_s)  # taken in the request's context (Lambda deadline)
         engine = get_engine(settings)
-        return await _in_thread(engine.execute, sql, max_rows=max_rows, deadline=deadline, dialect=dialect)
+        return await in_worker_thread(engine.execute, sql, max_rows=max_rows, deadline=deadline, dialect=dialect)

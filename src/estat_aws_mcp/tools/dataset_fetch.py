@@ -12,13 +12,12 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.fastmcp import Context, FastMCP
-from mcp.server.fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from estat_aws_mcp.datasets.filters import AxisSelection
-from estat_aws_mcp.errors import EstatMcpError
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
 from estat_aws_mcp.limits import SAMPLE_ROWS, TOOL_RESULT_BUDGET_BYTES
+from estat_aws_mcp.tools.errors import tool_errors
 
 if TYPE_CHECKING:
     from estat_aws_mcp.datasets.fetch import FetchMode, FetchResult
@@ -105,7 +104,7 @@ async def run_fetch(
         if ctx is not None:
             await ctx.report_progress(done, total, message)
 
-    try:
+    with tool_errors():
         async with new_client(settings) as client:
             result = await fetch_dataset(
                 EstatClientSource(client),
@@ -116,8 +115,6 @@ async def run_fetch(
                 concurrency=effective,
                 progress=progress,
             )
-    except EstatMcpError as exc:
-        raise ToolError(str(exc)) from None
     return fit_to_budget(build_result(store, result))
 
 

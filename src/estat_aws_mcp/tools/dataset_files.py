@@ -6,19 +6,15 @@ transfers) runs in a worker thread so the event loop keeps serving other request
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any, Literal, TypeVar
 
-import anyio.to_thread
 from mcp.server.fastmcp import FastMCP
-from mcp.server.fastmcp.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from estat_aws_mcp.errors import EstatMcpError
 from estat_aws_mcp.limits import TOOL_RESULT_BUDGET_BYTES
+from estat_aws_mcp.tools.errors import in_worker_thread
 
 T = TypeVar("T")
 
@@ -76,13 +72,6 @@ def _store():
     from estat_aws_mcp.settings import get_settings
 
     return open_store(get_settings().storage_uri)
-
-
-async def _in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    try:
-        return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
-    except EstatMcpError as exc:
-        raise ToolError(str(exc)) from None
 
 
 def save_dataset_as_csv_core(dataset_id: str, encoding: str, on_unencodable: str) -> CsvExportResult:
@@ -147,7 +136,7 @@ def register(mcp: FastMCP) -> None:
             Field(description="cp932 only: 'error' refuses and lists the characters; 'replace' writes 〓 and reports"),
         ] = "error",
     ) -> CsvExportResult:
-        return await _in_thread(save_dataset_as_csv_core, dataset_id, encoding, on_unencodable)
+        return await in_worker_thread(save_dataset_as_csv_core, dataset_id, encoding, on_unencodable)
 
     @mcp.tool(
         title="Save a dataset as Parquet",
@@ -166,7 +155,7 @@ def register(mcp: FastMCP) -> None:
             str, Field(description="'zstd' (default, smaller) or 'snappy' (faster, most compatible)")
         ] = "zstd",
     ) -> ParquetExportResult:
-        return await _in_thread(transform_to_parquet_core, dataset_id, compression)
+        return await in_worker_thread(transform_to_parquet_core, dataset_id, compression)
 
     @mcp.tool(
         title="Read a stored CSV, page by page",
@@ -186,4 +175,4 @@ def register(mcp: FastMCP) -> None:
         ] = DEFAULT_DOWNLOAD_BYTES,
         offset: Annotated[int, Field(ge=0, description="Byte offset to start at: 0, then next_offset")] = 0,
     ) -> CsvPageResult:
-        return await _in_thread(download_csv_core, uri, max_bytes, offset)
+        return await in_worker_thread(download_csv_core, uri, max_bytes, offset)

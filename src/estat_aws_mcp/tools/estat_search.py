@@ -17,13 +17,13 @@ from mcp.server.fastmcp.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from estat_aws_mcp.errors import EstatMcpError
 from estat_aws_mcp.estat.search_models import (
     AcceptedSuggestion,
     ApplySuggestionsResult,
     KeywordSubstitution,
     SearchResult,
 )
+from estat_aws_mcp.tools.errors import tool_errors
 
 logger = logging.getLogger(__name__)
 
@@ -93,12 +93,10 @@ async def _run_estat(action: Callable[..., Awaitable[T]]) -> T:
     from estat_aws_mcp.estat.client import EstatClient
     from estat_aws_mcp.estat.text import warm_up
 
-    try:
+    with tool_errors():
         async with EstatClient() as client:  # a missing appId fails here, before Janome loads
             await anyio.to_thread.run_sync(warm_up)
             return await action(client)
-    except EstatMcpError as error:
-        raise ToolError(str(error)) from None
 
 
 def register(mcp: FastMCP) -> None:
@@ -118,11 +116,9 @@ def register(mcp: FastMCP) -> None:
     ) -> SearchResult:
         from estat_aws_mcp.estat.search import search_estat, validate_filters, validate_query
 
-        try:
+        with tool_errors():
             validate_query(query)
             filters = validate_filters(survey_years, stats_field, stats_code, collect_area)
-        except EstatMcpError as error:
-            raise ToolError(str(error)) from None
 
         async def run(client) -> SearchResult:
             return await search_estat(client, query, filters, max_results=max_results, auto_suggest=auto_suggest)
@@ -160,7 +156,7 @@ def register(mcp: FastMCP) -> None:
         from estat_aws_mcp.estat.search import search_estat, validate_filters, validate_query
         from estat_aws_mcp.estat.suggest import apply_substitutions, coerce_substitutions
 
-        try:
+        with tool_errors():
             validate_query(original_query)
             substitutions = coerce_substitutions(accepted_keywords)
             outcome = apply_substitutions(original_query, substitutions)
@@ -171,8 +167,6 @@ def register(mcp: FastMCP) -> None:
                 )
             validate_query(outcome.rewritten)
             filters = validate_filters(survey_years, stats_field, stats_code, collect_area)
-        except EstatMcpError as error:
-            raise ToolError(str(error)) from None
 
         search = None
         if run_search:
