@@ -10,14 +10,22 @@ import pytest
 from tests.fakes.moto_server import MotoServer, running_moto_server
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# Recorded e-Stat responses (see PROVENANCE.md there); CI places ../shared beside the clone.
-ESTAT_FIXTURES = REPO_ROOT.parent / "shared" / "estat-fixtures"
+# Recorded e-Stat responses, vendored with their provenance (tests/fixtures/estat/PROVENANCE.md).
+ESTAT_FIXTURES = REPO_ROOT / "tests" / "fixtures" / "estat"
+
+
+def estat_fixture(name: str) -> Path:
+    """The path of one recorded response; a missing file fails the test that needs it, naming the file."""
+    path = ESTAT_FIXTURES / name
+    if not path.is_file():
+        pytest.fail(f"recorded e-Stat fixture missing: {path} (see tests/fixtures/estat/PROVENANCE.md)")
+    return path
 
 
 @pytest.fixture(scope="session")
 def estat_fixtures_dir() -> Path:
     if not ESTAT_FIXTURES.is_dir():
-        pytest.fail(f"recorded e-Stat fixtures not found at {ESTAT_FIXTURES} (expected ../shared beside the repo)")
+        pytest.fail(f"recorded e-Stat fixtures not found at {ESTAT_FIXTURES} (tests/fixtures/estat in the repository)")
     return ESTAT_FIXTURES
 
 

@@ -1,6 +1,6 @@
 """The normalised long schema and the VALUE page -> Arrow conversion, on the recorded fixtures.
 
-Fixture numbers refer to /work/shared/estat-fixtures/PROVENANCE.md. Rows marked SYNTHETIC are built
+Fixture numbers refer to tests/fixtures/estat/PROVENANCE.md. Rows marked SYNTHETIC are built
 here where no recording shows the case (they reuse a recorded NOTE block and recorded codes).
 """
 

@@ -1,4 +1,4 @@
-"""Every quirk of the recorded responses (../shared/estat-fixtures, see PROVENANCE.md), normalised."""
+"""Every quirk of the recorded responses (tests/fixtures/estat, see PROVENANCE.md), normalised."""
 
 from __future__ import annotations
 
@@ -21,13 +21,13 @@ from estat_aws_mcp.estat.normalize import (
     value_axis_ids,
     value_columns,
 )
-from tests.conftest import ESTAT_FIXTURES
+from tests.conftest import ESTAT_FIXTURES, estat_fixture
 
 JSON_FIXTURES = sorted(path.name for path in ESTAT_FIXTURES.glob("*.json"))
 
 
 def load(name: str) -> Any:
-    document = json.loads((ESTAT_FIXTURES / name).read_text(encoding="utf-8"))
+    document = json.loads(estat_fixture(name).read_text(encoding="utf-8"))
     if "GET_STATS_DATA" not in document and "VALUE" in document:  # #14, #16 kept only DATA_INF
         document = {
             "GET_STATS_DATA": {"RESULT": {"STATUS": 0, "ERROR_MSG": ""}, "STATISTICAL_DATA": {"DATA_INF": document}}
@@ -36,8 +36,10 @@ def load(name: str) -> Any:
 
 
 def find(fragment: str) -> str:
-    (name,) = [name for name in JSON_FIXTURES if fragment in name]
-    return name
+    names = [name for name in JSON_FIXTURES if fragment in name]
+    if len(names) != 1:
+        pytest.fail(f"expected one recorded fixture matching {fragment!r} in {ESTAT_FIXTURES}, found {names}")
+    return names[0]
 
 
 def normalize(name: str) -> dict[str, Any]:

@@ -77,7 +77,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-FIXTURES_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "estat-fixtures"
+# Recorded e-Stat responses vendored with their provenance (tests/fixtures/estat/PROVENANCE.md).
+FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "estat"
 API_PREFIX = "/rest/3.0/app"
 MAX_LIMIT = 100_000
 DEFAULT_APP_ID = "fake-estat-app-id-0123456789"

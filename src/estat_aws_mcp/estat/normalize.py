@@ -1,7 +1,7 @@
 """Every e-Stat response quirk, normalised in one place.
 
 e-Stat's JSON is a mechanical translation of its XML, which gives it a few traps that every
-caller would otherwise have to remember (all seen in /work/shared/estat-fixtures, see PROVENANCE.md):
+caller would otherwise have to remember (all seen in the recorded responses in tests/fixtures/estat, see PROVENANCE.md):
 
 - one element becomes a dict instead of a one-item list: TABLE_INF (#17), CLASS_OBJ, CLASS (#1, #3,
   #13, #19), NOTE (#16, #19), VALUE (not recorded, same rule), LIST_INF, RESOURCE (#8);
