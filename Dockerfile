@@ -8,22 +8,32 @@
 #   docker run -p 8080:8080 -e PYTHONPATH=/var/task --entrypoint /var/task/bin/estat-aws-mcp \
 #     estat-aws-mcp serve --http --host 0.0.0.0 --port 8080          # MCP at /mcp, GET /health
 #
-# Base image: AWS's Lambda Python 3.11 image pinned to release 3.11.2024.11.22.15, in the
-# per-architecture variant (tag suffix -x86_64 / -arm64). Bump the date tag (or pin a digest) on purpose.
+# Base image: AWS's Lambda Python 3.12 image on Amazon Linux 2023 (glibc 2.34), pinned to release
+# 3.12.2026.10.03.13 in its per-architecture variant (tag suffix -x86_64 / -arm64). Python 3.12 is the newest
+# Lambda Python for which every pin has manylinux wheels on both architectures, and AL2023 is supported until 2029.
+# To bump: pick a newer release tag from https://gallery.ecr.aws/lambda/python (same Python minor), change BOTH
+# FROM lines, and run `make test`: tests/lambda_handler/test_image_wheels.py reads the Python version from this
+# FROM line and resolves every runtime pin as wheels for manylinux_2_34 x86_64 and aarch64. To pin a digest
+# instead, write `public.ecr.aws/lambda/python:<tag>@sha256:<digest>` (per architecture: see `docker buildx
+# imagetools inspect public.ecr.aws/lambda/python:<tag>-<arch>`).
 ARG ARCH=x86_64
 
-FROM public.ecr.aws/lambda/python:3.11.2024.11.22.15-${ARCH} AS build
+FROM public.ecr.aws/lambda/python:3.12.2026.10.03.13-${ARCH} AS build
 WORKDIR /build
 COPY pyproject.toml constraints.txt README.md ./
 COPY src ./src
-# Production dependencies only (no extras), at the pinned versions; every module compiled now,
-# because Lambda's code filesystem is read-only and a missing .pyc makes each cold import slower.
-# unchecked-hash .pyc stay valid whatever the layer timestamps become.
-RUN python3.11 -m pip install --no-cache-dir --disable-pip-version-check --no-compile \
-        -c constraints.txt --target /opt/task . \
-    && python3.11 -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/task
+# Production dependencies only (no extras), at the pinned versions and as wheels only (never a source build in
+# the image: the wheel-resolution test proves every pin has a wheel for this platform); then the project itself.
+# Every module is compiled now, because Lambda's code filesystem is read-only and a missing .pyc makes each cold
+# import slower; unchecked-hash .pyc stay valid whatever the layer timestamps become.
+RUN python3.12 -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep=chr(10))" \
+        > runtime-requirements.txt \
+    && python3.12 -m pip install --no-cache-dir --disable-pip-version-check --no-compile --only-binary=:all: \
+        -c constraints.txt --target /opt/task -r runtime-requirements.txt \
+    && python3.12 -m pip install --no-cache-dir --disable-pip-version-check --no-compile --no-deps --target /opt/task . \
+    && python3.12 -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/task
 
-FROM public.ecr.aws/lambda/python:3.11.2024.11.22.15-${ARCH}
+FROM public.ecr.aws/lambda/python:3.12.2026.10.03.13-${ARCH}
 # HOME: the AWS CLI and friends need a writable home; /tmp is the only writable place in Lambda.
 ENV HOME=/tmp \
     PYTHONDONTWRITEBYTECODE=1
