@@ -111,9 +111,11 @@ class AxisItem:
     level: str = "1"
     unit: str | None = None
     parent_code: str | None = None
+    name_en: str | None = None  # SYNTHETIC English name (lang=E); no English response was ever recorded
 
-    def as_class(self) -> dict[str, str]:
-        node = {"@code": self.code, "@name": self.name, "@level": self.level}
+    def as_class(self, lang: str = "J") -> dict[str, str]:
+        name = self.name_en if lang == "E" and self.name_en else self.name
+        node = {"@code": self.code, "@name": name, "@level": self.level}
         if self.unit is not None:
             node["@unit"] = self.unit
         if self.parent_code is not None:
@@ -128,6 +130,7 @@ class Axis:
     id: str
     name: str
     items: list[AxisItem]
+    name_en: str | None = None  # SYNTHETIC English axis name (lang=E)
 
     @classmethod
     def numbered(
@@ -141,13 +144,17 @@ class Axis:
 
     @classmethod
     def years(cls, first: int, last: int, name: str = "時間軸（年次）") -> Axis:
-        return cls("time", name, [AxisItem(f"{year}000000", f"{year}年") for year in range(first, last + 1)])
+        items = [AxisItem(f"{year}000000", f"{year}年", name_en=str(year)) for year in range(first, last + 1)]
+        return cls("time", name, items, name_en="Time (year)")
 
     @classmethod
     def areas(cls, prefectures: int = 47) -> Axis:
-        items = [AxisItem("00000", "全国", "1")]
-        items += [AxisItem(f"{i:02d}000", f"都道府県{i:02d}", "2", None, "00000") for i in range(1, prefectures + 1)]
-        return cls("area", "地域", items)
+        items = [AxisItem("00000", "全国", "1", name_en="Japan")]
+        items += [
+            AxisItem(f"{i:02d}000", f"都道府県{i:02d}", "2", None, "00000", name_en=f"Prefecture {i:02d}")
+            for i in range(1, prefectures + 1)
+        ]
+        return cls("area", "地域", items, name_en="Area")
 
 
 def default_value(index: int) -> str:
@@ -274,8 +281,12 @@ class GeneratedTable:
         main_category: tuple[str, str] = ("02", "人口・世帯"),
         sub_category: tuple[str, str] = ("01", "人口"),
         row_limit: int | None = None,
+        title_en: str | None = None,
+        stat_name_en: str | None = None,
     ) -> None:
         self.stats_data_id = stats_data_id
+        # SYNTHETIC English (lang=E): the English title and survey name, else the Japanese ones.
+        self.title_en, self.stat_name_en = title_en, stat_name_en
         self.axes = list(axes)
         self.value_fn = value_fn
         self.notes = list(notes)
@@ -331,13 +342,16 @@ class GeneratedTable:
             step *= len(axis.items)
         return list(reversed(strides))
 
-    def table_inf(self) -> dict[str, Any]:
+    def table_inf(self, lang: str = "J") -> dict[str, Any]:
+        english = lang == "E"
+        title = self.title_en if english and self.title_en else self.title
+        stat_name = self.stat_name_en if english and self.stat_name_en else self.stat_name
         return {
             "@id": self.stats_data_id,
-            "STAT_NAME": {"@code": self.stat_code, "$": self.stat_name},
+            "STAT_NAME": {"@code": self.stat_code, "$": stat_name},
             "GOV_ORG": {"@code": self.gov_org_code, "$": self.gov_org},
             "STATISTICS_NAME": self.statistics_name,
-            "TITLE": {"@no": "1", "$": self.title},
+            "TITLE": {"@no": "1", "$": title},
             "CYCLE": "-",
             "SURVEY_DATE": self.survey_date,
             "OPEN_DATE": self.open_date,
@@ -349,18 +363,18 @@ class GeneratedTable:
             "UPDATED_DATE": self.updated_date,
             "STATISTICS_NAME_SPEC": {"TABULATION_CATEGORY": self.statistics_name},
             "DESCRIPTION": "",
-            "TITLE_SPEC": {"TABLE_NAME": self.title},
+            "TITLE_SPEC": {"TABLE_NAME": title},
         }
 
-    def class_objs(self, keep: Sequence[Sequence[int]] | None = None) -> list[dict[str, Any]]:
+    def class_objs(self, keep: Sequence[Sequence[int]] | None = None, lang: str = "J") -> list[dict[str, Any]]:
         objs = []
         for n, axis in enumerate(self.axes):
             positions = range(len(axis.items)) if keep is None else keep[n]
             objs.append(
                 {
                     "@id": axis.id,
-                    "@name": axis.name,
-                    "CLASS": _one_or_list([axis.items[i].as_class() for i in positions]),
+                    "@name": axis.name_en if lang == "E" and axis.name_en else axis.name,
+                    "CLASS": _one_or_list([axis.items[i].as_class(lang) for i in positions]),
                 }
             )
         return objs
@@ -471,7 +485,7 @@ class GeneratedTable:
                 offset = 0
             return out
 
-        return Selection(total, page, self.class_objs(keep)), echo
+        return Selection(total, page, self.class_objs(keep, params.get("lang", "J"))), echo
 
     def _page_slow(
         self, entries: list[list[tuple[int, str, str | None]]], start: int, count: int, row_limit: int
@@ -513,10 +527,10 @@ class RecordedTable:
         self.source = source
         self.version = 0
 
-    def table_inf(self) -> dict[str, Any]:
-        return self._table_inf
+    def table_inf(self, lang: str = "J") -> dict[str, Any]:
+        return self._table_inf  # lang=E: served as recorded (Japanese); no English response was recorded
 
-    def class_objs(self, keep: Sequence[Sequence[int]] | None = None) -> list[dict[str, Any]]:
+    def class_objs(self, keep: Sequence[Sequence[int]] | None = None, lang: str = "J") -> list[dict[str, Any]]:
         if keep is None:
             return self._class_objs
         objs = []
@@ -1300,11 +1314,12 @@ class FakeEstat:
             body, _source = self._meta_verbatim[stats_data_id]
             request.estat_status = 0
             return FakeResponse(200, body)
-        parameter = {"LANG": "J", "STATS_DATA_ID": stats_data_id, "DATA_FORMAT": "J"}
+        lang = request.params.get("lang", "J")
+        parameter = {"LANG": lang, "STATS_DATA_ID": stats_data_id, "DATA_FORMAT": "J"}
         body = envelope("GET_META_INFO", 0, OK_MESSAGE, parameter)
         body["GET_META_INFO"]["METADATA_INF"] = {
-            "TABLE_INF": table.table_inf(),
-            "CLASS_INF": {"CLASS_OBJ": _one_or_list(table.class_objs())},
+            "TABLE_INF": table.table_inf(lang),
+            "CLASS_INF": {"CLASS_OBJ": _one_or_list(table.class_objs(lang=lang))},
         }
         request.estat_status = 0
         return FakeResponse(200, _dump(body).encode())
@@ -1346,7 +1361,8 @@ class FakeEstat:
             selection, narrowing = table.select(params)
         except NarrowingError:
             return self._error(request, 105)
-        parameter: dict[str, Any] = {"LANG": "J", "STATS_DATA_ID": table.stats_data_id}
+        lang = params.get("lang", "J")
+        parameter: dict[str, Any] = {"LANG": lang, "STATS_DATA_ID": table.stats_data_id}
         if narrowing:
             parameter["NARROWING_COND"] = narrowing
         parameter.update({"DATA_FORMAT": "J", "START_POSITION": start})
@@ -1361,7 +1377,7 @@ class FakeEstat:
             body = envelope("GET_STATS_DATA", 1, NO_DATA_MESSAGE, parameter)
             body["GET_STATS_DATA"]["STATISTICAL_DATA"] = {
                 "RESULT_INF": {"TOTAL_NUMBER": 0},
-                "TABLE_INF": table.table_inf(),
+                "TABLE_INF": table.table_inf(lang),
             }
             request.estat_status = 1
             return FakeResponse(200, _dump(body).encode())
@@ -1369,7 +1385,7 @@ class FakeEstat:
         body = envelope("GET_STATS_DATA", 0, OK_MESSAGE, parameter)
         if count_only == "Y":  # #5: only TOTAL_NUMBER, TABLE_INF still present, DATA_INF ""
             statistical["RESULT_INF"] = {"TOTAL_NUMBER": total}
-            statistical["TABLE_INF"] = table.table_inf()
+            statistical["TABLE_INF"] = table.table_inf(lang)
             statistical["DATA_INF"] = ""
             body["GET_STATS_DATA"]["STATISTICAL_DATA"] = statistical
             request.estat_status = 0
@@ -1379,7 +1395,7 @@ class FakeEstat:
         if start + len(rows) - 1 < total:
             result_inf["NEXT_KEY"] = start + len(rows)
         statistical["RESULT_INF"] = result_inf
-        statistical["TABLE_INF"] = table.table_inf()
+        statistical["TABLE_INF"] = table.table_inf(lang)
         if meta == "Y":
             statistical["CLASS_INF"] = {"CLASS_OBJ": _one_or_list(selection.class_objs)}
         data_inf: dict[str, Any] = {}

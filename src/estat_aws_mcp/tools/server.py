@@ -22,7 +22,14 @@ INSTRUCTIONS = (
 )
 
 # Modules under estat_aws_mcp.tools that expose ``register(mcp: FastMCP) -> None``.
-TOOL_MODULES: tuple[str, ...] = ("dataset_files", "estat_search", "aws_cli", "dataset_fetch", "analytics")
+TOOL_MODULES: tuple[str, ...] = (
+    "dataset_files",
+    "estat_search",
+    "estat_describe",
+    "aws_cli",
+    "dataset_fetch",
+    "analytics",
+)
 
 
 def build_server(*, host: str = "127.0.0.1", port: int = 8080) -> FastMCP:
