@@ -1,6 +1,6 @@
 """One settings object, read from the environment.
 
-Public environment names (documented in the README; tests and deployments rely on them):
+Public environment names (documented in the README configuration table; tests and deployments rely on them):
 
 - ``ESTAT_APP_ID``: the e-Stat application id. Secret: never logged, echoed or returned.
 - ``ESTAT_APP_ID_SSM_PARAMETER``: name of an SSM SecureString holding the appId (used when

@@ -1,4 +1,4 @@
-"""The dialect table in the README is what sqlglot actually produces (docs that cannot drift)."""
+"""The dialect table in docs/sql.md is what sqlglot actually produces (docs that cannot drift)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from estat_aws_mcp.errors import InputError
 from estat_aws_mcp.sql.dialects import dialects_for, transpile
 from estat_aws_mcp.sql.guard import check_read_only
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+SQL_DOC = Path(__file__).resolve().parents[2] / "docs" / "sql.md"
 
 
 def _readme_pairs() -> list[tuple[str, str]]:
-    text = README.read_text(encoding="utf-8")
+    text = SQL_DOC.read_text(encoding="utf-8")
     section = text.split("### Where the dialects differ", 1)[1].split("Not portable", 1)[0]
     pairs = []
     for line in section.splitlines():

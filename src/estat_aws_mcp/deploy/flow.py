@@ -211,7 +211,7 @@ def destroy(
     )
     echo(f"Destroying every resource of {options.root.name} in {options.region}")
     tf.destroy(options.variables(image_uri=image_uri))
-    echo("Destroyed. The SSM parameters you created with put-parameter are yours to delete (see README).")
+    echo("Destroyed. The SSM parameters you created with put-parameter are yours to delete (see docs/deployment.md).")
 
 
 def client_configs(outputs: Mapping[str, Any]) -> dict[str, str]:
@@ -257,7 +257,7 @@ def render_summary(outputs: Mapping[str, Any]) -> str:
     lines += [
         "",
         "Cursor (~/.cursor/mcp.json):",
-        json.dumps(json.loads(configs["cursor"]), indent=2) if configs["cursor"] else "(see README)",
+        json.dumps(json.loads(configs["cursor"]), indent=2) if configs["cursor"] else "(see docs/deployment.md)",
         "",
         "Claude Code:",
         configs["claude_code"],

@@ -2,7 +2,7 @@
 
 The guard parses the text in the first dialect that accepts it and the engine regenerates it in
 its own dialect with sqlglot, raising on constructs the target lacks instead of guessing. See the
-README section "SQL: DuckDB locally, Athena on AWS" for what differs and what is transpiled.
+docs/sql.md for what differs and what is transpiled.
 """
 
 from __future__ import annotations
