@@ -12,6 +12,7 @@ import time
 
 BENCHMARKS: tuple[str, ...] = (
     "fetch_complete",
+    "fetch_reuse",
     "pages_to_parquet",
     "awscli_latency",
     "estat_client",

@@ -76,7 +76,9 @@ async def test_auto_fetch_returns_a_handle_that_other_tools_accept(store: LocalO
     assert not result.isError, result.content
     data = result.structuredContent
     assert data["stats_data_id"] == "0003445078" and data["fetch_mode"] == "single_request"
-    assert data["row_count"] == 42 and len(data["sample"]) == SAMPLE_ROWS
+    # 42 rows: small enough to come back inline (every row, null cells left out), the dataset still written
+    assert data["row_count"] == 42 and data["rows_inline"] and len(data["rows"]) == 42 and data["sample"] == []
+    assert not data["reused"] and all("annotation" not in row for row in data["rows"])
     assert data["credit"] == CREDIT_NOTICE
     assert data["table"]["survey"] == "国勢調査" and data["table"]["updated_date"] == "2026-09-29"
     assert [c["name"] for c in data["columns"]][:2] == ["tab_code", "tab_name"]
@@ -92,7 +94,7 @@ async def test_filtered_fetch_by_names(store: LocalObjectStore) -> None:
     result = await call("fetch_dataset_filtered", arguments)
     data = result.structuredContent
     assert data["row_count"] == 2 and data["fetch_mode"] == "filtered"
-    assert {row["area_name"] for row in data["sample"]} == {"東京都", "広島県"}
+    assert {row["area_name"] for row in data["rows"]} == {"東京都", "広島県"}
     assert data["filters"]["area"]["codes"] == ["13000", "34000"]
 
 
@@ -201,3 +203,120 @@ def test_fetch_modules_import_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "[]"
+
+
+async def test_inline_rows_threshold(store: LocalObjectStore) -> None:
+    """inline_rows bounds what comes back inline; above it (or with 0) the result carries a sample only."""
+    small = (await call("fetch_dataset_auto", {"stats_data_id": "0003445078", "inline_rows": 42})).structuredContent
+    assert small["rows_inline"] and len(small["rows"]) == 42
+    over = (
+        await call("fetch_dataset_auto", {"stats_data_id": "0003445078", "inline_rows": 41, "refresh": True})
+    ).structuredContent
+    assert not over["rows_inline"] and over["rows"] is None and len(over["sample"]) == SAMPLE_ROWS
+    never = (
+        await call("fetch_dataset_auto", {"stats_data_id": "0003445078", "inline_rows": 0, "refresh": True})
+    ).structuredContent
+    assert never["rows"] is None and len(never["sample"]) == SAMPLE_ROWS
+    # the inline rows are the dataset's rows
+    from tests.datasets.conftest import read_parquet
+
+    with store.open_read(load_manifest(store, small["dataset_id"]).data_key) as fh:
+        stored = read_parquet(fh).to_pylist()
+    assert small["rows"] == [{k: v for k, v in row.items() if v is not None} for row in stored]
+
+
+def test_inline_rows_too_large_for_the_budget_fall_back_to_a_sample() -> None:
+    huge = "値" * 2_000
+    rows = [{"area_name": f"{huge}{i}", "value": float(i)} for i in range(400)]
+    result = FetchDatasetResult(
+        dataset_id="0000000001-0123456789ab",
+        stats_data_id="0000000001",
+        fetch_mode="single_request",
+        row_count=400,
+        uris={"data": "file:///x/data.parquet", "manifest": "file:///x/manifest.json"},
+        columns=[{"name": "value", "type": "double"}],
+        table={},
+        filters={},
+        requests=1,
+        pages=1,
+        concurrency=1,
+        elapsed_s=0.1,
+        rows=rows,
+        rows_inline=True,
+        sample=[],
+    )
+    fitted = fit_to_budget(result)
+    assert result_size(fitted) <= TOOL_RESULT_BUDGET_BYTES
+    assert fitted.rows is None and not fitted.rows_inline and len(fitted.sample) == SAMPLE_ROWS
+    assert any("inline" in note for note in fitted.truncated)
+
+
+REUSE_ID = "0009200002"
+
+
+@pytest.fixture
+def reuse_table(fake_estat: FakeEstat) -> Iterator[Any]:
+    """SYNTHETIC: 3 categories x 48 areas (hierarchical) x 30 years = 4,320 rows."""
+    table = fake_estat.add_generated_table(
+        REUSE_ID, [Axis.numbered("cat01", "項目", 3), Axis.areas(47), Axis.years(1991, 2020)], catalog=False
+    )
+    yield table
+    fake_estat.tables.pop(REUSE_ID, None)
+
+
+async def test_an_unchanged_table_is_reused_without_page_requests(
+    store: LocalObjectStore, fake_estat: FakeEstat, reuse_table: Any
+) -> None:
+    first = (await call("fetch_large_dataset_complete", {"stats_data_id": REUSE_ID})).structuredContent
+    assert not first["reused"] and first["row_count"] == 4320
+    fake_estat.reset_log()
+
+    again = (await call("fetch_dataset_auto", {"stats_data_id": REUSE_ID})).structuredContent
+    assert again["reused"] and again["dataset_id"] == first["dataset_id"] and again["row_count"] == 4320
+    assert again["pages"] == 0 and len(again["sample"]) == SAMPLE_ROWS
+    assert fake_estat.count("getMetaInfo") == 1 and fake_estat.count("getStatsData") == 0
+
+    fake_estat.reset_log()
+    refreshed = (await call("fetch_dataset_auto", {"stats_data_id": REUSE_ID, "refresh": True})).structuredContent
+    assert not refreshed["reused"] and refreshed["dataset_id"] != first["dataset_id"]
+    assert fake_estat.count("getStatsData") >= 2  # count + page
+
+    # e-Stat updates the table: the stored dataset is stale, the next fetch downloads again
+    reuse_table.update(updated_date="2026-11-30")
+    fake_estat.reset_log()
+    updated = (await call("fetch_dataset_auto", {"stats_data_id": REUSE_ID})).structuredContent
+    assert not updated["reused"] and updated["table"]["updated_date"] == "2026-11-30"
+    assert fake_estat.count("getStatsData") >= 2
+    fake_estat.reset_log()
+    assert (await call("fetch_dataset_auto", {"stats_data_id": REUSE_ID})).structuredContent["dataset_id"] == (
+        updated["dataset_id"]
+    )
+    assert fake_estat.count("getStatsData") == 0
+
+
+async def test_reuse_needs_the_same_filters(store: LocalObjectStore, fake_estat: FakeEstat, reuse_table: Any) -> None:
+    tokyo = {"stats_data_id": REUSE_ID, "filters": {"area": ["都道府県13"], "time": {"from": "2011年", "to": "2020年"}}}
+    first = (await call("fetch_dataset_filtered", tokyo)).structuredContent
+    assert first["row_count"] == 30 and first["rows_inline"]
+    fake_estat.reset_log()
+    # the same selection written with codes is the same request: reused, rows inline from the store
+    by_code = {
+        "stats_data_id": REUSE_ID,
+        "filters": {"area": ["13000"], "time": {"from": "2011000000", "to": "2020000000"}},
+    }
+    again = (await call("fetch_dataset_filtered", by_code)).structuredContent
+    assert again["reused"] and again["dataset_id"] == first["dataset_id"] and again["rows"] == first["rows"]
+    assert fake_estat.count("getStatsData") == 0
+    other = (await call("fetch_dataset_filtered", {**tokyo, "filters": {"area": ["14000"]}})).structuredContent
+    assert not other["reused"] and other["dataset_id"] != first["dataset_id"]
+    whole = (await call("fetch_dataset_auto", {"stats_data_id": REUSE_ID})).structuredContent
+    assert not whole["reused"] and whole["row_count"] == 4320
+
+
+async def test_a_deleted_dataset_is_not_reused(
+    store: LocalObjectStore, fake_estat: FakeEstat, reuse_table: Any
+) -> None:
+    first = (await call("fetch_dataset_auto", {"stats_data_id": REUSE_ID})).structuredContent
+    store.delete_prefix(f"datasets/{first['dataset_id']}")
+    again = (await call("fetch_dataset_auto", {"stats_data_id": REUSE_ID})).structuredContent
+    assert not again["reused"] and again["dataset_id"] != first["dataset_id"] and again["row_count"] == 4320

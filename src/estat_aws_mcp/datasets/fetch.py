@@ -31,13 +31,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from estat_aws_mcp.datasets.filters import ResolvedFilters, resolve_filters
-from estat_aws_mcp.datasets.manifest import DatasetManifest
+from estat_aws_mcp.datasets.manifest import DatasetManifest, dataset_batches
 from estat_aws_mcp.datasets.pages import ValueCapturingTransport, capturing_values, value_lines_as_json
-from estat_aws_mcp.datasets.schema import PageConverter, TableMetadata, table_metadata
+from estat_aws_mcp.datasets.reuse import SOURCE_KEY_FIELD, find_reusable, is_current, record_reusable, source_key
+from estat_aws_mcp.datasets.schema import PageConverter, TableMetadata, schema_description, table_metadata
 from estat_aws_mcp.datasets.store import ObjectStore
 from estat_aws_mcp.datasets.writer import DatasetWriter
 from estat_aws_mcp.errors import InputError, UpstreamError
 from estat_aws_mcp.estat.normalize import MetaInfo, StatsData, as_list
+from estat_aws_mcp.limits import SAMPLE_ROWS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -125,6 +127,10 @@ class FetchResult:
     concurrency: int
     elapsed_s: float
     filters: dict[str, Any] = field(default_factory=dict)
+    #: every row, when the dataset has at most ``inline_rows`` rows (else None)
+    rows: list[dict[str, Any]] | None = None
+    #: the stored dataset was reused (same table, filters and UPDATED_DATE): no page was requested
+    reused: bool = False
 
 
 async def fetch_dataset(
@@ -137,8 +143,15 @@ async def fetch_dataset(
     concurrency: int | None = None,
     progress: ProgressCallback | None = None,
     page_size: int = PAGE_SIZE,
+    inline_rows: int = 0,
+    reuse: bool = False,
 ) -> FetchResult:
-    """Fetch a table (every row matching ``filters``) into a new dataset and return its manifest."""
+    """Fetch a table (every row matching ``filters``) into a new dataset and return its manifest.
+
+    ``inline_rows``: return every row in :attr:`FetchResult.rows` when there are at most that many.
+    ``reuse``: when a stored dataset of the same table and filters was fetched at the table's current
+    UPDATED_DATE, answer from it after one getMetaInfo request (see :mod:`estat_aws_mcp.datasets.reuse`).
+    """
     started = time.perf_counter()
     stats_data_id = normalise_stats_data_id(stats_data_id)
     concurrency = _bounded_concurrency(concurrency)
@@ -148,23 +161,40 @@ async def fetch_dataset(
         )
 
     first_page: asyncio.Future[FetchedPage] | None = None
+    keep_rows = max(inline_rows, 0)
     if filters:  # names must be resolved against the metadata before anything can be counted
         metadata = _checked_metadata(stats_data_id, await source.meta_info(stats_data_id))
         resolved: ResolvedFilters = resolve_filters(metadata, filters)
         requests = resolved.request_params() if not resolved.is_empty else [{}]
+        reuse_key = source_key(requests)
+        if reuse:
+            reused = await _reused(store, stats_data_id, reuse_key, metadata, keep_rows, concurrency, started)
+            if reused is not None:
+                return reused
         counts = await _count_all(source, stats_data_id, requests, metadata.updated_date, concurrency)
     else:
         # The whole table: metadata, count and the first page do not depend on each other, so with
         # concurrency the first page is requested at once too (a small table then takes one round
-        # trip instead of two). It is checked against the count like any other page.
+        # trip instead of two). It is checked against the count like any other page. When a stored
+        # dataset may be reusable, the metadata is asked for alone first.
         resolved, requests = ResolvedFilters(), [{}]
+        reuse_key = source_key(requests)
+        known: TableMetadata | None = None
+        if reuse and await asyncio.to_thread(find_reusable, store, stats_data_id, reuse_key) is not None:
+            known = _checked_metadata(stats_data_id, await source.meta_info(stats_data_id))
+            reused = await _reused(store, stats_data_id, reuse_key, known, keep_rows, concurrency, started)
+            if reused is not None:
+                return reused
         if concurrency > 1:
             first_page = asyncio.ensure_future(source.page(stats_data_id, requests[0], 1, page_size))
         try:
-            meta_info, count = await gather_or_cancel(
-                source.meta_info(stats_data_id), source.count(stats_data_id, requests[0])
-            )
-            metadata = _checked_metadata(stats_data_id, meta_info)
+            if known is None:
+                meta_info, count = await gather_or_cancel(
+                    source.meta_info(stats_data_id), source.count(stats_data_id, requests[0])
+                )
+                metadata = _checked_metadata(stats_data_id, meta_info)
+            else:
+                metadata, count = known, await source.count(stats_data_id, requests[0])
             _check_unchanged(stats_data_id, count, metadata.updated_date)
         except BaseException:
             await _cancel(first_page)
@@ -186,6 +216,8 @@ async def fetch_dataset(
             page_size=page_size,
             first_page=first_page,
             started=started,
+            keep_rows=keep_rows,
+            reuse_key=reuse_key,
         )
     finally:
         await _cancel(first_page)
@@ -213,6 +245,8 @@ async def _fetch_counted(
     page_size: int,
     first_page: asyncio.Future[FetchedPage] | None,
     started: float,
+    keep_rows: int = 0,
+    reuse_key: str | None = None,
 ) -> FetchResult:
     """Plan the pages of counted requests, fetch them in order into a new dataset."""
     total = sum(counts)
@@ -259,8 +293,10 @@ async def _fetch_counted(
         "pages": len(pages),
         "page_size": page_size,
         "concurrency": concurrency,
+        **({SOURCE_KEY_FIELD: reuse_key} if reuse_key else {}),
     }
-    async with writing(DatasetWriter(store, metadata, filters=resolved.echo, extra=summary)) as writer:
+    writer = DatasetWriter(store, metadata, filters=resolved.echo, extra=summary, keep_rows=keep_rows)
+    async with writing(writer) as writer:
         rows_done = 0
 
         async def consume(page: PageRequest, batch: pa.RecordBatch) -> None:
@@ -278,7 +314,9 @@ async def _fetch_counted(
                 f"table {stats_data_id}: wrote {writer.row_count} rows but e-Stat counted {total}; nothing was saved"
             )
         manifest = await asyncio.to_thread(writer.commit, extra={"total_number": total})
+        await asyncio.to_thread(record_reusable, store, manifest)
         sample = writer.sample
+        all_rows = writer.all_rows if keep_rows else None
 
     return FetchResult(
         manifest=manifest,
@@ -290,7 +328,52 @@ async def _fetch_counted(
         concurrency=concurrency,
         elapsed_s=time.perf_counter() - started,
         filters=resolved.echo,
+        rows=all_rows,
     )
+
+
+async def _reused(
+    store: ObjectStore,
+    stats_data_id: str,
+    reuse_key: str,
+    metadata: TableMetadata,
+    keep_rows: int,
+    concurrency: int,
+    started: float,
+) -> FetchResult | None:
+    """The stored dataset for ``reuse_key`` if it is current (same UPDATED_DATE and columns), else None."""
+    manifest = await asyncio.to_thread(find_reusable, store, stats_data_id, reuse_key)
+    if manifest is None or not is_current(manifest, metadata.updated_date, schema_description(metadata.axis_ids)):
+        return None
+    try:
+        first_rows = await asyncio.to_thread(read_first_rows, store, manifest, max(keep_rows, SAMPLE_ROWS))
+    except FileNotFoundError:  # deleted meanwhile: fetch again
+        return None
+    log.info("reusing dataset %s for %s (UPDATED_DATE %s)", manifest.dataset_id, stats_data_id, manifest.updated_date)
+    return FetchResult(
+        manifest=manifest,
+        metadata=metadata,
+        sample=first_rows[:SAMPLE_ROWS],
+        fetch_mode=str(manifest.extra.get("fetch_mode") or "complete"),
+        requests=0,
+        pages=0,
+        concurrency=concurrency,
+        elapsed_s=time.perf_counter() - started,
+        filters=manifest.filters,
+        rows=first_rows if keep_rows and manifest.row_count <= keep_rows else None,
+        reused=True,
+    )
+
+
+def read_first_rows(store: ObjectStore, manifest: DatasetManifest, limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` rows of a stored dataset, as dicts."""
+    rows: list[dict[str, Any]] = []
+    with dataset_batches(store, manifest, batch_rows=max(limit, 1)) as (_, batches):
+        for batch in batches:
+            rows += batch.slice(0, limit - len(rows)).to_pylist()
+            if len(rows) >= limit:
+                break
+    return rows
 
 
 @contextlib.asynccontextmanager

@@ -51,6 +51,7 @@ class DatasetWriter:
         filters: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
         dataset_id: str | None = None,
+        keep_rows: int = SAMPLE_ROWS,
     ) -> None:
         self.store = store
         self.metadata = metadata
@@ -60,7 +61,9 @@ class DatasetWriter:
         self.dataset_id = dataset_id or new_dataset_id(metadata.stats_data_id)
         self.data_key = dataset_key(self.dataset_id, DATA_FILE)
         self.row_count = 0
-        self.sample: list[dict[str, Any]] = []
+        #: the first ``keep_rows`` rows as dicts (a sample, or every row of a small dataset)
+        self.keep_rows = max(keep_rows, SAMPLE_ROWS)
+        self.first_rows: list[dict[str, Any]] = []
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
         self._file_cm: contextlib.AbstractContextManager[Any] | None = None
@@ -95,13 +98,23 @@ class DatasetWriter:
             return
         if not batch.schema.equals(self.schema):
             raise ValueError(f"batch schema {batch.schema} differs from the dataset schema {self.schema}")
-        if len(self.sample) < SAMPLE_ROWS:
-            self.sample += batch.slice(0, SAMPLE_ROWS - len(self.sample)).to_pylist()
+        if len(self.first_rows) < self.keep_rows:
+            self.first_rows += batch.slice(0, self.keep_rows - len(self.first_rows)).to_pylist()
         self._pending.append(batch)
         self._pending_rows += batch.num_rows
         self.row_count += batch.num_rows
         if self._pending_rows >= ROW_GROUP_ROWS:
             self._flush(whole_row_groups_only=True)
+
+    @property
+    def sample(self) -> list[dict[str, Any]]:
+        """The first rows (at most :data:`~estat_aws_mcp.limits.SAMPLE_ROWS`)."""
+        return self.first_rows[:SAMPLE_ROWS]
+
+    @property
+    def all_rows(self) -> list[dict[str, Any]] | None:
+        """Every row written, when there are at most ``keep_rows`` of them; else None."""
+        return self.first_rows if self.row_count <= self.keep_rows else None
 
     def _flush(self, *, whole_row_groups_only: bool = False) -> None:
         """Write the buffered rows as row groups of ROW_GROUP_ROWS (keeping a remainder if asked)."""

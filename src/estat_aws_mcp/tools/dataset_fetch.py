@@ -28,6 +28,9 @@ ECHO_LIST_LIMIT = 50
 _ENVELOPE_BYTES = 1024
 #: Longest string kept in a sample cell.
 SAMPLE_TEXT_LIMIT = 200
+#: Rows returned inline by default when a fetch's result is that small (a lookup of a few cells), and at most.
+INLINE_ROWS_DEFAULT = 100
+INLINE_ROWS_MAX = 1000
 
 StatsDataId = Annotated[
     str,
@@ -42,6 +45,27 @@ Filters = Annotated[
             "'values', or a range {'from': code/name, 'to': code/name} and/or a level {'level': '2' | '1-3'}. "
             "Ambiguous names (e.g. two 府中市) are reported with their candidates: pass the code then. "
             "Lists over 100 codes are split into several e-Stat requests automatically. Empty lists are refused."
+        )
+    ),
+]
+InlineRows = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=INLINE_ROWS_MAX,
+        description=(
+            "Return every row inline (field `rows`) when the result has at most this many rows and fits the "
+            f"response budget (default {INLINE_ROWS_DEFAULT}, at most {INLINE_ROWS_MAX}; 0: never). The dataset "
+            "is written either way."
+        ),
+    ),
+]
+Refresh = Annotated[
+    bool,
+    Field(
+        description=(
+            "Fetch again even if the store holds this table with the same filters at e-Stat's current "
+            "UPDATED_DATE (by default such a dataset is reused: one metadata request, no data pages)."
         )
     ),
 ]
@@ -73,7 +97,21 @@ class FetchDatasetResult(BaseModel):
     pages: int
     concurrency: int
     elapsed_s: float
-    sample: list[dict[str, Any]] = Field(description=f"The first rows (at most {SAMPLE_ROWS})")
+    reused: bool = Field(
+        default=False,
+        description="True: the store already held this table with the same filters at e-Stat's current "
+        "UPDATED_DATE, so that dataset was returned without downloading (pass refresh=true to fetch again)",
+    )
+    rows_inline: bool = Field(
+        default=False, description="True: `rows` holds every row of the dataset (then `sample` is empty)"
+    )
+    rows: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Every row (null cells left out), when the dataset is small (see inline_rows); else null",
+    )
+    sample: list[dict[str, Any]] = Field(
+        description=f"The first rows (at most {SAMPLE_ROWS}) when the rows are not inline"
+    )
     truncated: list[str] = Field(default_factory=list, description="Parts of this result shortened to fit the budget")
     credit: str = CREDIT_NOTICE
 
@@ -93,6 +131,8 @@ async def run_fetch(
     filters: dict[str, Any] | None = None,
     concurrency: int | None = None,
     ctx: Context | None = None,
+    inline_rows: int = INLINE_ROWS_DEFAULT,
+    refresh: bool = False,
 ) -> FetchDatasetResult:
     """The shared body of the three tools (also used by the tests and benchmarks)."""
     from estat_aws_mcp.datasets.fetch import EstatClientSource, fetch_dataset, new_client
@@ -114,6 +154,8 @@ async def run_fetch(
                 filters=filters,
                 concurrency=effective,
                 progress=progress,
+                inline_rows=inline_rows,
+                reuse=not refresh,
             )
     return fit_to_budget(build_result(store, result))
 
@@ -138,8 +180,15 @@ def build_result(store: Any, result: FetchResult) -> FetchDatasetResult:
         pages=result.pages,
         concurrency=result.concurrency,
         elapsed_s=round(result.elapsed_s, 3),
-        sample=result.sample[:SAMPLE_ROWS],
+        reused=result.reused,
+        rows_inline=result.rows is not None,
+        rows=[_compact(row) for row in result.rows] if result.rows is not None else None,
+        sample=[] if result.rows is not None else result.sample[:SAMPLE_ROWS],
     )
+
+
+def _compact(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in row.items() if value is not None}
 
 
 def result_size(result: BaseModel) -> int:
@@ -153,9 +202,17 @@ def result_size(result: BaseModel) -> int:
 
 
 def fit_to_budget(result: FetchDatasetResult, budget: int = TOOL_RESULT_BUDGET_BYTES) -> FetchDatasetResult:
-    """Shorten the parts that can grow (filter echoes, sample cells, table text) until one copy fits."""
+    """Shorten the parts that can grow (inline rows, filter echoes, sample cells, table text) until one copy fits."""
     if result_size(result) <= budget:
         return result
+    if result.rows is not None:  # too many to show inline after all: back to a sample
+        result.sample = result.rows[:SAMPLE_ROWS]
+        result.rows, result.rows_inline = None, False
+        result.truncated.append(
+            "rows: too large to return inline; query them with SQL or read an export (save_dataset_as_csv)"
+        )
+        if result_size(result) <= budget:
+            return result
     result.filters = {axis: _abbreviate_echo(echo) for axis, echo in result.filters.items()}
     result.truncated.append(f"filters: lists cut to {ECHO_LIST_LIMIT} entries (the manifest keeps them all)")
     if result_size(result) <= budget:
@@ -190,35 +247,55 @@ def _short(value: Any, limit: int) -> Any:
     return value
 
 
+_COMMON_NOTE = (
+    f"A small result (at most inline_rows rows, default {INLINE_ROWS_DEFAULT}) comes back inline in `rows`, so "
+    "a lookup of a few cells takes one call. A table already in the store with the same filters and e-Stat's "
+    "current UPDATED_DATE is reused (reused=true, one metadata request) unless refresh=true."
+)
+
+
 def register(mcp: FastMCP) -> None:
     @mcp.tool(
         description=(
             "Fetch a whole e-Stat table into the dataset store and return a dataset_id (plus URIs, row count, "
             "schema, a small sample and the table's metadata). The size is probed first (cntGetFlg=Y): a small "
             "table takes one request, a large one is fetched completely (every 100,000-row page, in parallel, "
-            "verified). Use fetch_dataset_filtered to fetch only some areas, years or categories."
+            "verified). Use fetch_dataset_filtered to fetch only some areas, years or categories. " + _COMMON_NOTE
         )
     )
-    async def fetch_dataset_auto(stats_data_id: StatsDataId, ctx: Context) -> FetchDatasetResult:
-        return await run_fetch("auto", stats_data_id, ctx=ctx)
+    async def fetch_dataset_auto(
+        stats_data_id: StatsDataId,
+        ctx: Context,
+        inline_rows: InlineRows = INLINE_ROWS_DEFAULT,
+        refresh: Refresh = False,
+    ) -> FetchDatasetResult:
+        return await run_fetch("auto", stats_data_id, ctx=ctx, inline_rows=inline_rows, refresh=refresh)
 
     @mcp.tool(
         description=(
             "Fetch the rows of an e-Stat table that match filters into the dataset store; returns a dataset_id. "
             "Filters name items by code or by name (resolved through the table's metadata; ambiguous names are "
             "reported with candidates, never guessed), or select a level or a code range. All matching rows are "
-            "fetched, however many pages they take."
+            "fetched, however many pages they take. " + _COMMON_NOTE
         )
     )
-    async def fetch_dataset_filtered(stats_data_id: StatsDataId, filters: Filters, ctx: Context) -> FetchDatasetResult:
-        return await run_fetch("filtered", stats_data_id, filters=filters, ctx=ctx)
+    async def fetch_dataset_filtered(
+        stats_data_id: StatsDataId,
+        filters: Filters,
+        ctx: Context,
+        inline_rows: InlineRows = INLINE_ROWS_DEFAULT,
+        refresh: Refresh = False,
+    ) -> FetchDatasetResult:
+        return await run_fetch(
+            "filtered", stats_data_id, filters=filters, ctx=ctx, inline_rows=inline_rows, refresh=refresh
+        )
 
     @mcp.tool(
         description=(
             "Fetch EVERY row of an e-Stat table (optionally filtered) into the dataset store: counts the rows, "
             "fetches all 100,000-row pages concurrently (bounded), writes them in order with bounded memory, and "
             "verifies the total row count and that the table was not updated during the fetch - on any mismatch "
-            "it fails and saves nothing. Reports progress notifications when the client asks for them."
+            "it fails and saves nothing. Reports progress notifications when the client asks for them. " + _COMMON_NOTE
         )
     )
     async def fetch_large_dataset_complete(
@@ -229,5 +306,15 @@ def register(mcp: FastMCP) -> None:
             Field(description="Optional filters, same form as fetch_dataset_filtered"),
         ] = None,
         concurrency: Concurrency = None,
+        inline_rows: InlineRows = INLINE_ROWS_DEFAULT,
+        refresh: Refresh = False,
     ) -> FetchDatasetResult:
-        return await run_fetch("complete", stats_data_id, filters=filters, concurrency=concurrency, ctx=ctx)
+        return await run_fetch(
+            "complete",
+            stats_data_id,
+            filters=filters,
+            concurrency=concurrency,
+            ctx=ctx,
+            inline_rows=inline_rows,
+            refresh=refresh,
+        )
