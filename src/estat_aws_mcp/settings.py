@@ -20,6 +20,8 @@ Public environment names (documented in the README configuration table; tests an
 - ``ESTAT_MCP_AUTH_TOKEN`` / ``ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER``: optional bearer token for NONE-auth URLs.
 - ``ESTAT_MCP_LAMBDA_RESPONSE_BUDGET_BYTES``: Lambda response allowance (default and maximum: the 6 MB cap
   less an envelope reserve); a larger answer becomes a tool error saying how to page.
+- ``ESTAT_MCP_DATASET_MAX_AGE_DAYS``: optional age limit of stored datasets in days (unset: keep them); older
+  datasets and their exports are deleted before fetches and when datasets are listed.
 - ``ESTAT_MCP_AWSCLI_POLICY_FILE`` / ``ESTAT_MCP_AWSCLI_EXTRA_OPERATIONS``: extend the run_aws_cli allowlist.
 """
 
@@ -70,6 +72,9 @@ class Settings(BaseSettings):
     awscli_extra_operations: str | None = Field(default=None, alias="ESTAT_MCP_AWSCLI_EXTRA_OPERATIONS")
 
     log_level: str = Field(default="INFO", alias="ESTAT_MCP_LOG_LEVEL")
+
+    # --- dataset store management (analyst-B): optional age limit for automatic cleanup
+    dataset_max_age_days: float | None = Field(default=None, gt=0, alias="ESTAT_MCP_DATASET_MAX_AGE_DAYS")
 
 
 def get_settings() -> Settings:

@@ -74,3 +74,12 @@ def test_uris_round_trip(store: ObjectStore) -> None:
     uri = store.uri_for("exports/x.csv")
     assert uri.startswith(store.root_uri + "/")
     assert store.key_from_uri(uri) == "exports/x.csv"
+
+
+def test_list_sizes(store: ObjectStore) -> None:
+    store.write_bytes("datasets/a/data.parquet", b"12345")
+    store.write_bytes("datasets/ab/data.parquet", b"1")
+    store.write_bytes("exports/a.csv", b"123")
+    assert store.list_sizes("datasets/a") == {"datasets/a/data.parquet": 5}
+    assert store.list_sizes() == {"datasets/a/data.parquet": 5, "datasets/ab/data.parquet": 1, "exports/a.csv": 3}
+    assert store.list_sizes("nothing") == {}

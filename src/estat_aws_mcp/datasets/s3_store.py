@@ -198,6 +198,20 @@ class S3ObjectStore(ObjectStore):
                 keys.append(validate_key(key))
         return sorted(keys)
 
+    def list_sizes(self, prefix: str = "") -> dict[str, int]:
+        """One ListObjectsV2 pass (sizes come with the listing; no HeadObject per key)."""
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        paginator = self.client.get_paginator("list_objects_v2")
+        sizes: dict[str, int] = {}
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key_prefix(prefix)):
+                for item in page.get("Contents", []):
+                    with contextlib.suppress(InputError):
+                        sizes[validate_key(item["Key"][strip:])] = int(item["Size"])
+        except Exception as exc:
+            raise _upstream("ListObjectsV2", exc) from None
+        return dict(sorted(sizes.items()))
+
     def delete_prefix(self, prefix: str) -> None:
         targets = list(self._iter_s3_keys(self._key_prefix(prefix)))
         exact = self._s3_key(prefix.rstrip("/"))

@@ -99,6 +99,14 @@ class ObjectStore(ABC):
         """A short-lived bearer URL for ``key``, where the backend has such a thing."""
         return None
 
+    def list_sizes(self, prefix: str = "") -> dict[str, int]:
+        """``{key: size in bytes}`` of the keys under ``prefix`` (as :meth:`list_keys`)."""
+        sizes = {}
+        for key in self.list_keys(prefix):
+            with contextlib.suppress(FileNotFoundError):  # deleted meanwhile
+                sizes[key] = self.size(key)
+        return sizes
+
 
 class LocalObjectStore(ObjectStore):
     """A folder on the local disk. Atomic writes by temp file + ``os.replace`` in the same folder."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Annotated, Any
 
+import anyio.to_thread
 from mcp.server.fastmcp import Context, FastMCP
 from pydantic import BaseModel, Field
 
@@ -144,6 +145,10 @@ async def run_fetch(
         if ctx is not None:
             await ctx.report_progress(done, total, message)
 
+    if settings.dataset_max_age_days:  # the age limit: expired datasets go before anything could reuse them
+        from estat_aws_mcp.datasets.inventory import sweep_expired
+
+        await anyio.to_thread.run_sync(sweep_expired, store, settings.dataset_max_age_days)
     with tool_errors():
         async with new_client(settings) as client:
             result = await fetch_dataset(

@@ -29,6 +29,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "aws_cli",
     "dataset_fetch",
     "analytics",
+    "dataset_store",
 )
 
 
