@@ -26,9 +26,12 @@ def _serve(args: argparse.Namespace) -> int:
 
         serve_http(host=args.host, port=args.port)
     else:
+        from estat_aws_mcp.deadline import invocation_deadline, remaining_from_environment
         from estat_aws_mcp.tools.server import build_server
 
-        build_server().run(transport="stdio")
+        # A Lambda stdio-dispatch child serves one request within its parent's invocation deadline.
+        with invocation_deadline(remaining_from_environment()):
+            build_server().run(transport="stdio")
     return 0
 
 

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from estat_aws_mcp.awscli.deadline import RESPONSE_RESERVE_S, call_deadline, current_deadline, invocation_deadline
 from estat_aws_mcp.awscli.runner import _OperationRunner, create_driver, run_validated
-from estat_aws_mcp.awscli.service import run_aws_cli
+from estat_aws_mcp.awscli.service import RESPONSE_RESERVE_S, call_deadline, run_aws_cli
 from estat_aws_mcp.awscli.validator import ValidatedCommand
+from estat_aws_mcp.deadline import current_deadline, invocation_deadline
 from tests.awscli.conftest import LOG_GROUP, SeededAws
 
 

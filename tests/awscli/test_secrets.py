@@ -9,8 +9,8 @@ import anyio
 import pytest
 
 from estat_aws_mcp.awscli import runner, service
-from estat_aws_mcp.awscli.deadline import invocation_deadline
 from estat_aws_mcp.awscli.service import run_aws_cli, to_call_tool_result
+from estat_aws_mcp.deadline import invocation_deadline
 from tests.awscli.conftest import BASE_MS, LOG_GROUP, SeededAws
 
 CANARIES = {

@@ -7,6 +7,7 @@ import time
 import pytest
 from mcp import types
 
+from estat_aws_mcp.deadline import invocation_deadline
 from estat_aws_mcp.lambda_handler.inprocess import InProcessRequestHandler
 from tests.lambda_handler.conftest import FakeLambdaContext, call, rpc
 
@@ -20,7 +21,8 @@ def dispatcher(test_server):
 
 def dispatch(dispatcher, message, remaining_s: float = 30.0):
     request = types.JSONRPCRequest.model_validate(message)
-    return dispatcher.handle_request(request, FakeLambdaContext(remaining_s))
+    with invocation_deadline(remaining_s):  # as the Lambda handler sets it
+        return dispatcher.handle_request(request, FakeLambdaContext(remaining_s))
 
 
 def test_tools_list_needs_no_initialize_and_keeps_the_callers_id(dispatcher) -> None:

@@ -7,13 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from estat_aws_mcp.sql.deadline import (
-    MIN_QUERY_S,
-    SAFETY_MARGIN_S,
-    invocation_deadline,
-    invocation_deadline_from_lambda_context,
-    query_deadline,
-)
+from estat_aws_mcp.deadline import invocation_deadline
+from estat_aws_mcp.lambda_handler.app import seconds_left
+from estat_aws_mcp.sql import MIN_QUERY_S, SAFETY_MARGIN_S, query_deadline
 
 
 def test_timeout_alone() -> None:
@@ -26,7 +22,7 @@ def test_explicit_deadline_caps_the_timeout() -> None:
 
 def test_lambda_remaining_time_caps_with_a_safety_margin() -> None:
     context = SimpleNamespace(get_remaining_time_in_millis=lambda: 20_000)
-    with invocation_deadline_from_lambda_context(context):
+    with invocation_deadline(seconds_left(context)):
         left = query_deadline(240) - time.monotonic()
     assert left == pytest.approx(20 - SAFETY_MARGIN_S, abs=0.5)
     assert query_deadline(240) - time.monotonic() == pytest.approx(240, abs=0.5)  # reset after the block

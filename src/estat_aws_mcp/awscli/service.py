@@ -10,11 +10,11 @@ import uuid
 from typing import Any
 
 from estat_aws_mcp.awscli.audit import log_call
-from estat_aws_mcp.awscli.deadline import call_deadline
 from estat_aws_mcp.awscli.denial import Denied
 from estat_aws_mcp.awscli.lexer import split_command
 from estat_aws_mcp.awscli.result import AwsCliResult
 from estat_aws_mcp.awscli.validator import audit_text
+from estat_aws_mcp.deadline import stop_by
 from estat_aws_mcp.errors import ConfigurationError
 from estat_aws_mcp.limits import TEXT_OUTPUT_BUDGET_CHARS, TOOL_RESULT_BUDGET_BYTES
 
@@ -25,6 +25,10 @@ MAX_OUTPUT_CHARS = 100_000
 MAX_STDERR_CHARS = 4_000
 # The whole encoded CallToolResult (text content + structuredContent + JSON) stays under this.
 HARD_CAP_BYTES = TOOL_RESULT_BUDGET_BYTES
+# Upper bound of one call when no invocation deadline is known (local servers, tests).
+DEFAULT_CALL_BUDGET_S = 25.0
+# Time kept back before the invocation's deadline (estat_aws_mcp.deadline) to format and return the answer.
+RESPONSE_RESERVE_S = 1.5
 # Environment values that are secrets wherever they would appear in an answer.
 SECRET_ENV_NAMES = (
     "AWS_ACCESS_KEY_ID",
@@ -60,6 +64,11 @@ def _usage_message(stderr: str) -> str:
     lines = [line.strip() for line in stderr.splitlines() if line.strip() and not line.startswith("usage:")]
     message = lines[-1] if lines else "the AWS CLI could not parse the command"
     return message[:300]
+
+
+def call_deadline(default_budget_s: float = DEFAULT_CALL_BUDGET_S) -> float:
+    """Absolute monotonic time by which one call must have stopped talking to AWS."""
+    return stop_by(default_budget_s, reserve_s=RESPONSE_RESERVE_S)
 
 
 def run_aws_cli(

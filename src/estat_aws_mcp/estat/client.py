@@ -66,6 +66,7 @@ import anyio
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, stop_before_delay
 
+from estat_aws_mcp.deadline import stop_by
 from estat_aws_mcp.errors import ConfigurationError, UpstreamError
 from estat_aws_mcp.estat.app_id import redact, resolve_app_id
 from estat_aws_mcp.estat.concurrency import ProcessLimiter, process_limiter
@@ -88,6 +89,9 @@ from estat_aws_mcp.settings import DEFAULT_ESTAT_API_BASE_URL, Settings, get_set
 __all__ = ["EstatClient", "clean_params", "parse_body"]
 
 logger = logging.getLogger(__name__)
+
+# Seconds kept before the invocation's deadline (estat_aws_mcp.deadline) to store what was fetched and answer.
+INVOCATION_RESERVE_S = 2.0
 
 USER_AGENT = "estat-aws-mcp (e-Stat API 3.0 client)"
 DEFAULT_BACKOFF_INITIAL_S = 0.5  # first retry waits 0.25-0.5 s, then doubling...
@@ -375,10 +379,16 @@ class EstatClient:
             raise ValueError(f"unsupported e-Stat endpoint {endpoint!r}")
         query = clean_params(params)
         started = time.monotonic()
-        deadline = started + self.retry_budget_s
+        # The retry budget, capped by the invocation's deadline (estat_aws_mcp.deadline) less a reserve.
+        deadline = stop_by(self.retry_budget_s, reserve_s=INVOCATION_RESERVE_S)
+        if deadline <= started:
+            raise UpstreamError(
+                f"e-Stat {endpoint} was not called: too little time is left in this invocation to wait for an "
+                "answer. Ask for less (fewer rows, narrower filters) or fetch the table into the dataset store."
+            )
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_attempts)
-            | stop_before_delay(self.retry_budget_s)
+            | stop_before_delay(deadline - started)
             | _stop_after_malformed(MALFORMED_ATTEMPTS),
             wait=self._wait,
             retry=retry_if_exception_type(_Transient),

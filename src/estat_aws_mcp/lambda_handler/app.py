@@ -9,7 +9,8 @@ The adapter (``mcp_lambda``) owns the MCP Streamable HTTP rules: Accept/Content-
   verified an IAM caller;
 - every JSON-RPC answer is measured against the 6 MB response cap (:mod:`.budget`), timed and
   logged (:class:`ObservedRequestHandler`);
-- the invocation's deadline is handed to the tools that honour one (:mod:`.deadline`).
+- the invocation's deadline is set once (:mod:`estat_aws_mcp.deadline`) for every part that must
+  stop in time; batch items that cannot start before it are answered at once.
 
 A bare JSON-RPC message (the Lambda Invoke API, as ``mcp_lambda.lambda_function_client`` sends
 it) is served too, with the same dispatcher, budget and logs.
@@ -29,15 +30,18 @@ from mcp import types
 from mcp_lambda import LambdaFunctionURLEventHandler, RequestHandler
 
 from estat_aws_mcp import __version__
+from estat_aws_mcp.deadline import invocation_deadline, time_left
 from estat_aws_mcp.errors import ConfigurationError, UpstreamError
 from estat_aws_mcp.lambda_handler.auth import BearerTokenGate, caller_identity
 from estat_aws_mcp.lambda_handler.budget import DEFAULT_RESPONSE_BUDGET_BYTES, ResponseBudget
-from estat_aws_mcp.lambda_handler.deadline import invocation_deadlines
-from estat_aws_mcp.lambda_handler.results import error_for_request, tool_name
+from estat_aws_mcp.lambda_handler.results import error_for_request, not_started_error, tool_name
 from estat_aws_mcp.limits import LAMBDA_RESPONSE_CAP_BYTES
 from estat_aws_mcp.settings import Settings, get_settings
 
 HEALTH_PATH = "/health"
+# A request starts only while more than this is left of the invocation (time to run and answer it);
+# later ones, e.g. the tail of a large batch, are answered at once with a JSON-RPC error.
+START_RESERVE_S = 1.5
 # The adapter's own loggers print whole events (Authorization header, bodies) at DEBUG.
 _ADAPTER_LOGGERS = (
     "mcp_lambda.handlers.streamable_http_handler",
@@ -58,6 +62,17 @@ def quiet_payload_logs() -> None:
         target = logging.getLogger(name)
         if target.getEffectiveLevel() < floor:
             target.setLevel(floor)
+
+
+def seconds_left(context: Any) -> float | None:
+    """Seconds until the runtime ends this invocation, or None when the context does not say."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    try:
+        return max(0.0, float(remaining()) / 1000.0)
+    except (TypeError, ValueError):
+        return None
 
 
 def _outcome(answer: types.JSONRPCResponse | types.JSONRPCError, fits: bool) -> str:
@@ -89,8 +104,13 @@ class ObservedRequestHandler(RequestHandler):
 
     def handle_request(self, request: types.JSONRPCRequest, context: Any) -> types.JSONRPCResponse | types.JSONRPCError:
         started = time.perf_counter()
+        left = time_left(START_RESERVE_S)
         try:
-            answer = self.inner.handle_request(request, context)
+            if left is not None and left <= 0:
+                # Too late to start: answer now rather than let the runtime kill the whole batch.
+                answer = not_started_error(request, START_RESERVE_S)
+            else:
+                answer = self.inner.handle_request(request, context)
         except Exception as error:  # a dispatcher bug must still answer this id
             self.log.exception(
                 "dispatch failed", extra={"jsonrpc_method": request.method, "error": type(error).__name__}
@@ -200,7 +220,7 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
                 return error | {"id": message.get("id")}
             if not isinstance(parsed, types.JSONRPCRequest):
                 return {}
-            with invocation_deadlines(context):
+            with invocation_deadline(seconds_left(context)):
                 answer = self.observed.handle_request(parsed, context)
             return answer.model_dump(by_alias=True, mode="json", exclude_none=True)
         finally:
@@ -222,7 +242,7 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
             except (binascii.Error, UnicodeDecodeError):
                 return _json_response(400, _jsonrpc_error_body(types.PARSE_ERROR, "Parse error: invalid base64 body"))
             event = {**event, "body": body, "isBase64Encoded": False}
-        with invocation_deadlines(context):
+        with invocation_deadline(seconds_left(context)):
             return super().handle(event, context)
 
     def _refusal(self, event: dict[str, Any]) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ from mcp.server.lowlevel import Server
 from mcp.shared.message import SessionMessage
 from mcp_lambda import RequestHandler
 
-from estat_aws_mcp.lambda_handler.deadline import seconds_left
+from estat_aws_mcp.deadline import time_left
 from estat_aws_mcp.lambda_handler.results import error_for_request, timed_out_error
 
 # How long an answered request's session may take to wind down before the answer is returned anyway.
@@ -53,8 +53,8 @@ class InProcessRequestHandler(RequestHandler):
     def handle_request(self, request: types.JSONRPCRequest, context: Any) -> types.JSONRPCResponse | types.JSONRPCError:
         if self._loop is None or self._loop.is_closed():
             self._loop = asyncio.new_event_loop()
-        budget_s = seconds_left(context)
-        timeout_s = None if budget_s is None else max(0.1, budget_s - self._reserve_s)
+        left = time_left(self._reserve_s)  # the invocation's deadline (set by the Lambda handler)
+        timeout_s = None if left is None else max(0.0, left)
         return self._loop.run_until_complete(self.dispatch(request, timeout_s))
 
     def close(self) -> None:

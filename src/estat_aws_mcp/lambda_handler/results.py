@@ -5,6 +5,8 @@ from __future__ import annotations
 from mcp import types
 
 RequestId = str | int
+#: JSON-RPC server error (implementation-defined range): the request was not started, the invocation's time is up.
+NOT_STARTED = -32000
 
 
 def error_for_request(request_id: RequestId, code: int, message: str) -> types.JSONRPCError:
@@ -43,4 +45,14 @@ def timed_out_error(
         types.INTERNAL_ERROR,
         f"{what} did not finish within the time left in this Lambda invocation{limit}. "
         "Ask for less (narrower filters, fewer rows), or fetch large tables into the dataset store first.",
+    )
+
+
+def not_started_error(request: types.JSONRPCRequest, reserve_s: float) -> types.JSONRPCError:
+    """The answer to a request (a batch item) that was not started because the invocation is nearly over."""
+    return error_for_request(
+        request.id,
+        NOT_STARTED,
+        f"Not started: less than {reserve_s:.1f} s was left in this AWS Lambda invocation when this request's turn "
+        "came. Nothing was done; send it again, in a smaller batch.",
     )

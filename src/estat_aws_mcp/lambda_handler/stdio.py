@@ -7,7 +7,9 @@ so this mode is the compatibility path, not the fast one. Two gaps are filled he
   LOGNAME, PATH, SHELL, TERM and USER, so the child would have no AWS credentials, region,
   endpoint or settings. The bearer-token settings stay with the parent (the child never needs
   them), and HOME falls back to ``/tmp``, the only writable place in Lambda;
-- the adapter answers some failures with ``id: 0``; the caller's id is put back.
+- the adapter answers some failures with ``id: 0``; the caller's id is put back;
+- the invocation's deadline (:mod:`estat_aws_mcp.deadline`) goes to each child in its
+  environment, so the child's SQL, ``run_aws_cli`` and e-Stat calls stop in time as in-process.
 
 The adapter still reports a server error as code 500 "Internal failure" (it does not forward the
 child's JSON-RPC error); use the in-process mode for the SDK's real error codes.
@@ -24,6 +26,8 @@ from typing import Any
 from mcp import types
 from mcp.client.stdio import StdioServerParameters
 from mcp_lambda import StdioServerAdapterRequestHandler
+
+from estat_aws_mcp.deadline import CHILD_DEADLINE_ENV, child_environment_entry
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +55,9 @@ _PASSED_NAMES = frozenset(
     }
 )
 # The parent's concerns: the child serves stdio and never authenticates HTTP callers.
-_WITHHELD = frozenset({"ESTAT_MCP_AUTH_TOKEN", "ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER", "ESTAT_MCP_DISPATCH"})
+_WITHHELD = frozenset(
+    {"ESTAT_MCP_AUTH_TOKEN", "ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER", "ESTAT_MCP_DISPATCH", CHILD_DEADLINE_ENV}
+)
 
 
 def child_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -117,7 +123,14 @@ class StdioRequestHandler(StdioServerAdapterRequestHandler):
     def handle_request(self, request: types.JSONRPCRequest, context: Any) -> types.JSONRPCResponse | types.JSONRPCError:
         if request.method == "tools/call":
             self._pass_app_id_once()
-        answer = super().handle_request(request, context)
+        params = self.server_params
+        deadline = child_environment_entry()  # set per request: this invocation's deadline
+        if deadline:
+            self.server_params = params.model_copy(update={"env": {**(params.env or {}), **deadline}})
+        try:
+            answer = super().handle_request(request, context)
+        finally:
+            self.server_params = params
         if answer.id != request.id:
             answer = answer.model_copy(update={"id": request.id})
         return answer

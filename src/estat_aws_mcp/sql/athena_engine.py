@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from estat_aws_mcp.errors import ConfigurationError, InputError, UpstreamError
-from estat_aws_mcp.sql.deadline import query_deadline
+from estat_aws_mcp.sql import query_deadline
 from estat_aws_mcp.sql.dialects import dialects_for
 from estat_aws_mcp.sql.guard import check_read_only
 from estat_aws_mcp.sql.result import BoundedRows, QueryResult, ResultColumn, finish

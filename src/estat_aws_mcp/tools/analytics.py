@@ -3,7 +3,7 @@
 Thin wrappers over :mod:`estat_aws_mcp.datasets.iceberg` and :mod:`estat_aws_mcp.sql`; blocking
 work (Parquet reads, catalog commits, queries) runs in a worker thread so the event loop keeps
 serving other requests. The query deadline is taken here, in the request's context, so a Lambda
-invocation's remaining time (:mod:`estat_aws_mcp.sql.deadline`) caps it.
+invocation's remaining time (:mod:`estat_aws_mcp.deadline`) caps it.
 """
 
 from __future__ import annotations
@@ -73,8 +73,7 @@ def register(mcp: FastMCP) -> None:
         ] = "auto",
     ) -> QueryResult:
         from estat_aws_mcp.settings import get_settings
-        from estat_aws_mcp.sql import get_engine
-        from estat_aws_mcp.sql.deadline import query_deadline
+        from estat_aws_mcp.sql import get_engine, query_deadline
 
         settings = get_settings()
         deadline = query_deadline(settings.sql_timeout_s)  # taken in the request's context (Lambda deadline)
