@@ -17,3 +17,16 @@ class InputError(EstatMcpError):
 
 class UpstreamError(EstatMcpError):
     """A remote service (e-Stat, AWS) failed after bounded retries."""
+
+
+#: Characters of a caller's input quoted in an error message.
+QUOTED_INPUT_CHARS = 40
+
+
+def quote_prefix(value: object, limit: int = QUOTED_INPUT_CHARS) -> str:
+    """``repr`` of what a caller sent, cut to a short prefix (an error never echoes a large input)."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return repr(text) if isinstance(value, str) else text
+    shown = repr(text[:limit]) if isinstance(value, str) else text[:limit]
+    return f"{shown}… ({len(text):,} characters)"

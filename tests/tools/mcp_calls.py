@@ -9,10 +9,13 @@ from mcp.server.fastmcp import FastMCP
 from mcp.shared.memory import create_connected_server_and_client_session
 from mcp.types import CallToolResult
 
+from estat_aws_mcp.tools.template import EstatMCP
+
 
 def server_with(*tool_modules: ModuleType) -> FastMCP:
-    """A server with only the given tool modules registered (``module.register(mcp)``)."""
-    mcp = FastMCP("tool-test")
+    """A server with only the given tool modules registered (``module.register(mcp)``), strict inputs
+    as in production."""
+    mcp = EstatMCP("tool-test")
     for module in tool_modules:
         module.register(mcp)
     return mcp

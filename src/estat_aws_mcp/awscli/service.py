@@ -147,7 +147,8 @@ def run_aws_cli(
 def _redact_result(result: AwsCliResult, secrets: list[str]) -> None:
     if not secrets:
         return
-    for name, value in list(vars(result).items()):
+    for name in type(result).model_fields:
+        value = getattr(result, name)
         if isinstance(value, str):
             setattr(result, name, redact(value, secrets))
     result.request_ids = [redact(value, secrets) for value in result.request_ids]

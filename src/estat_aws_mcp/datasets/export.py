@@ -24,9 +24,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
+from pydantic import BaseModel, Field
+
 from estat_aws_mcp.datasets.manifest import DATA_FILE, DatasetManifest, dataset_batches, dataset_key, load_manifest
 from estat_aws_mcp.datasets.store import ObjectStore
-from estat_aws_mcp.errors import InputError, UpstreamError
+from estat_aws_mcp.errors import InputError, UpstreamError, quote_prefix
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
 
 if TYPE_CHECKING:
@@ -68,7 +70,7 @@ def normalise_encoding(name: str) -> str:
     if key in ("shift_jis", "shift-jis", "sjis", "s_jis", "x-sjis"):
         hint = " (Excel's 'Shift_JIS' is cp932: use encoding='cp932')"
     raise InputError(
-        f"unsupported encoding {name!r}: use one of 'utf-8', 'utf-8-sig' (Excel), 'cp932' (Excel in Japan){hint}"
+        f"unsupported encoding {quote_prefix(name)}: use one of 'utf-8', 'utf-8-sig' (Excel), 'cp932' (Excel in Japan){hint}"
     )
 
 
@@ -76,7 +78,7 @@ def normalise_compression(name: str) -> str:
     key = (name or "").strip().lower()
     if key not in SUPPORTED_COMPRESSIONS:
         raise InputError(
-            f"unsupported compression {name!r}: use 'zstd' (smaller) or 'snappy' (faster, most compatible)"
+            f"unsupported compression {quote_prefix(name)}: use 'zstd' (smaller) or 'snappy' (faster, most compatible)"
         )
     return key
 
@@ -228,17 +230,20 @@ def _csv_bytes(batch_or_table: Any, include_header: bool) -> bytes:
     return sink.getvalue()
 
 
-@dataclass
-class CsvExport:
+class CsvExport(BaseModel):
+    """What save_dataset_as_csv answers (its output schema)."""
+
     dataset_id: str
-    uri: str
-    key: str
+    uri: str = Field(description="Where the CSV is; pass it to download_csv_from_s3 to read it")
+    key: str = Field(description="The file's key inside the dataset store")
     encoding: str
-    row_count: int
+    row_count: int = Field(description="Data rows (the header line is extra)")
     bytes: int
     columns: list[str]
-    substitutions: dict[str, Any] | None = None
-    substitutions_uri: str | None = None
+    substitutions: dict[str, Any] | None = Field(
+        default=None, description="cp932 with on_unencodable='replace': what was replaced by 〓, where"
+    )
+    substitutions_uri: str | None = Field(default=None, description="CSV listing every substitution")
     credit: str = CREDIT_NOTICE
 
 
@@ -255,7 +260,7 @@ def export_csv(
 
     encoding = normalise_encoding(encoding)
     if on_unencodable not in ("error", "replace"):
-        raise InputError(f"on_unencodable must be 'error' or 'replace', not {on_unencodable!r}")
+        raise InputError(f"on_unencodable must be 'error' or 'replace', not {quote_prefix(on_unencodable)}")
     manifest = load_manifest(store, dataset_id)
     key = csv_key(dataset_id, encoding)
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
@@ -359,15 +364,16 @@ def normalised_schema(schema: pa.Schema) -> pa.Schema:
     return pa.schema(fields)
 
 
-@dataclass
-class ParquetExport:
+class ParquetExport(BaseModel):
+    """What transform_to_parquet answers (its output schema)."""
+
     dataset_id: str
     uri: str
-    key: str
+    key: str = Field(description="The file's key inside the dataset store")
     compression: str
     row_count: int
     bytes: int
-    parquet_schema: list[dict[str, str]]
+    parquet_schema: list[dict[str, str]] = Field(description="Column names and Arrow types")
     credit: str = CREDIT_NOTICE
 
 
@@ -458,18 +464,23 @@ def _utf8_boundary_before(data: bytes, cut: int) -> int:
     return i
 
 
-@dataclass
-class CsvPage:
+class CsvPage(BaseModel):
+    """One page of a stored CSV: what download_csv_from_s3 answers (its output schema)."""
+
     uri: str
-    encoding: str
-    offset: int
+    encoding: str = Field(description="utf-8, utf-8-sig, cp932, or binary (then content_base64 holds raw bytes)")
+    offset: int = Field(description="Byte offset where this page starts")
     bytes_returned: int
     total_bytes: int
-    next_offset: int | None
+    next_offset: int | None = Field(description="Pass as offset for the next page; null at the end")
     eof: bool
     content: str | None
     content_base64: str | None = None
     note: str | None = None
+    presigned_url: str | None = Field(default=None, description="Short-lived bearer link to the whole file")
+    presigned_url_expires_in_s: int | None = None
+    presigned_url_note: str | None = None
+    credit: str = Field(default=CREDIT_NOTICE, description="Show this notice with the data (e-Stat credit)")
 
 
 def _align_start(store: ObjectStore, key: str, offset: int, encoding: str) -> int:
@@ -581,9 +592,8 @@ def resolve_stored_csv(store: ObjectStore, uri: str) -> str:
     """The key of a CSV file inside the store named by ``uri``, else ONE refusal for every reason
     (outside the store, traversal, symlink, not a CSV, absent) so that the answer never reveals
     whether some other path exists."""
-    shown = uri if isinstance(uri, str) and len(uri) <= 200 else f"{str(uri)[:200]}…"
     refusal = InputError(
-        f"{shown!r} is not a CSV file in the dataset store; pass a URI returned by save_dataset_as_csv "
+        f"{quote_prefix(uri, 120)} is not a CSV file in the dataset store; pass a URI returned by save_dataset_as_csv "
         f"(under {store.root_uri}/)"
     )
     try:

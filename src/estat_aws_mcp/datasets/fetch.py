@@ -37,7 +37,7 @@ from estat_aws_mcp.datasets.reuse import SOURCE_KEY_FIELD, find_reusable, is_cur
 from estat_aws_mcp.datasets.schema import PageConverter, TableMetadata, schema_description, table_metadata
 from estat_aws_mcp.datasets.store import ObjectStore
 from estat_aws_mcp.datasets.writer import DatasetWriter
-from estat_aws_mcp.errors import InputError, UpstreamError
+from estat_aws_mcp.errors import InputError, UpstreamError, quote_prefix
 from estat_aws_mcp.estat.normalize import MetaInfo, StatsData, as_list
 from estat_aws_mcp.limits import SAMPLE_ROWS
 
@@ -89,7 +89,7 @@ def normalise_stats_data_id(stats_data_id: str) -> str:
     text = unicodedata.normalize("NFKC", str(stats_data_id)).strip()
     if not _STATS_DATA_ID.match(text):
         raise InputError(
-            f"invalid stats_data_id {stats_data_id!r}: expected e-Stat's 10-digit table id, e.g. '0003445078' "
+            f"invalid stats_data_id {quote_prefix(stats_data_id)}: expected e-Stat's 10-digit table id, e.g. '0003445078' "
             "(search_estat_data returns it as stats_data_id)"
         )
     return text.zfill(10)

@@ -26,12 +26,12 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from estat_aws_mcp.datasets.schema import AxisInfo, ClassItem, TableMetadata, is_axis_id
-from estat_aws_mcp.errors import InputError
+from estat_aws_mcp.errors import InputError, quote_prefix
 
 #: e-Stat's limit on the number of codes in one cd* parameter.
 MAX_CODES_PER_PARAMETER = 100
@@ -41,19 +41,28 @@ MAX_SPLIT_REQUESTS = 500
 _LEVEL = re.compile(r"^(\d+|\d+-\d+|-\d+|\d+-)$")
 
 
+#: Longest code or name accepted in a filter (e-Stat item names are far shorter).
+ITEM_TEXT_CHARS = 200
+#: Most items selected on one axis in one call (they are split into e-Stat requests of 100).
+MAX_ITEMS_PER_AXIS = 10_000
+ItemText = Annotated[str, Field(max_length=ITEM_TEXT_CHARS)]
+
+
 class AxisSelection(BaseModel):
     """A selection on one axis: ``values`` (codes or names), or a range and/or a level."""
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
-    values: list[str] | None = Field(
-        default=None, description="Codes or names of the items to keep (e.g. ['東京都', '13000'])."
+    values: list[ItemText] | None = Field(
+        default=None,
+        max_length=MAX_ITEMS_PER_AXIS,
+        description="Codes or names of the items to keep (e.g. ['東京都', '13000']).",
     )
-    from_: str | None = Field(
+    from_: ItemText | None = Field(
         default=None, alias="from", description="First code (or name) of a range, inclusive (cd*From)."
     )
-    to: str | None = Field(default=None, description="Last code (or name) of a range, inclusive (cd*To).")
-    level: str | None = Field(
+    to: ItemText | None = Field(default=None, description="Last code (or name) of a range, inclusive (cd*To).")
+    level: Annotated[str, Field(max_length=16)] | None = Field(
         default=None, description="Hierarchy level(s) (lv*): '2', '1-3', '-3' (up to 3) or '2-' (from 2)."
     )
 
@@ -64,7 +73,7 @@ class AxisSelection(BaseModel):
 
 
 #: What a tool accepts for one axis.
-AxisFilter = list[str] | AxisSelection
+AxisFilter = Annotated[list[ItemText], Field(max_length=MAX_ITEMS_PER_AXIS)] | AxisSelection
 
 
 @dataclass(frozen=True)
@@ -191,7 +200,7 @@ class _AxisIndex:
                 "value": value,
                 "candidates": [candidate.as_dict() for candidate in candidates],
                 "message": (
-                    f"{axis_id} name {value!r} is ambiguous ({len(candidates)} items share it): "
+                    f"{axis_id} name {quote_prefix(value)} is ambiguous ({len(candidates)} items share it): "
                     + "; ".join(candidate.describe() for candidate in candidates)
                     + ". Pass the code of the one you mean"
                 ),
@@ -203,7 +212,7 @@ class _AxisIndex:
             "axis": axis_id,
             "value": value,
             "suggestions": suggestions,
-            "message": f"{axis_id} has no item with code or name {value!r} (axis {self.axis.name!r}){hint}",
+            "message": f"{axis_id} has no item with code or name {quote_prefix(value)} (axis {self.axis.name!r}){hint}",
         }
 
 
@@ -218,8 +227,10 @@ def _as_selection(axis_key: str, raw: Any) -> AxisSelection:
         try:
             return AxisSelection.model_validate(dict(raw))
         except ValueError as exc:
-            raise InputError(f"filter for {axis_key!r} is not valid: {exc}") from None
-    raise InputError(f"filter for {axis_key!r} must be a list of codes/names or an object with values/from/to/level")
+            raise InputError(f"filter for {quote_prefix(axis_key)} is not valid: {exc}") from None
+    raise InputError(
+        f"filter for {quote_prefix(axis_key)} must be a list of codes/names or an object with values/from/to/level"
+    )
 
 
 def resolve_filters(metadata: TableMetadata, filters: Mapping[str, Any] | None) -> ResolvedFilters:
@@ -236,7 +247,7 @@ def resolve_filters(metadata: TableMetadata, filters: Mapping[str, Any] | None) 
         axis = metadata.axis(axis_id)
         if axis is None:
             what = "is not an e-Stat axis" if not is_axis_id(axis_id) else "is not an axis of this table"
-            raise InputError(f"filter key {key!r} {what}; this table's axes are: {', '.join(present)}")
+            raise InputError(f"filter key {quote_prefix(key)} {what}; this table's axes are: {', '.join(present)}")
         if axis_id in resolved.echo:
             raise InputError(f"axis {axis_id!r} is given twice in filters")
         selection = _as_selection(axis_id, raw)
@@ -301,7 +312,7 @@ def _resolve_selection(
         level = selection.level.strip()
         if not _LEVEL.match(level):
             raise InputError(
-                f"filter for {axis_id!r}: level {selection.level!r} must look like '2', '1-3', '-3' or '2-'"
+                f"filter for {axis_id!r}: level {quote_prefix(selection.level)} must look like '2', '1-3', '-3' or '2-'"
             )
         resolved.fixed_params[parameter_name("lv", axis_id)] = level
         echo["level"] = level

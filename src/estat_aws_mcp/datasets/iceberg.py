@@ -32,7 +32,7 @@ from urllib.parse import unquote, urlparse
 from pydantic import BaseModel, Field
 
 from estat_aws_mcp.datasets.manifest import DatasetManifest, dataset_batches, load_manifest
-from estat_aws_mcp.errors import ConfigurationError, InputError, UpstreamError
+from estat_aws_mcp.errors import ConfigurationError, InputError, UpstreamError, quote_prefix
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
 
 if TYPE_CHECKING:
@@ -66,10 +66,10 @@ def validate_identifier(name: str, kind: Literal["table", "namespace"]) -> str:
     if not isinstance(name, str) or not name:
         raise InputError(f"{kind} name must be a non-empty string")
     if len(name) > MAX_IDENTIFIER_LENGTH:
-        raise InputError(f"{kind} name {name[:40]!r}… is longer than {MAX_IDENTIFIER_LENGTH} characters")
+        raise InputError(f"{kind} name {quote_prefix(name)} is longer than {MAX_IDENTIFIER_LENGTH} characters")
     if not _IDENTIFIER.match(name):
         raise InputError(
-            f"invalid {kind} name {name!r}: use lower-case letters, digits and '_', starting with a letter "
+            f"invalid {kind} name {quote_prefix(name)}: use lower-case letters, digits and '_', starting with a letter "
             "(e.g. 'population_2020'); Glue and Athena store names in lower case"
         )
     if kind == "namespace" and name in RESERVED_NAMESPACES:

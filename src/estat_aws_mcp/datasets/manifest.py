@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from estat_aws_mcp.datasets.store import ObjectStore
-from estat_aws_mcp.errors import InputError
+from estat_aws_mcp.errors import InputError, quote_prefix
 
 DATASETS_PREFIX = "datasets"
 DATA_FILE = "data.parquet"
@@ -40,7 +40,7 @@ def new_dataset_id(stats_data_id: str) -> str:
 def validate_dataset_id(dataset_id: str) -> str:
     if not isinstance(dataset_id, str) or not _DATASET_ID.match(dataset_id):
         raise InputError(
-            f"invalid dataset_id {dataset_id!r}: expected the id a fetch tool returned, e.g. '0003445078-1a2b3c4d5e6f'"
+            f"invalid dataset_id {quote_prefix(dataset_id)}: expected the id a fetch tool returned, e.g. '0003445078-1a2b3c4d5e6f'"
         )
     return dataset_id
 

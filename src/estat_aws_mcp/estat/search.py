@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from estat_aws_mcp.errors import InputError
+from estat_aws_mcp.errors import InputError, quote_prefix
 from estat_aws_mcp.estat.search_models import (
     COLLECT_AREA_NAMES,
     ESTAT_TABLE_PAGE,
@@ -122,7 +122,7 @@ def validate_survey_years(value: str | int | None) -> str | None:
     text = text.replace(" ", "").replace("~", "-").replace("〜", "-")
     problem = (
         f"survey_years must be yyyy, yyyymm or yyyymm-yyyymm (for example 2020, 202010 or 201501-202012); "
-        f"got {str(value)!r}."
+        f"got {quote_prefix(value)}."
     )
     if _YEAR.match(text):
         return text
@@ -155,7 +155,7 @@ def validate_stats_field(value: str | int | None) -> str | None:
         return by_name[text]
     choices = ", ".join(f"{code} {name}" for code, name in STATS_FIELDS.items())
     raise InputError(
-        f"stats_field must be a 2-digit field code, a 4-digit sub-field code or a field name; got {str(value)!r}. "
+        f"stats_field must be a 2-digit field code, a 4-digit sub-field code or a field name; got {quote_prefix(value)}. "
         f"Fields: {choices}."
     )
 
@@ -168,7 +168,7 @@ def validate_stats_code(value: str | int | None) -> str | None:
         return text
     raise InputError(
         f"stats_code must be an 8-digit statistics code (e.g. 00200521 for 国勢調査) or a 5-digit "
-        f"organisation code (e.g. 00200 for 総務省); got {str(value)!r}."
+        f"organisation code (e.g. 00200 for 総務省); got {quote_prefix(value)}."
     )
 
 
@@ -181,7 +181,7 @@ def validate_collect_area(value: str | int | None) -> str | None:
     by_name = {name: code for code, name in COLLECT_AREA_NAMES.items()}
     if text in by_name:
         return by_name[text]
-    raise InputError(f"collect_area must be 1 (全国), 2 (都道府県) or 3 (市区町村); got {str(value)!r}.")
+    raise InputError(f"collect_area must be 1 (全国), 2 (都道府県) or 3 (市区町村); got {quote_prefix(value)}.")
 
 
 def validate_filters(

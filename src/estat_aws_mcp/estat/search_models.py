@@ -65,9 +65,9 @@ class AcceptedSuggestion(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    substitutions: list[KeywordSubstitution] = Field(description="The suggestion's substitutions.")
-    kind: str | None = None
-    query: str | None = None
+    substitutions: list[KeywordSubstitution] = Field(max_length=50, description="The suggestion's substitutions.")
+    kind: str | None = Field(default=None, max_length=64)
+    query: str | None = Field(default=None, max_length=1_000)
 
 
 class Suggestion(BaseModel):

@@ -11,13 +11,19 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from mcp.server.fastmcp import FastMCP
+from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from estat_aws_mcp.datasets.iceberg import IcebergLoadResult
 from estat_aws_mcp.sql.result import QueryResult
 from estat_aws_mcp.tools.errors import in_worker_thread
+from estat_aws_mcp.tools.template import DATASET_ID_CHARS
 
 MAX_ROWS_LIMIT = 10_000
+#: Longest SQL text accepted (a query, not a data transfer).
+MAX_SQL_CHARS = 100_000
+#: Iceberg table and namespace names (checked further by the core).
+MAX_TABLE_NAME_CHARS = 128
 
 LOAD_DESCRIPTION = (
     "Load a dataset (a dataset_id from a fetch tool) into an Iceberg table that analyze_with_athena can query. "
@@ -40,16 +46,33 @@ ANALYZE_DESCRIPTION = (
 
 
 def register(mcp: FastMCP) -> None:
-    @mcp.tool(name="load_to_iceberg", description=LOAD_DESCRIPTION, structured_output=True)
+    @mcp.tool(
+        name="load_to_iceberg",
+        title="Load a dataset into an Iceberg table",
+        description=LOAD_DESCRIPTION,
+        # mode='overwrite' replaces the table's rows (history kept); 'append' twice adds the rows twice.
+        annotations=ToolAnnotations(
+            readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False
+        ),
+        structured_output=True,
+    )
     async def load_to_iceberg(
-        dataset_id: Annotated[str, Field(description="dataset_id returned by a fetch tool")],
+        dataset_id: Annotated[
+            str, Field(max_length=DATASET_ID_CHARS, description="dataset_id returned by a fetch tool")
+        ],
         table: Annotated[
             str,
-            Field(description="table name: lower-case letters, digits, '_', starting with a letter (max 128)"),
+            Field(
+                max_length=MAX_TABLE_NAME_CHARS,
+                description="table name: lower-case letters, digits, '_', starting with a letter (max 128)",
+            ),
         ],
         namespace: Annotated[
             str | None,
-            Field(description="namespace (Glue database on AWS); default: ESTAT_MCP_GLUE_DATABASE, normally 'estat'"),
+            Field(
+                max_length=MAX_TABLE_NAME_CHARS,
+                description="namespace (Glue database on AWS); default: ESTAT_MCP_GLUE_DATABASE, normally 'estat'",
+            ),
         ] = None,
         mode: Annotated[
             Literal["append", "overwrite"],
@@ -61,9 +84,18 @@ def register(mcp: FastMCP) -> None:
 
         return await in_worker_thread(load_dataset_to_iceberg, get_settings(), dataset_id, table, namespace, mode)
 
-    @mcp.tool(name="analyze_with_athena", description=ANALYZE_DESCRIPTION, structured_output=True)
+    @mcp.tool(
+        name="analyze_with_athena",
+        title="Query loaded tables with SQL",
+        description=ANALYZE_DESCRIPTION,
+        annotations=ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False),
+        structured_output=True,
+    )
     async def analyze_with_athena(
-        sql: Annotated[str, Field(description="one read-only query, DuckDB or Trino (Athena) SQL")],
+        sql: Annotated[
+            str,
+            Field(max_length=MAX_SQL_CHARS, description="one read-only query, DuckDB or Trino (Athena) SQL"),
+        ],
         max_rows: Annotated[
             int, Field(ge=1, le=MAX_ROWS_LIMIT, description="most rows to return (the byte budget may cut earlier)")
         ] = 1000,

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-import anyio
 from mcp.server.fastmcp import Context, FastMCP
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import Field, WithJsonSchema
 
+from estat_aws_mcp.awscli.result import AwsCliResult
 from estat_aws_mcp.limits import TEXT_OUTPUT_BUDGET_CHARS
+from estat_aws_mcp.tools.errors import in_worker_thread
 
 MAX_COMMAND_CHARS = 8192
 
-DESCRIPTION = (
+RUN_AWS_CLI_DESCRIPTION = (
     "Run one read-only AWS CLI (v1) command in-process with the server's AWS role, e.g. "
     "'aws logs describe-log-groups', 'aws logs filter-log-events --log-group-name /aws/lambda/x "
     "--filter-pattern \"ERROR timeout\" --max-items 20', 'aws cloudwatch list-metrics --namespace AWS/Lambda', "
@@ -26,36 +27,12 @@ DESCRIPTION = (
 )
 
 
-class RunAwsCliResult(BaseModel):
-    """Structured answer (also the tool's output schema)."""
-
-    decision: Literal["allowed", "denied"]
-    rule: str | None = Field(default=None, description="denials: the rule that fired")
-    hint: str | None = Field(default=None, description="denials: what would be accepted")
-    error: str | None = Field(default=None, description="allowed calls that failed: aws_error, cli_error, ...")
-    service: str | None = None
-    operation: str | None = None
-    region: str | None = None
-    output_format: str | None = None
-    exit_status: int | None = Field(default=None, description="the CLI's exit status (0 on success)")
-    output: str = Field(default="", description="what the AWS CLI prints on stdout")
-    stderr: str = ""
-    truncated: bool = Field(default=False, description="the output budget cut the answer")
-    item_count: int | None = Field(default=None, description="items of the paginated result shown")
-    next_token: str | None = Field(default=None, description="pass as --starting-token to continue")
-    request_ids: list[str] = Field(default_factory=list, description="AWS request ids")
-    aws_error_code: str | None = None
-    call_id: str = ""
-    duration_ms: int = 0
-
-
 def register(mcp: FastMCP) -> None:
     @mcp.tool(
         name="run_aws_cli",
-        description=DESCRIPTION,
-        annotations=ToolAnnotations(
-            title="Guarded AWS CLI (read-only)", readOnlyHint=True, destructiveHint=False, openWorldHint=True
-        ),
+        title="Guarded AWS CLI (read-only)",
+        description=RUN_AWS_CLI_DESCRIPTION,
+        annotations=ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=True),
         structured_output=True,
     )
     async def run_aws_cli(
@@ -80,7 +57,7 @@ def register(mcp: FastMCP) -> None:
                 description="Output budget in characters; fewer items are returned to fit it.",
             ),
         ] = TEXT_OUTPUT_BUDGET_CHARS,
-    ) -> Annotated[CallToolResult, RunAwsCliResult]:
+    ) -> Annotated[CallToolResult, AwsCliResult]:
         from estat_aws_mcp.awscli.service import run_aws_cli as run
         from estat_aws_mcp.awscli.service import to_call_tool_result
 
@@ -88,7 +65,5 @@ def register(mcp: FastMCP) -> None:
             request_id: str | None = str(ctx.request_id)
         except ValueError:  # called outside an MCP request (direct use in tests or scripts)
             request_id = None
-        result = await anyio.to_thread.run_sync(
-            lambda: run(command, max_output_chars=max_output_chars, request_id=request_id)
-        )
+        result = await in_worker_thread(run, command, max_output_chars=max_output_chars, request_id=request_id)
         return to_call_tool_result(result)

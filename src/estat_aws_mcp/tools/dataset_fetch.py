@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio.to_thread
 from mcp.server.fastmcp import Context, FastMCP
+from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from estat_aws_mcp.datasets.filters import AxisSelection
+from estat_aws_mcp.datasets.filters import AxisFilter
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
 from estat_aws_mcp.limits import SAMPLE_ROWS, TOOL_RESULT_BUDGET_BYTES
 from estat_aws_mcp.tools.errors import tool_errors
+from estat_aws_mcp.tools.template import STATS_DATA_ID_CHARS
 
 if TYPE_CHECKING:
     from estat_aws_mcp.datasets.fetch import FetchMode, FetchResult
@@ -33,12 +35,22 @@ SAMPLE_TEXT_LIMIT = 200
 INLINE_ROWS_DEFAULT = 100
 INLINE_ROWS_MAX = 1000
 
+#: Axes of an e-Stat table: tab, cat01..cat15, area, time.
+MAX_FILTER_AXES = 18
+AXIS_ID_CHARS = 16
+
 StatsDataId = Annotated[
     str,
-    Field(description="e-Stat table id (statsDataId), 10 digits, e.g. '0003445078' (search_estat_data returns it)"),
+    Field(
+        max_length=STATS_DATA_ID_CHARS,
+        description="e-Stat table id (statsDataId), 10 digits, e.g. '0003445078' (search_estat_data returns it)",
+    ),
+]
+FilterMap = Annotated[
+    dict[Annotated[str, Field(max_length=AXIS_ID_CHARS)], AxisFilter], Field(max_length=MAX_FILTER_AXES)
 ]
 Filters = Annotated[
-    dict[str, list[str] | AxisSelection],
+    FilterMap,
     Field(
         description=(
             "Axis -> selection. Axes: tab, cat01..cat15, area, time (as in the table's metadata). A selection is "
@@ -258,15 +270,40 @@ _COMMON_NOTE = (
     "current UPDATED_DATE is reused (reused=true, one metadata request) unless refresh=true."
 )
 
+FETCH_AUTO_DESCRIPTION = (
+    "Fetch a whole e-Stat table into the dataset store and return a dataset_id (plus URIs, row count, "
+    "schema, a small sample and the table's metadata). The size is probed first (cntGetFlg=Y): a small "
+    "table takes one request, a large one is fetched completely (every 100,000-row page, in parallel, "
+    "verified). Use fetch_dataset_filtered to fetch only some areas, years or categories. " + _COMMON_NOTE
+)
+
+FETCH_FILTERED_DESCRIPTION = (
+    "Fetch the rows of an e-Stat table that match filters into the dataset store; returns a dataset_id. "
+    "Filters name items by code or by name (resolved through the table's metadata; ambiguous names are "
+    "reported with candidates, never guessed), or select a level or a code range. All matching rows are "
+    "fetched, however many pages they take. " + _COMMON_NOTE
+)
+
+FETCH_COMPLETE_DESCRIPTION = (
+    "Fetch EVERY row of an e-Stat table (optionally filtered) into the dataset store: counts the rows, "
+    "fetches all 100,000-row pages concurrently (bounded), writes them in order with bounded memory, and "
+    "verifies the total row count and that the table was not updated during the fetch - on any mismatch "
+    "it fails and saves nothing. Reports progress notifications when the client asks for them. " + _COMMON_NOTE
+)
+
+# Each fetch writes a dataset into the store from e-Stat (nothing existing is replaced or deleted).
+_FETCH_ANNOTATIONS = ToolAnnotations(
+    readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True
+)
+
 
 def register(mcp: FastMCP) -> None:
     @mcp.tool(
-        description=(
-            "Fetch a whole e-Stat table into the dataset store and return a dataset_id (plus URIs, row count, "
-            "schema, a small sample and the table's metadata). The size is probed first (cntGetFlg=Y): a small "
-            "table takes one request, a large one is fetched completely (every 100,000-row page, in parallel, "
-            "verified). Use fetch_dataset_filtered to fetch only some areas, years or categories. " + _COMMON_NOTE
-        )
+        name="fetch_dataset_auto",
+        title="Fetch a whole e-Stat table",
+        description=FETCH_AUTO_DESCRIPTION,
+        annotations=_FETCH_ANNOTATIONS,
+        structured_output=True,
     )
     async def fetch_dataset_auto(
         stats_data_id: StatsDataId,
@@ -277,12 +314,11 @@ def register(mcp: FastMCP) -> None:
         return await run_fetch("auto", stats_data_id, ctx=ctx, inline_rows=inline_rows, refresh=refresh)
 
     @mcp.tool(
-        description=(
-            "Fetch the rows of an e-Stat table that match filters into the dataset store; returns a dataset_id. "
-            "Filters name items by code or by name (resolved through the table's metadata; ambiguous names are "
-            "reported with candidates, never guessed), or select a level or a code range. All matching rows are "
-            "fetched, however many pages they take. " + _COMMON_NOTE
-        )
+        name="fetch_dataset_filtered",
+        title="Fetch the matching rows of an e-Stat table",
+        description=FETCH_FILTERED_DESCRIPTION,
+        annotations=_FETCH_ANNOTATIONS,
+        structured_output=True,
     )
     async def fetch_dataset_filtered(
         stats_data_id: StatsDataId,
@@ -296,18 +332,17 @@ def register(mcp: FastMCP) -> None:
         )
 
     @mcp.tool(
-        description=(
-            "Fetch EVERY row of an e-Stat table (optionally filtered) into the dataset store: counts the rows, "
-            "fetches all 100,000-row pages concurrently (bounded), writes them in order with bounded memory, and "
-            "verifies the total row count and that the table was not updated during the fetch - on any mismatch "
-            "it fails and saves nothing. Reports progress notifications when the client asks for them. " + _COMMON_NOTE
-        )
+        name="fetch_large_dataset_complete",
+        title="Fetch every row of a large e-Stat table",
+        description=FETCH_COMPLETE_DESCRIPTION,
+        annotations=_FETCH_ANNOTATIONS,
+        structured_output=True,
     )
     async def fetch_large_dataset_complete(
         stats_data_id: StatsDataId,
         ctx: Context,
         filters: Annotated[
-            dict[str, list[str] | AxisSelection] | None,
+            FilterMap | None,
             Field(description="Optional filters, same form as fetch_dataset_filtered"),
         ] = None,
         concurrency: Concurrency = None,

@@ -11,7 +11,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
-import anyio.to_thread
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
 from mcp.types import ToolAnnotations
@@ -23,7 +22,8 @@ from estat_aws_mcp.estat.search_models import (
     KeywordSubstitution,
     SearchResult,
 )
-from estat_aws_mcp.tools.errors import tool_errors
+from estat_aws_mcp.tools.errors import in_worker_thread, tool_errors
+from estat_aws_mcp.tools.template import SHORT_TEXT_CHARS
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +52,15 @@ same call. Substitutions match substrings of the normalised query (給料 inside
 nothing is split on spaces); the longest original wins where two overlap. Pass either a mapping
 {"給料": "賃金"} or the `substitutions` list of a suggestion from search_estat_data."""
 
+#: Longest query accepted in the schema (validate_query refuses more than MAX_QUERY_CHARS with a message).
+QUERY_SCHEMA_CHARS = 1_000
+#: Substitutions accepted in one apply_keyword_suggestions call.
+MAX_SUBSTITUTIONS = 50
+
 QueryParam = Annotated[
     str,
     Field(
+        max_length=QUERY_SCHEMA_CHARS,
         description="What to look for, in Japanese (spaces optional), e.g. 男女別人口, 東京都の人口推移, 消費者物価指数. "
         "At most 200 characters.",
     ),
@@ -63,27 +69,29 @@ MaxResultsParam = Annotated[
     int, Field(ge=1, le=100, description="How many distinct tables to return (1-100, default 10).")
 ]
 SurveyYearsParam = Annotated[
-    str | int | None,
+    Annotated[str, Field(max_length=SHORT_TEXT_CHARS)] | int | None,
     Field(description="Survey period: yyyy, yyyymm or yyyymm-yyyymm, e.g. 2020, 202010, 201501-202012."),
 ]
 StatsFieldParam = Annotated[
     str | None,
     Field(
+        max_length=SHORT_TEXT_CHARS,
         description="Statistical field: a 2-digit code or its name (01 国土・気象, 02 人口・世帯, 03 労働・賃金, "
         "04 農林水産業, 05 鉱工業, 06 商業・サービス業, 07 企業・家計・経済, 08 住宅・土地・建設, 09 エネルギー・水, "
         "10 運輸・観光, 11 情報通信・科学技術, 12 教育・文化・スポーツ・生活, 13 行財政, 14 司法・安全・環境, "
-        "15 社会保障・衛生, 16 国際, 99 その他), or a 4-digit sub-field code (a result's stats_field)."
+        "15 社会保障・衛生, 16 国際, 99 その他), or a 4-digit sub-field code (a result's stats_field).",
     ),
 ]
 StatsCodeParam = Annotated[
     str | None,
     Field(
+        max_length=SHORT_TEXT_CHARS,
         description="8-digit statistics (survey) code, e.g. 00200521 国勢調査 (a result's stats_code), "
-        "or a 5-digit organisation code, e.g. 00200 総務省."
+        "or a 5-digit organisation code, e.g. 00200 総務省.",
     ),
 ]
 CollectAreaParam = Annotated[
-    str | int | None,
+    Annotated[str, Field(max_length=SHORT_TEXT_CHARS)] | int | None,
     Field(description="Collection area level: 1 or 全国, 2 or 都道府県, 3 or 市区町村."),
 ]
 
@@ -95,14 +103,20 @@ async def _run_estat(action: Callable[..., Awaitable[T]]) -> T:
 
     with tool_errors():
         async with EstatClient() as client:  # a missing appId fails here, before Janome loads
-            await anyio.to_thread.run_sync(warm_up)
+            await in_worker_thread(warm_up)
             return await action(client)
 
 
 def register(mcp: FastMCP) -> None:
-    annotations = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=True)
+    annotations = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=True)
 
-    @mcp.tool(name="search_estat_data", description=SEARCH_DESCRIPTION, annotations=annotations)
+    @mcp.tool(
+        name="search_estat_data",
+        title="Search e-Stat statistics tables",
+        description=SEARCH_DESCRIPTION,
+        annotations=annotations,
+        structured_output=True,
+    )
     async def search_estat_data(
         query: QueryParam,
         max_results: MaxResultsParam = 10,
@@ -132,11 +146,23 @@ def register(mcp: FastMCP) -> None:
         )
         return result
 
-    @mcp.tool(name="apply_keyword_suggestions", description=APPLY_DESCRIPTION, annotations=annotations)
+    @mcp.tool(
+        name="apply_keyword_suggestions",
+        title="Apply keyword suggestions to a search",
+        description=APPLY_DESCRIPTION,
+        annotations=annotations,
+        structured_output=True,
+    )
     async def apply_keyword_suggestions(
-        original_query: Annotated[str, Field(description="The query the suggestions were made for.")],
+        original_query: Annotated[
+            str, Field(max_length=QUERY_SCHEMA_CHARS, description="The query the suggestions were made for.")
+        ],
         accepted_keywords: Annotated[
-            dict[str, str] | list[KeywordSubstitution | AcceptedSuggestion],
+            Annotated[
+                dict[Annotated[str, Field(max_length=100)], Annotated[str, Field(max_length=100)]],
+                Field(max_length=MAX_SUBSTITUTIONS),
+            ]
+            | Annotated[list[KeywordSubstitution | AcceptedSuggestion], Field(max_length=MAX_SUBSTITUTIONS)],
             Field(
                 description='Accepted substitutions: a mapping {"original": "replacement"} such as {"給料": "賃金"}, '
                 "a list of {original, replacement} objects (a suggestion's `substitutions`), or a list of whole "

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import importlib
 
-from mcp.server.fastmcp import FastMCP
-
 from estat_aws_mcp import __version__
+from estat_aws_mcp.tools.template import EstatMCP
 
 SERVER_NAME = "estat-aws-mcp"
 
@@ -21,7 +20,8 @@ INSTRUCTIONS = (
     "with analyze_with_athena. e-Stat data shown to users must carry the credit notice returned with it."
 )
 
-# Modules under estat_aws_mcp.tools that expose ``register(mcp: FastMCP) -> None``.
+# Modules under estat_aws_mcp.tools that expose ``register(mcp: FastMCP) -> None`` (the template:
+# :mod:`estat_aws_mcp.tools.template`).
 TOOL_MODULES: tuple[str, ...] = (
     "dataset_files",
     "estat_search",
@@ -33,9 +33,10 @@ TOOL_MODULES: tuple[str, ...] = (
 )
 
 
-def build_server(*, host: str = "127.0.0.1", port: int = 8080) -> FastMCP:
-    """Create the FastMCP server with every tool registered (stateless, JSON responses over HTTP)."""
-    mcp = FastMCP(
+def build_server(*, host: str = "127.0.0.1", port: int = 8080) -> EstatMCP:
+    """Create the server with every tool registered (stateless, JSON responses over HTTP; strict tool
+    inputs, see :mod:`estat_aws_mcp.tools.template`)."""
+    mcp = EstatMCP(
         SERVER_NAME,
         instructions=INSTRUCTIONS,
         host=host,
