@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Annotated, Any
 
-import anyio.to_thread
 from mcp.server.fastmcp import Context, FastMCP
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
@@ -19,7 +18,7 @@ from pydantic import BaseModel, Field
 from estat_aws_mcp.datasets.filters import AxisFilter
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
 from estat_aws_mcp.limits import SAMPLE_ROWS, TOOL_RESULT_BUDGET_BYTES
-from estat_aws_mcp.tools.errors import tool_errors
+from estat_aws_mcp.tools.errors import in_worker_thread, tool_errors
 from estat_aws_mcp.tools.template import STATS_DATA_ID_CHARS
 
 if TYPE_CHECKING:
@@ -160,7 +159,7 @@ async def run_fetch(
     if settings.dataset_max_age_days:  # the age limit: expired datasets go before anything could reuse them
         from estat_aws_mcp.datasets.inventory import sweep_expired
 
-        await anyio.to_thread.run_sync(sweep_expired, store, settings.dataset_max_age_days)
+        await in_worker_thread(sweep_expired, store, settings.dataset_max_age_days)
     with tool_errors():
         async with new_client(settings) as client:
             result = await fetch_dataset(
