@@ -41,9 +41,11 @@ test: $(STAMP) e2e-tools scan lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## make e2e-tools: into .tools/, the Lambda Runtime Interface Emulator (from the aws-sam-cli==1.170.0
-## wheel, `pip download --no-deps`) and @modelcontextprotocol/inspector@0.15.0 (npm); both idempotent
+## wheel, `pip download --no-deps`), @modelcontextprotocol/inspector@0.15.0 (npm) and the OpenID Provider
+## of the OAuth tests (oidc-provider@9.13.3, `npm ci` from tests/oauth_proxy/oidc_upstream); all idempotent
 e2e-tools: $(STAMP)
 	$(BIN)/python -m tests.lambda_handler.rie
+	$(BIN)/python -m tests.oauth_proxy.oidc_upstream
 
 $(SCAN_STAMP): Makefile
 	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)

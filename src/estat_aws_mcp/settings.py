@@ -23,6 +23,17 @@ Public environment names (documented in the README configuration table; tests an
 - ``ESTAT_MCP_DATASET_MAX_AGE_DAYS``: optional age limit of stored datasets in days (unset: keep them); older
   datasets and their exports are deleted before fetches and when datasets are listed.
 - ``ESTAT_MCP_AWSCLI_POLICY_FILE`` / ``ESTAT_MCP_AWSCLI_EXTRA_OPERATIONS``: extend the run_aws_cli allowlist.
+
+OAuth authorization proxy (oauth mode with an upstream; see :mod:`estat_aws_mcp.oauth_proxy` and docs/auth.md):
+
+- ``ESTAT_MCP_OAUTH_UPSTREAM_ISSUER``: the OpenID Provider users sign in at (found by discovery; Cognito:
+  ``https://cognito-idp.<region>.amazonaws.com/<pool id>``). Set, in oauth mode, it enables the proxy.
+- ``ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID``: the proxy's client at that provider (its redirect URI is
+  ``<public>/callback``); ``ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_SECRET`` only for a confidential client.
+- ``ESTAT_MCP_OAUTH_UPSTREAM_SCOPES``: scopes asked of the provider (default ``openid`` plus the required scopes).
+- ``ESTAT_MCP_OAUTH_STATE_TABLE``: DynamoDB table (partition key ``pk``, TTL attribute ``expires_at``) for the
+  proxy's short-lived state; unset: the SQLite file ``ESTAT_MCP_OAUTH_STATE_PATH`` (default
+  ``<local storage>/oauth-proxy.sqlite3``).
 """
 
 from __future__ import annotations
@@ -70,6 +81,15 @@ class Settings(BaseSettings):
 
     awscli_policy_file: str | None = Field(default=None, alias="ESTAT_MCP_AWSCLI_POLICY_FILE")
     awscli_extra_operations: str | None = Field(default=None, alias="ESTAT_MCP_AWSCLI_EXTRA_OPERATIONS")
+
+    # --- OAuth authorization proxy (owner: oauth-proxy; see estat_aws_mcp.oauth_proxy) ---
+    oauth_upstream_issuer: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_UPSTREAM_ISSUER")
+    oauth_upstream_client_id: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID")
+    oauth_upstream_client_secret: SecretStr | None = Field(default=None, alias="ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_SECRET")
+    oauth_upstream_scopes: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_UPSTREAM_SCOPES")
+    oauth_state_table: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_STATE_TABLE")
+    oauth_state_path: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_STATE_PATH")
+    # --- end of OAuth authorization proxy ---
 
     log_level: str = Field(default="INFO", alias="ESTAT_MCP_LOG_LEVEL")
 

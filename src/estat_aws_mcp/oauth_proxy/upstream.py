@@ -1,0 +1,138 @@
+"""The upstream OpenID Provider (Cognito when deployed): discovery and the token endpoint.
+
+The provider is found by discovery (``<issuer>/.well-known/openid-configuration``, then RFC 8414's
+``/.well-known/oauth-authorization-server``); its ``issuer`` must equal the configured one exactly.
+It must support the authorization code flow with PKCE S256 (a document that lists
+``code_challenge_methods_supported`` without ``S256`` is refused; Cognito's omits the list and
+supports S256). The proxy is one client of the provider: public (PKCE only, Cognito's default) or
+confidential when a client secret is configured (HTTP Basic).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from estat_aws_mcp.errors import ConfigurationError, UpstreamError
+
+DISCOVERY_TTL_S = 3600.0
+HTTP_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class ProviderMetadata:
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+
+
+class UpstreamTokenError(Exception):
+    """The provider refused a grant (its OAuth ``error`` code is kept; its description is not shown)."""
+
+    def __init__(self, error: str, status: int) -> None:
+        super().__init__(error)
+        self.error = error
+        self.status = status
+
+
+def _discovery_urls(issuer: str) -> list[str]:
+    base = issuer.rstrip("/")
+    return [f"{base}/.well-known/openid-configuration", f"{base}/.well-known/oauth-authorization-server"]
+
+
+class UpstreamProvider:
+    def __init__(
+        self,
+        issuer: str,
+        client_id: str,
+        client_secret: str | None = None,
+        *,
+        timeout_s: float = HTTP_TIMEOUT_S,
+        verify: Any = True,
+    ) -> None:
+        self.issuer = issuer
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self._timeout_s = timeout_s
+        self._verify = verify
+        self._metadata: ProviderMetadata | None = None
+        self._fetched_at = 0.0
+        self._lock = threading.Lock()
+
+    def _client(self) -> httpx.Client:
+        return httpx.Client(timeout=self._timeout_s, verify=self._verify, follow_redirects=False)
+
+    def metadata(self) -> ProviderMetadata:
+        with self._lock:
+            if self._metadata is not None and time.monotonic() - self._fetched_at < DISCOVERY_TTL_S:
+                return self._metadata
+            self._metadata = self._discover()
+            self._fetched_at = time.monotonic()
+            return self._metadata
+
+    def _discover(self) -> ProviderMetadata:
+        last: str = "no answer"
+        with self._client() as client:
+            for url in _discovery_urls(self.issuer):
+                try:
+                    response = client.get(url, headers={"Accept": "application/json"})
+                except httpx.HTTPError as error:
+                    last = type(error).__name__
+                    continue
+                if response.status_code != 200:
+                    last = f"HTTP {response.status_code}"
+                    continue
+                try:
+                    document = response.json()
+                except ValueError:
+                    last = "not JSON"
+                    continue
+                return self._check(document)
+        raise UpstreamError(f"The sign-in provider's discovery document could not be read ({last}).")
+
+    def _check(self, document: Any) -> ProviderMetadata:
+        if not isinstance(document, dict) or document.get("issuer") != self.issuer:
+            raise ConfigurationError(
+                "The sign-in provider's discovery document names another issuer than "
+                "ESTAT_MCP_OAUTH_UPSTREAM_ISSUER (it must match exactly)."
+            )
+        endpoints = {name: document.get(name) for name in ("authorization_endpoint", "token_endpoint")}
+        if not all(isinstance(value, str) and value for value in endpoints.values()):
+            raise ConfigurationError(
+                "The sign-in provider's discovery document lacks its authorization/token endpoints."
+            )
+        methods = document.get("code_challenge_methods_supported")
+        if isinstance(methods, list) and "S256" not in methods:
+            raise ConfigurationError("The sign-in provider does not support PKCE S256.")
+        return ProviderMetadata(issuer=self.issuer, **endpoints)
+
+    def token(self, form: dict[str, str]) -> dict[str, Any]:
+        """POST ``form`` to the token endpoint with this proxy's client credentials; the JSON answer."""
+        metadata = self.metadata()
+        form = {**form, "client_id": self.client_id}
+        headers = {"Accept": "application/json"}
+        auth = None
+        if self._client_secret:
+            auth = httpx.BasicAuth(quote(self.client_id, safe=""), quote(self._client_secret, safe=""))
+        try:
+            with self._client() as client:
+                response = client.post(metadata.token_endpoint, data=form, headers=headers, auth=auth)
+        except httpx.HTTPError as error:
+            raise UpstreamError(
+                f"The sign-in provider's token endpoint did not answer ({type(error).__name__})."
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code == 200 and isinstance(body, dict) and isinstance(body.get("access_token"), str):
+            return body
+        error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), str) else None
+        if error is None:
+            raise UpstreamError(f"The sign-in provider's token endpoint answered HTTP {response.status_code}.")
+        raise UpstreamTokenError(error, response.status_code)

@@ -1,0 +1,118 @@
+"""Helpers for driving sign-ins over HTTP: a uvicorn server in a thread and a cookie-keeping "browser"."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+import time
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import httpx
+import uvicorn
+
+from tests.oauth_proxy.oidc_upstream import OidcProvider
+
+USER_EMAIL = "analyst@example.com"
+USER_PASSWORD = "correct horse battery staple"
+UPSTREAM_CLIENT_ID = "estat-mcp-proxy"
+
+
+def provider_for(
+    base_url: str, *, access_token_ttl: int = 300, extra_redirects: list[str] | None = None
+) -> OidcProvider:
+    """An oidc-provider with the proxy at ``base_url`` as its public client and one user."""
+    return OidcProvider(
+        clients=[
+            {
+                "client_id": UPSTREAM_CLIENT_ID,
+                "token_endpoint_auth_method": "none",
+                "redirect_uris": [f"{base_url}/callback", *(extra_redirects or [])],
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+            }
+        ],
+        resource=f"{base_url}/mcp",
+        access_token_ttl=access_token_ttl,
+        users={USER_EMAIL: USER_PASSWORD},
+    )
+
+
+@contextlib.contextmanager
+def uvicorn_server(app, port: int) -> Iterator[str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+_TRANSACTION = re.compile(r"name='transaction' value='([^']+)'")
+_LOGIN_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
+
+
+class Browser:
+    """Follows redirects by hand (to see every hop) and keeps cookies, as a browser would."""
+
+    def __init__(self) -> None:
+        self.http = httpx.Client(timeout=15, follow_redirects=False)
+        self.hops: list[str] = []
+
+    def close(self) -> None:
+        self.http.close()
+
+    def follow(self, response: httpx.Response, stop_prefix: str) -> httpx.Response | str:
+        """Follow redirects; the URL once one points at ``stop_prefix`` (the client's redirect URI)."""
+        for _ in range(20):
+            if response.status_code not in (301, 302, 303, 307):
+                return response
+            location = urljoin(str(response.url), response.headers["location"])
+            self.hops.append(location)
+            if location.startswith(stop_prefix):
+                return location
+            response = self.http.get(location)
+        raise AssertionError("too many redirects")
+
+    def consent_page(self, authorize_url: str) -> httpx.Response:
+        return self.http.get(authorize_url)
+
+    def approve(self, page: httpx.Response, stop_prefix: str, decision: str = "approve") -> httpx.Response | str:
+        match = _TRANSACTION.search(page.text)
+        assert match, page.text[:500]
+        action = str(page.url).split("?")[0]
+        response = self.http.post(action, data={"transaction": match.group(1), "decision": decision})
+        return self.follow(response, stop_prefix)
+
+    def sign_in(
+        self, login_page: httpx.Response, stop_prefix: str, email: str = USER_EMAIL, password: str = USER_PASSWORD
+    ) -> httpx.Response | str:
+        match = _LOGIN_ACTION.search(login_page.text)
+        assert match, login_page.text[:500]
+        response = self.http.post(
+            urljoin(str(login_page.url), match.group(1)), data={"email": email, "password": password}
+        )
+        return self.follow(response, stop_prefix)
+
+    def authorize(self, authorize_url: str, stop_prefix: str) -> str:
+        """The whole interactive part: consent at the proxy, sign-in at the provider; the client's redirect URL."""
+        page = self.consent_page(authorize_url)
+        assert page.status_code == 200, page.text[:500]
+        login = self.approve(page, stop_prefix)
+        assert isinstance(login, httpx.Response) and login.status_code == 200, login
+        final = self.sign_in(login, stop_prefix)
+        assert isinstance(final, str), final.text[:500] if isinstance(final, httpx.Response) else final
+        return final
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}

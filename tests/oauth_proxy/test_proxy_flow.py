@@ -1,0 +1,376 @@
+"""The authorization proxy over HTTP (uvicorn) in front of a real OpenID Provider (oidc-provider on 127.0.0.1).
+
+The whole flow (registration → consent → sign-in → callback → token → refresh) and each refusal:
+wrong redirect_uri, PKCE missing/mismatched, replayed code, replayed/forged state, consent or
+callback from another browser, metadata documents on private addresses, refresh tokens of
+another client. No code, state, verifier or token ever reaches a log line.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from estat_aws_mcp.oauth_proxy.core import AuthorizationProxy, ProxyConfig, s256
+from estat_aws_mcp.oauth_proxy.routes import proxy_routes
+from estat_aws_mcp.oauth_proxy.store import SqliteStateStore
+from estat_aws_mcp.oauth_proxy.upstream import UpstreamProvider
+from tests.lambda_handler.rie import free_port
+from tests.oauth_proxy.flow import UPSTREAM_CLIENT_ID, Browser, provider_for, query_of, uvicorn_server
+from tests.oauth_proxy.oidc_upstream import ProviderUnavailable
+
+CLIENT_REDIRECT = "http://127.0.0.1:33418/callback"
+
+
+@dataclass
+class Stack:
+    base: str
+    upstream_issuer: str
+    http: httpx.Client
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    provider = provider_for(base)
+    try:
+        provider.start()
+    except ProviderUnavailable as reason:
+        pytest.skip(str(reason))
+    store = SqliteStateStore(tmp_path_factory.mktemp("oauth") / "state.sqlite3")
+    proxy = AuthorizationProxy(
+        ProxyConfig(
+            issuer=base,
+            resource=f"{base}/mcp",
+            scopes_supported=("mcp-server/tools",),
+            upstream_scopes="openid mcp-server/tools",
+        ),
+        store,
+        UpstreamProvider(provider.issuer, UPSTREAM_CLIENT_ID),
+    )
+    try:
+        with (
+            uvicorn_server(Starlette(routes=proxy_routes(proxy)), port),
+            httpx.Client(base_url=base, timeout=15) as http,
+        ):
+            yield Stack(base, provider.issuer, http)
+    finally:
+        provider.stop()
+
+
+@pytest.fixture
+def secrets_seen() -> list[str]:
+    return []
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_logs(caplog: pytest.LogCaptureFixture, secrets_seen: list[str]) -> Iterator[None]:
+    caplog.set_level(logging.DEBUG)
+    yield
+    # The server's lines (uvicorn's thread and its workers); the test's own HTTP client runs in the main thread.
+    server_records = [r for r in caplog.get_records("call") if r.threadName != "MainThread"]
+    if secrets_seen:
+        assert any(r.name == "estat_aws_mcp.oauth_proxy" for r in server_records)
+    for secret in secrets_seen:
+        leaks = [r.getMessage()[:300] for r in server_records if secret in f"{r.getMessage()} {r.__dict__}"]
+        assert not leaks, f"a code, state, verifier or token reached a log line: {leaks}"
+
+
+def register(stack: Stack, **metadata) -> dict:
+    body = {"redirect_uris": [CLIENT_REDIRECT], "token_endpoint_auth_method": "none", "client_name": "Test client"}
+    response = stack.http.post("/register", json={**body, **metadata})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def authorize_url(stack: Stack, client_id: str, challenge: str, state: str, **extra: str) -> str:
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": CLIENT_REDIRECT,
+        "state": state,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "scope": "mcp-server/tools",
+        "resource": f"{stack.base}/mcp",
+        **extra,
+    }
+    return str(httpx.URL(f"{stack.base}/authorize", params=params))
+
+
+def signed_in_code(stack: Stack, client_id: str, secrets_seen: list[str]) -> tuple[str, str, Browser]:
+    """(proxy code, client verifier, the browser) after a complete interactive sign-in."""
+    verifier = secrets.token_urlsafe(48)
+    state = secrets.token_urlsafe(16)
+    browser = Browser()
+    final = browser.authorize(authorize_url(stack, client_id, s256(verifier), state), CLIENT_REDIRECT)
+    answer = query_of(final)
+    assert answer["state"] == state
+    assert answer["iss"] == stack.base
+    secrets_seen.extend([verifier, answer["code"], *[query_of(h).get("code", "") for h in browser.hops]])
+    secrets_seen[:] = [s for s in secrets_seen if s]
+    return answer["code"], verifier, browser
+
+
+def redeem(stack: Stack, client_id: str, code: str, verifier: str, **extra: str) -> httpx.Response:
+    return stack.http.post(
+        "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CLIENT_REDIRECT,
+            "client_id": client_id,
+            "code_verifier": verifier,
+            "resource": f"{stack.base}/mcp",
+            **extra,
+        },
+    )
+
+
+def claims(jwt: str) -> dict:
+    payload = jwt.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_metadata(stack: Stack) -> None:
+    metadata = stack.http.get("/.well-known/oauth-authorization-server").json()
+    assert metadata["issuer"] == stack.base
+    assert metadata["authorization_endpoint"] == f"{stack.base}/authorize"
+    assert metadata["token_endpoint"] == f"{stack.base}/token"
+    assert metadata["registration_endpoint"] == f"{stack.base}/register"
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+    assert metadata["client_id_metadata_document_supported"] is True
+    assert metadata["scopes_supported"] == ["mcp-server/tools"]
+
+
+def test_the_whole_flow_hands_the_provider_tokens_through_and_refreshes(stack: Stack, secrets_seen) -> None:
+    client = register(stack)
+    code, verifier, browser = signed_in_code(stack, client["client_id"], secrets_seen)
+    hops = browser.hops
+    assert hops[0].startswith(f"{stack.upstream_issuer}/auth?")  # consent → provider
+    upstream_request = query_of(hops[0])
+    assert upstream_request["client_id"] == UPSTREAM_CLIENT_ID
+    assert upstream_request["code_challenge_method"] == "S256"
+    assert upstream_request["redirect_uri"] == f"{stack.base}/callback"
+    assert any(h.startswith(f"{stack.base}/callback?") for h in hops)
+
+    response = redeem(stack, client["client_id"], code, verifier)
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    tokens = response.json()
+    secrets_seen.extend([tokens["access_token"], tokens["refresh_token"]])
+    assert tokens["token_type"] == "Bearer"
+    assert "id_token" not in tokens
+    access = claims(tokens["access_token"])
+    assert access["iss"] == stack.upstream_issuer
+    assert access["client_id"] == UPSTREAM_CLIENT_ID
+    assert access["aud"] == f"{stack.base}/mcp"
+    assert "mcp-server/tools" in access["scope"].split()
+    assert access["sub"] == "analyst@example.com"
+
+    refreshed = stack.http.post(
+        "/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": client["client_id"],
+        },
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    again = refreshed.json()
+    secrets_seen.extend([again["access_token"], again["refresh_token"]])
+    assert again["access_token"] != tokens["access_token"]
+    assert claims(again["access_token"])["sub"] == "analyst@example.com"
+
+    # The provider rotated the refresh token: the spent one is refused.
+    replay = stack.http.post(
+        "/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": client["client_id"],
+        },
+    )
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+
+
+def test_a_replayed_code_is_refused(stack: Stack, secrets_seen) -> None:
+    client = register(stack)
+    code, verifier, _ = signed_in_code(stack, client["client_id"], secrets_seen)
+    first = redeem(stack, client["client_id"], code, verifier)
+    assert first.status_code == 200
+    secrets_seen.extend([first.json()["access_token"], first.json()["refresh_token"]])
+    second = redeem(stack, client["client_id"], code, verifier)
+    assert second.status_code == 400
+    assert second.json()["error"] == "invalid_grant"
+
+
+def test_a_pkce_mismatch_is_refused_and_spends_the_code(stack: Stack, secrets_seen) -> None:
+    client = register(stack)
+    code, verifier, _ = signed_in_code(stack, client["client_id"], secrets_seen)
+    wrong = redeem(stack, client["client_id"], code, secrets_seen.append("w" * 50) or "w" * 50)
+    assert wrong.status_code == 400
+    assert wrong.json() == {"error": "invalid_grant", "error_description": wrong.json()["error_description"]}
+    assert "PKCE" in wrong.json()["error_description"]
+    assert redeem(stack, client["client_id"], code, verifier).json()["error"] == "invalid_grant"
+
+
+def test_a_code_is_bound_to_its_client_and_redirect_uri(stack: Stack, secrets_seen) -> None:
+    client = register(stack)
+    other = register(stack)
+    code, verifier, _ = signed_in_code(stack, client["client_id"], secrets_seen)
+    assert redeem(stack, other["client_id"], code, verifier).json()["error"] == "invalid_grant"
+    code, verifier, _ = signed_in_code(stack, client["client_id"], secrets_seen)
+    mismatch = redeem(stack, client["client_id"], code, verifier, redirect_uri="http://127.0.0.1:1/other")
+    assert mismatch.json()["error"] == "invalid_grant"
+
+
+def test_a_refresh_token_works_only_for_the_client_it_was_issued_to(stack: Stack, secrets_seen) -> None:
+    client = register(stack)
+    other = register(stack)
+    code, verifier, _ = signed_in_code(stack, client["client_id"], secrets_seen)
+    tokens = redeem(stack, client["client_id"], code, verifier).json()
+    secrets_seen.extend([tokens["access_token"], tokens["refresh_token"]])
+    stolen = stack.http.post(
+        "/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": other["client_id"]},
+    )
+    assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_grant"
+
+
+def test_a_wrong_redirect_uri_is_refused_without_redirecting(stack: Stack) -> None:
+    client = register(stack)
+    url = authorize_url(
+        stack, client["client_id"], s256("v" * 43), "s", redirect_uri="http://127.0.0.1:33418/callback/"
+    )
+    response = stack.http.get(url)
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert "must match exactly" in response.text
+
+
+def test_pkce_is_required_and_only_s256(stack: Stack) -> None:
+    client = register(stack)
+    for extra in ({"code_challenge": ""}, {"code_challenge_method": "plain"}):
+        url = authorize_url(stack, client["client_id"], s256("v" * 43), "st", **extra)
+        response = stack.http.get(url)
+        assert response.status_code == 302
+        answer = query_of(response.headers["location"])
+        assert answer["error"] == "invalid_request"
+        assert answer["state"] == "st"
+
+
+def test_another_resource_is_refused(stack: Stack) -> None:
+    client = register(stack)
+    url = authorize_url(stack, client["client_id"], s256("v" * 43), "st", resource="https://elsewhere.example/mcp")
+    assert query_of(stack.http.get(url).headers["location"])["error"] == "invalid_target"
+
+
+def test_forged_and_replayed_state_are_refused(stack: Stack, secrets_seen) -> None:
+    forged = stack.http.get("/callback", params={"code": "anything", "state": "forged-state"})
+    assert forged.status_code == 400
+    assert "unknown, expired or already used" in forged.text
+
+    client = register(stack)
+    _, _, browser = signed_in_code(stack, client["client_id"], secrets_seen)
+    (callback,) = [h for h in browser.hops if h.startswith(f"{stack.base}/callback?")]
+    secrets_seen.append(query_of(callback)["state"])
+    replayed = browser.http.get(callback)
+    assert replayed.status_code == 400
+    assert "unknown, expired or already used" in replayed.text
+
+
+def test_the_callback_must_come_back_to_the_browser_that_consented(stack: Stack, secrets_seen) -> None:
+    client = register(stack)
+    verifier = secrets.token_urlsafe(48)
+    browser = Browser()
+    page = browser.consent_page(authorize_url(stack, client["client_id"], s256(verifier), "st"))
+    login = browser.approve(page, CLIENT_REDIRECT)
+    final = browser.sign_in(login, f"{stack.base}/callback")
+    assert isinstance(final, str)
+    secrets_seen.extend([query_of(final)["code"], query_of(final)["state"]])
+    elsewhere = httpx.get(final, timeout=10)  # no cookie: another browser
+    assert elsewhere.status_code == 400
+    assert "did not come back to the browser" in elsewhere.text
+
+
+def test_consent_needs_the_consenting_browser_and_can_be_refused(stack: Stack) -> None:
+    client = register(stack)
+    browser = Browser()
+    page = browser.consent_page(authorize_url(stack, client["client_id"], s256("v" * 43), "st"))
+    transaction = page.text.split("name='transaction' value='")[1].split("'")[0]
+    csrf = httpx.post(f"{stack.base}/authorize", data={"transaction": transaction, "decision": "approve"}, timeout=10)
+    assert csrf.status_code == 400  # no consent cookie: the transaction is spent and refused
+    page = browser.consent_page(authorize_url(stack, client["client_id"], s256("v" * 43), "st2"))
+    assert page.headers["x-frame-options"] == "DENY"
+    denied = browser.approve(page, CLIENT_REDIRECT, decision="deny")
+    assert query_of(denied) == {"error": "access_denied", "state": "st2", "iss": stack.base}
+
+
+def test_metadata_documents_on_private_addresses_are_refused(stack: Stack) -> None:
+    for client_id in ("https://127.0.0.1/client.json", "https://localhost/client.json", "https://10.0.0.8/c.json"):
+        url = authorize_url(stack, client_id, s256("v" * 43), "st")
+        response = stack.http.get(url)
+        assert response.status_code == 400, client_id
+        assert "metadata document cannot be used" in response.text
+        token = stack.http.post(
+            "/token", data={"grant_type": "refresh_token", "refresh_token": "x", "client_id": client_id}
+        )
+        assert token.status_code == 401 and token.json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"redirect_uris": ["http://evil.example/callback"]},
+        {"redirect_uris": ["javascript:alert(1)"]},
+        {"redirect_uris": ["https://ok.example/cb#frag"]},
+        {"redirect_uris": []},
+        {"token_endpoint_auth_method": "private_key_jwt"},
+        {"grant_types": ["client_credentials"]},
+    ],
+)
+def test_registration_refusals(stack: Stack, metadata: dict) -> None:
+    body = {"redirect_uris": [CLIENT_REDIRECT], "token_endpoint_auth_method": "none", **metadata}
+    response = stack.http.post("/register", json=body)
+    assert response.status_code == 400
+    assert response.json()["error"] in ("invalid_redirect_uri", "invalid_client_metadata")
+
+
+def test_confidential_clients_authenticate(stack: Stack, secrets_seen) -> None:
+    client = register(
+        stack,
+        token_endpoint_auth_method="client_secret_basic",
+        redirect_uris=["cursor://anysphere.cursor-retrieval/oauth/callback"],
+    )
+    secrets_seen.append(client["client_secret"])
+    data = {"grant_type": "refresh_token", "refresh_token": "unknown"}
+    anonymous = stack.http.post("/token", data={**data, "client_id": client["client_id"]})
+    assert anonymous.status_code == 401
+    wrong = stack.http.post("/token", data=data, auth=(client["client_id"], "wrong"))
+    assert wrong.status_code == 401
+    right = stack.http.post("/token", data=data, auth=(client["client_id"], client["client_secret"]))
+    assert right.status_code == 400 and right.json()["error"] == "invalid_grant"  # authenticated; the token is bad
+
+
+def test_unknown_clients_and_grants(stack: Stack) -> None:
+    assert (
+        stack.http.post("/token", data={"grant_type": "authorization_code", "client_id": "nobody"}).status_code == 401
+    )
+    client = register(stack)
+    odd = stack.http.post("/token", data={"grant_type": "password", "client_id": client["client_id"]})
+    assert odd.json()["error"] == "unsupported_grant_type"
+    repeated = stack.http.post(
+        "/token", content="grant_type=a&grant_type=b", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert repeated.status_code == 400
+    assert stack.http.post("/register", content=b"{" * 70000).status_code == 400
