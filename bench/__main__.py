@@ -17,6 +17,7 @@ BENCHMARKS: tuple[str, ...] = (
     "awscli_latency",
     "estat_client",
     "sql_views_vs_arrow",
+    "sql_memory_bomb",
     "lambda_dispatch",
 )
 

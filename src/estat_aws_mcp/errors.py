@@ -30,3 +30,7 @@ def quote_prefix(value: object, limit: int = QUOTED_INPUT_CHARS) -> str:
         return repr(text) if isinstance(value, str) else text
     shown = repr(text[:limit]) if isinstance(value, str) else text[:limit]
     return f"{shown}… ({len(text):,} characters)"
+
+
+class ResourceLimitError(EstatMcpError):
+    """A request needed more of a bounded resource (a query's memory) than the server allows."""

@@ -12,6 +12,12 @@ Public environment names (documented in the README configuration table; tests an
 - ``ESTAT_MCP_SQL_ENGINE``: ``duckdb`` (default, embedded) or ``athena``.
 - ``ESTAT_MCP_ATHENA_WORKGROUP`` / ``ESTAT_MCP_ATHENA_DATABASE`` / ``ESTAT_MCP_ATHENA_OUTPUT_LOCATION``.
 - ``ESTAT_MCP_SQL_TIMEOUT_S``: seconds a SQL query may run (240), capped by the Lambda's remaining time.
+- ``ESTAT_MCP_SQL_MEMORY_LIMIT_MB`` / ``ESTAT_MCP_SQL_THREADS`` / ``ESTAT_MCP_SQL_MAX_CONCURRENT`` /
+  ``ESTAT_MCP_SQL_SPILL_MB``: DuckDB's memory budget shared by the process's concurrent queries (default: half of
+  the memory the process may use — cgroup limit, machine total, or ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE`` on Lambda),
+  worker threads per query (default: the CPUs the process may use), queries run at once (2; each gets an equal
+  share of the budget), and MB a query may spill to ``<store>/.tmp/duckdb`` (local stores only; default: the
+  budget; 0 disables spilling). See :mod:`estat_aws_mcp.sql.resources`.
 - ``ESTAT_MCP_GLUE_DATABASE``: Glue database used as the Iceberg namespace on AWS.
 - ``ESTAT_MCP_ESTAT_CONCURRENCY``: in-flight e-Stat requests per process (default 4).
 - ``ESTAT_MCP_ESTAT_TIMEOUT_S`` / ``ESTAT_MCP_ESTAT_MAX_ATTEMPTS`` / ``ESTAT_MCP_ESTAT_RETRY_BUDGET_S``: e-Stat
@@ -71,6 +77,13 @@ class Settings(BaseSettings):
     # SQL (DuckDB or Athena): seconds a query may run, further capped by a Lambda invocation's remaining time.
     sql_timeout_s: float = Field(default=240.0, gt=0, le=3600, alias="ESTAT_MCP_SQL_TIMEOUT_S")
     glue_database: str = Field(default="estat", alias="ESTAT_MCP_GLUE_DATABASE")
+
+    # --- SQL resources (sql-charts engineer; see estat_aws_mcp.sql.resources) ---
+    sql_memory_limit_mb: int | None = Field(default=None, ge=64, le=1_048_576, alias="ESTAT_MCP_SQL_MEMORY_LIMIT_MB")
+    sql_threads: int | None = Field(default=None, ge=1, le=256, alias="ESTAT_MCP_SQL_THREADS")
+    sql_max_concurrent: int = Field(default=2, ge=1, le=64, alias="ESTAT_MCP_SQL_MAX_CONCURRENT")
+    sql_spill_mb: int | None = Field(default=None, ge=0, le=1_048_576, alias="ESTAT_MCP_SQL_SPILL_MB")
+    # --- end SQL resources ---
 
     dispatch: Literal["inprocess", "stdio"] = Field(default="inprocess", alias="ESTAT_MCP_DISPATCH")
     auth_token: SecretStr | None = Field(default=None, alias="ESTAT_MCP_AUTH_TOKEN")

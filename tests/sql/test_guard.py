@@ -86,7 +86,12 @@ REJECTED = [
     ("file_access", "SELECT (SELECT count(*) FROM read_csv('x.csv')) AS n"),
     ("file_access", "SELECT * FROM population JOIN read_parquet('x') USING (area_code)"),
     ("file_access", "WITH x AS (SELECT * FROM read_text('/etc/hosts')) SELECT * FROM x"),
-    ("file_access", "SELECT getenv('HOME')"),
+    ("environment", "SELECT getenv('HOME')"),
+    ("environment", "SELECT upper(getenv('ESTAT_APP_ID')) AS x"),
+    ("dataset_not_loaded", "SELECT * FROM 0003445078-1a2b3c4d5e6f"),
+    ("dataset_not_loaded", 'SELECT * FROM "0003445078-1a2b3c4d5e6f" WHERE value > 0'),
+    ("dataset_not_loaded", 'SELECT count(*) FROM estat."0003445078-1a2b3c4d5e6f"'),
+    ("dataset_not_loaded", "SELECT a FROM population p JOIN 0003445078-1a2b3c4d5e6f d USING (area_code)"),
     ("table_function", "SELECT * FROM duckdb_settings()"),
     ("table_function", "SELECT * FROM TABLE(system.query(query => 'SELECT 1'))"),
 ]
@@ -146,3 +151,33 @@ def test_accepted_queries(sql: str, tables: tuple[TableRef, ...] | None) -> None
 def test_cte_names_are_not_reported_as_tables() -> None:
     checked = check_read_only("WITH population AS (SELECT 1 AS v) SELECT * FROM population, estat.other")
     assert checked.tables == (TableRef("other", "estat"),)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELEC * FROM population", ["not valid SQL", "'SELEC'", "did you mean SELECT?"]),
+        ("WTIH t AS (SELECT 1) SELECT * FROM t", ["not valid SQL", "'WTIH'", "did you mean WITH?"]),
+        ("SELECT * FROM population WHERE", ["not valid SQL", "line 1, column 30", "WHERE"]),
+        ("SELECT area_code,\n  sum(value FROM population", ["not valid SQL", "line 2"]),
+        ("SELECT FROM WHERE (", ["not valid SQL", "line 1", "'WHERE'"]),
+        ("SELECT 'unterminated", ["not valid SQL", "not closed"]),
+    ],
+)
+def test_invalid_sql_says_where_in_plain_words(sql: str, expected: list[str]) -> None:
+    with pytest.raises(SqlRejected) as caught:
+        check_read_only(sql)
+    message = str(caught.value)
+    assert caught.value.rule == "parse_error"
+    for part in expected:
+        assert part in message, message
+    # none of sqlglot's internals (class paths, token reprs)
+    for internal in ("sqlglot", "<class", "Token token_type", "expressions."):
+        assert internal not in message, message
+
+
+def test_a_dataset_id_says_how_to_load_it() -> None:
+    with pytest.raises(SqlRejected) as caught:
+        check_read_only('SELECT * FROM "0003445078-1a2b3c4d5e6f"')
+    assert "load it with load_to_iceberg" in str(caught.value)
+    assert "file" not in str(caught.value)

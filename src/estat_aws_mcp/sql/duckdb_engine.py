@@ -12,20 +12,37 @@ Defence in depth below the guard: the connection may read exactly those data fil
 (``allowed_paths``), external access is then disabled (no other file, no network, no ATTACH, no
 INSTALL), extension autoloading and Python replacement scans are off, and the configuration is
 locked so no statement can undo it.
+
+Bounded resources (:mod:`estat_aws_mcp.sql.resources`): at most ``max_concurrent`` queries run at once
+per process, each with a DuckDB ``memory_limit`` and thread count derived from the machine or the Lambda
+function, spilling only with a local store and only into the store's ``.tmp/duckdb``. A watchdog thread
+enforces the time limit and stops a query whose process memory or spill files grow past its share
+(DuckDB does not bound every allocation). Running out of either answers :data:`MEMORY_LIMIT_MESSAGE`;
+running out of time answers :data:`TIME_LIMIT_MESSAGE`, whether the query was counting or streaming rows.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+import shutil
 import threading
 import time
+import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from estat_aws_mcp.errors import InputError, UpstreamError
+from estat_aws_mcp.errors import InputError, ResourceLimitError, UpstreamError
 from estat_aws_mcp.sql import query_deadline
 from estat_aws_mcp.sql.dialects import dialects_for
 from estat_aws_mcp.sql.guard import CheckedQuery, SqlRejected, check_read_only
+from estat_aws_mcp.sql.resources import (
+    MIB,
+    RSS_MARGIN_MB,
+    SqlResources,
+    folder_bytes,
+    process_rss_bytes,
+    query_slots,
+    resources_for,
+)
 from estat_aws_mcp.sql.result import BoundedRows, QueryResult, ResultColumn, finish
 
 if TYPE_CHECKING:
@@ -39,6 +56,18 @@ MAX_DISCOVERY_TABLES = 200
 COUNT_CAP_ROWS = 20_000_000
 # Room kept for everything in the result except the rows (columns, SQL text, notices, credit).
 ENVELOPE_RESERVE_BYTES = 64 * 1024
+# How often the watchdog looks at the clock, the process's memory and the spill folder.
+WATCH_INTERVAL_S = 0.05
+
+TIME_LIMIT_MESSAGE = (
+    "the query ran longer than its time limit ({timeout:g} s or the request's remaining time) and was "
+    "interrupted; narrow it (WHERE, LIMIT) or aggregate"
+)
+MEMORY_LIMIT_MESSAGE = (
+    "the query needs more memory than allowed ({memory_mb} MB per query{spill}) and was stopped; filter or "
+    "aggregate earlier (WHERE, GROUP BY, LIMIT), select fewer columns, or bound recursive CTEs. The limit is "
+    "set by ESTAT_MCP_SQL_MEMORY_LIMIT_MB / ESTAT_MCP_SQL_MAX_CONCURRENT"
+)
 
 _ICEBERG_TO_DUCKDB = {
     "string": "VARCHAR",
@@ -86,22 +115,55 @@ class DuckDBEngine:
 
         from estat_aws_mcp.datasets.iceberg import open_catalog
 
-        handle = open_catalog(self.settings, create=False)
-        con = duckdb.connect(
-            ":memory:",
-            config={
+        until = query_deadline(self.settings.sql_timeout_s, deadline=deadline)
+        resources = resources_for(self.settings)
+        slots = query_slots(resources.max_concurrent)
+        if not slots.acquire(timeout=max(0.0, until - time.monotonic())):
+            raise UpstreamError(
+                self._time_limit_message() + f" (it waited for one of the {resources.max_concurrent} query slots)"
+            )
+        spill_dir = self._spill_dir(resources)
+        try:
+            handle = open_catalog(self.settings, create=False)
+            config: dict[str, Any] = {
                 "autoinstall_known_extensions": False,
                 "autoload_known_extensions": False,
                 "python_enable_replacements": False,
-            },
-        )
-        try:
-            notices += self._expose_tables(con, handle, checked)
-            return self._run(
-                con, handle, run_sql, max_rows, query_deadline(self.settings.sql_timeout_s, deadline=deadline), notices
-            )
+                "memory_limit": f"{resources.query_memory_mb}MB",
+                "threads": resources.threads,
+                # "" = no spilling; DuckDB's own default (./.tmp) would be wherever the server was started.
+                "temp_directory": str(spill_dir) if spill_dir else "",
+            }
+            if spill_dir:
+                config["max_temp_directory_size"] = f"{resources.spill_mb}MB"
+            con = duckdb.connect(":memory:", config=config)
+            try:
+                notices += self._expose_tables(con, handle, checked)
+                return self._run(con, handle, run_sql, max_rows, until, notices, resources, spill_dir)
+            finally:
+                con.close()
         finally:
-            con.close()
+            if spill_dir:
+                shutil.rmtree(spill_dir, ignore_errors=True)
+            slots.release()
+
+    def _spill_dir(self, resources: SqlResources) -> Path | None:
+        """A fresh folder under the local store's ``.tmp/duckdb`` when spilling is allowed, else None."""
+        if resources.spill_mb <= 0 or "://" in self.settings.storage_uri:
+            return None
+        root = Path(self.settings.storage_uri).expanduser().resolve() / ".tmp" / "duckdb"
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None  # a store that cannot be written: no spilling (the query may still read)
+        return root / f"q-{uuid.uuid4().hex[:12]}"
+
+    def _time_limit_message(self) -> str:
+        return TIME_LIMIT_MESSAGE.format(timeout=self.settings.sql_timeout_s)
+
+    def _memory_limit_message(self, resources: SqlResources) -> str:
+        spill = f" and {resources.spill_mb} MB of spill space" if resources.spill_mb else ""
+        return MEMORY_LIMIT_MESSAGE.format(memory_mb=resources.query_memory_mb, spill=spill)
 
     # ------------------------------------------------------------------ views
 
@@ -136,14 +198,14 @@ class DuckDBEngine:
             views.append(f"CREATE SCHEMA IF NOT EXISTS {_quote_identifier(namespace)}")
             target = f"{_quote_identifier(namespace)}.{_quote_identifier(name)}"
             views.append(f"CREATE OR REPLACE VIEW {target} AS {source}")
-            if namespace == default_ns:
-                views.append(f"CREATE OR REPLACE VIEW main.{_quote_identifier(name)} AS SELECT * FROM {target}")  # noqa: S608
-        # Spill big sorts/joins to the machine's temp dir (DuckDB's default, ./.tmp, is read-only on Lambda).
-        con.execute(f"SET temp_directory = {_quote_string(os.path.join(tempfile.gettempdir(), 'estat-mcp-duckdb'))}")
         # The order matters: allowed paths can only be set while external access is still on.
         con.execute(f"SET allowed_paths = [{', '.join(_quote_string(p) for p in allowed)}]")
         for statement in views:
             con.execute(statement)
+        # Unqualified names resolve in the default namespace (then main): each table is listed once in
+        # information_schema, under its namespace, instead of a second copy as main.<table>.
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote_identifier(default_ns.lower())}")
+        con.execute(f"SET search_path = {_quote_string(default_ns.lower() + ',main')}")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         return notices
@@ -173,19 +235,20 @@ class DuckDBEngine:
     # ------------------------------------------------------------------ execution
 
     def _run(
-        self, con, handle: CatalogHandle | None, run_sql: str, max_rows: int, deadline: float, notices: list[str]
+        self,
+        con,
+        handle: CatalogHandle | None,
+        run_sql: str,
+        max_rows: int,
+        deadline: float,
+        notices: list[str],
+        resources: SqlResources,
+        spill_dir: Path | None,
     ) -> QueryResult:
         import duckdb
 
-        timed_out = threading.Event()
-
-        def interrupt() -> None:
-            timed_out.set()
-            con.interrupt()
-
-        timer = threading.Timer(max(0.0, deadline - time.monotonic()), interrupt)
-        timer.daemon = True
-        timer.start()
+        watchdog = _Watchdog(con, deadline, resources, spill_dir)
+        watchdog.start()
         bounded = BoundedRows(max_rows, reserve_bytes=ENVELOPE_RESERVE_BYTES + len(run_sql.encode()))
         counted_all = True
         try:
@@ -205,13 +268,20 @@ class DuckDBEngine:
                     continue
                 for row in zip(*(col.to_pylist() for col in batch.columns), strict=True):
                     bounded.add(list(row))
-        except duckdb.InterruptException as exc:
-            if timed_out.is_set():
-                raise UpstreamError(
-                    f"the query ran longer than its time limit ({self.settings.sql_timeout_s:g} s or the request's "
-                    "remaining time) and was interrupted; narrow it (WHERE, LIMIT) or aggregate"
-                ) from exc
-            raise UpstreamError("the query was interrupted") from exc
+        except (duckdb.InterruptException, duckdb.OutOfMemoryException, OSError) as exc:
+            # Rows streamed through the Arrow reader fail as OSError carrying DuckDB's text.
+            text = str(exc)
+            if (
+                watchdog.stopped == "memory"
+                or isinstance(exc, duckdb.OutOfMemoryException)
+                or ("Out of Memory Error" in text)
+            ):
+                raise ResourceLimitError(self._memory_limit_message(resources)) from None
+            if watchdog.stopped == "time":
+                raise UpstreamError(self._time_limit_message()) from None
+            if isinstance(exc, duckdb.InterruptException) or "INTERRUPT Error" in text:
+                raise UpstreamError("the query was interrupted") from None
+            raise InputError(f"DuckDB could not run the query: {text.splitlines()[0][:500]}") from None
         except duckdb.PermissionException as exc:
             raise SqlRejected("file_access", f"refused by the engine's sandbox: {exc}") from exc
         except duckdb.CatalogException as exc:
@@ -220,7 +290,7 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise InputError(f"DuckDB could not run the query: {exc}") from exc
         finally:
-            timer.cancel()
+            watchdog.stop()
 
         result = QueryResult(
             engine="duckdb",
@@ -234,6 +304,45 @@ class DuckDBEngine:
             notices=notices,
         )
         return finish(result)
+
+
+class _Watchdog(threading.Thread):
+    """Interrupts the query at its deadline, or when the process's memory or the spill files outgrow it.
+
+    ``stopped`` says why it interrupted ("time" or "memory"), None if it did not.
+    """
+
+    def __init__(self, con, deadline: float, resources: SqlResources, spill_dir: Path | None) -> None:
+        super().__init__(name="estat-sql-watchdog", daemon=True)
+        self.con = con
+        self.deadline = deadline
+        self.spill_dir = spill_dir
+        self.spill_cap = resources.spill_mb * MIB
+        baseline = process_rss_bytes()
+        self.rss_cap = None if baseline is None else baseline + (resources.query_memory_mb + RSS_MARGIN_MB) * MIB
+        self.stopped: str | None = None
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(WATCH_INTERVAL_S):
+            if time.monotonic() >= self.deadline:
+                self._interrupt("time")
+                return
+            rss = process_rss_bytes() if self.rss_cap is not None else None
+            if rss is not None and self.rss_cap is not None and rss > self.rss_cap:
+                self._interrupt("memory")
+                return
+            if self.spill_dir is not None and folder_bytes(self.spill_dir) > self.spill_cap:
+                self._interrupt("memory")
+                return
+
+    def _interrupt(self, reason: str) -> None:
+        self.stopped = reason
+        self.con.interrupt()
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
 
 
 def _tables_hint(handle: CatalogHandle | None) -> str:

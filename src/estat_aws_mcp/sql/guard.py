@@ -28,7 +28,7 @@ from estat_aws_mcp.errors import InputError
 #: rule name -> what it protects against (the message shown starts from this).
 RULES: dict[str, str] = {
     "empty": "no SQL given",
-    "parse_error": "the SQL could not be parsed",
+    "parse_error": "not valid SQL",
     "multiple_statements": "only one statement per call is allowed",
     "ddl": "DDL (CREATE, DROP, ALTER, TRUNCATE, GRANT, SELECT … INTO …) changes the catalog",
     "dml": "DML (INSERT, UPDATE, DELETE, MERGE) changes data",
@@ -42,6 +42,10 @@ RULES: dict[str, str] = {
     "transaction": "transaction control is not needed for a read-only query",
     "not_a_query": "only queries (SELECT, WITH … SELECT, UNION, VALUES) are allowed",
     "file_access": "reading files (file-reading table functions or quoted paths) is not allowed",
+    "environment": "reading the server's environment variables (getenv) is not allowed",
+    "dataset_not_loaded": (
+        "a dataset_id is not a table: load it with load_to_iceberg(dataset_id, table) first, then query that table"
+    ),
     "table_function": "table functions other than range, generate_series and unnest are not allowed",
 }
 
@@ -100,9 +104,19 @@ FILE_READING_FUNCTIONS = frozenset(
         "arrow_scan",
         "query",
         "query_table",
-        "getenv",
     }
 )
+# Functions that read the server's environment (secrets such as ESTAT_APP_ID or AWS credentials live there).
+ENVIRONMENT_FUNCTIONS = frozenset({"getenv"})
+# A dataset_id (estat_aws_mcp.datasets.manifest): what a fetch tool returns, not yet a table.
+_DATASET_ID = re.compile(r"^[0-9A-Za-z_]{1,32}-[0-9a-f]{12}$")
+_DATASET_ID_AFTER_FROM = re.compile(
+    r"\b(?:FROM|JOIN)\s+(?:[A-Za-z_][A-Za-z0-9_]*\.)?[\"`]?([0-9A-Za-z_]{1,32}-[0-9a-f]{12})\b", re.IGNORECASE
+)
+# sqlglot's repr of a token in its messages -> the token's text
+_TOKEN_REPR = re.compile(r"<Token token_type: [^,]*, text: ([^,]*),[^>]*>")
+# Statement starts a query may have; a first word close to one of them is reported as a typo.
+_QUERY_STARTS = ("SELECT", "WITH", "VALUES", "FROM", "TABLE", "EXPLAIN", "DESCRIBE", "SHOW")
 ALLOWED_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
 
 # A plain identifier, optionally an Athena Iceberg metadata table ("population$snapshots").
@@ -224,6 +238,8 @@ def _check_tree(expression) -> tuple[TableRef, ...]:
                 raise SqlRejected(rule, f"{type(node).__name__.upper()} inside the query")
         if isinstance(node, exp.Func) and _function_name(node) in FILE_READING_FUNCTIONS:
             raise SqlRejected("file_access", f"function {_function_name(node)}()")
+        if isinstance(node, exp.Func) and _function_name(node) in ENVIRONMENT_FUNCTIONS:
+            raise SqlRejected("environment", f"function {_function_name(node)}()")
         if isinstance(node, exp.Lateral) and isinstance(node.this, exp.Func):
             _check_table_function(_function_name(node.this))
         if isinstance(node, exp.Table):
@@ -235,6 +251,8 @@ def _check_tree(expression) -> tuple[TableRef, ...]:
 
 
 def _check_table_function(name: str) -> None:
+    if name in ENVIRONMENT_FUNCTIONS:
+        raise SqlRejected("environment", f"function {name}()")
     if name in FILE_READING_FUNCTIONS:
         raise SqlRejected("file_access", f"function {name}()")
     if name not in ALLOWED_TABLE_FUNCTIONS:
@@ -254,6 +272,8 @@ def _table_ref(node) -> TableRef | None:
     parts = [p for p in (node.args.get("catalog"), node.args.get("db"), node.this) if p is not None]
     for part in parts:
         text = part.name if isinstance(part, exp.Identifier) else part.sql()
+        if _DATASET_ID.match(text):
+            raise SqlRejected("dataset_not_loaded", f"{text!r} is a dataset_id")
         if not _PLAIN_IDENTIFIER.match(text):
             raise SqlRejected(
                 "file_access",
@@ -276,12 +296,12 @@ def check_read_only(sql: str, *, dialects: tuple[str, ...] = ("duckdb", "trino")
     if len(sql) > MAX_SQL_CHARS:
         raise SqlRejected("parse_error", f"SQL longer than {MAX_SQL_CHARS:,} characters")
 
-    last_error: Exception | None = None
+    errors: list[Exception] = []
     for dialect in dialects:
         try:
             statements = _split_statements(sql, dialect)
         except TokenError as exc:
-            last_error = exc
+            errors.append(exc)
             continue
         if not statements:
             raise SqlRejected("empty", "only comments or semicolons")
@@ -293,7 +313,7 @@ def check_read_only(sql: str, *, dialects: tuple[str, ...] = ("duckdb", "trino")
         try:
             parsed = [p for p in sqlglot.parse(sql, read=dialect) if p is not None]
         except (ParseError, TokenError) as exc:
-            last_error = exc
+            errors.append(exc)
             continue
         except RecursionError:
             raise SqlRejected("parse_error", "the query is nested too deeply") from None
@@ -304,5 +324,36 @@ def check_read_only(sql: str, *, dialects: tuple[str, ...] = ("duckdb", "trino")
         except RecursionError:
             raise SqlRejected("parse_error", "the query is nested too deeply") from None
         return CheckedQuery(expression=parsed[0], dialect=dialect, tables=tables)
-    detail = str(last_error).splitlines()[0] if last_error else ""
-    raise SqlRejected("parse_error", detail[:300])
+    found = _DATASET_ID_AFTER_FROM.search(sql)
+    if found:
+        raise SqlRejected("dataset_not_loaded", f"{found.group(1)!r} is a dataset_id")
+    raise SqlRejected("parse_error", _where_invalid(sql, errors[0] if errors else None))
+
+
+def _where_invalid(sql: str, error: Exception | None) -> str:
+    """Where the SQL stops being valid, in the user's terms (not the parser's internal class names)."""
+    import difflib
+
+    from sqlglot.errors import ParseError
+
+    first_word = re.match(r"\s*([A-Za-z_]+)", sql)
+    if first_word and first_word.group(1).upper() not in _QUERY_STARTS:
+        word = first_word.group(1)
+        guess = difflib.get_close_matches(word.upper(), _QUERY_STARTS, n=1, cutoff=0.6)
+        hint = f"; did you mean {guess[0]}?" if guess else "; a query starts with SELECT, WITH or VALUES"
+        return f"it starts with {word[:40]!r}, which is not a query keyword{hint}"
+    if isinstance(error, ParseError) and error.errors:
+        info = error.errors[0]
+        line, col = info.get("line"), info.get("col")
+        near = (str(info.get("start_context") or "")[-30:] + str(info.get("highlight") or "")).strip()
+        where = f"at line {line}, column {col}" if line and col else "somewhere"
+        if near:
+            where += f", near {near[-60:]!r}"
+        expecting = str(info.get("description") or "")
+        if expecting.startswith(("Expecting", "Expected")):
+            expecting = _TOKEN_REPR.sub(lambda m: repr(m.group(1)), expecting.split(". Line")[0])
+            where += f" ({expecting[:80]})"
+        return where + "; check keywords, commas, brackets and quotes there"
+    if error is not None:  # TokenError: an unterminated string, quoted identifier or comment
+        return "a string, quoted identifier or comment is not closed; check the quotes"
+    return ""
