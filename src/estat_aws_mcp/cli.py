@@ -22,9 +22,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     _configure_logging(get_settings().log_level)
     if args.http:
+        from estat_aws_mcp.errors import ConfigurationError
         from estat_aws_mcp.http_app import serve_http
 
-        serve_http(host=args.host, port=args.port)
+        try:
+            serve_http(host=args.host, port=args.port, allow_unauthenticated=args.allow_unauthenticated)
+        except ConfigurationError as error:
+            print(f"estat-aws-mcp serve: {error}", file=sys.stderr)
+            return 2
     else:
         from estat_aws_mcp.deadline import invocation_deadline, remaining_from_environment
         from estat_aws_mcp.tools.server import build_server
@@ -45,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--http", action="store_true", help="serve streamable HTTP with GET /health")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
+    serve.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="serve HTTP without authentication on a non-loopback address (only behind something that authenticates)",
+    )
     serve.set_defaults(func=_serve)
 
     from estat_aws_mcp.client.cli import add_client_parser

@@ -24,6 +24,25 @@ Public environment names (documented in the README configuration table; tests an
   per-request timeout (60), attempts per call (4) and total seconds per call including retries (120).
 - ``ESTAT_MCP_DISPATCH``: Lambda dispatch mode, ``inprocess`` (default) or ``stdio``.
 - ``ESTAT_MCP_AUTH_TOKEN`` / ``ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER``: optional bearer token for NONE-auth URLs.
+
+Authentication (one gate for the Function URL and ``serve --http``, see :mod:`estat_aws_mcp.auth` and docs/auth.md):
+
+- ``ESTAT_MCP_AUTH_MODE``: ``none``, ``token`` or ``oauth``. Unset: ``token`` when a token is configured
+  (``ESTAT_MCP_AUTH_TOKEN`` / ``ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER``), else ``none``.
+- ``ESTAT_MCP_AUTH_TOKEN_CACHE_S``: seconds an SSM-sourced token is trusted before SSM is read again (default
+  60); a presented token that does not match triggers one early re-read at most every
+  ``ESTAT_MCP_AUTH_TOKEN_MIN_REFRESH_S`` seconds (default 5).
+- ``ESTAT_MCP_PUBLIC_URL``: the public base URL (MCP endpoint ``<public>/mcp``); required in oauth mode.
+- ``ESTAT_MCP_OAUTH_ISSUER``: the exact ``iss`` of accepted access tokens (Cognito:
+  ``https://cognito-idp.<region>.amazonaws.com/<pool id>``).
+- ``ESTAT_MCP_OAUTH_JWKS_URL``: the issuer's JWKS (default: ``jwks_uri`` of the issuer's discovery document).
+- ``ESTAT_MCP_OAUTH_AUDIENCE`` / ``ESTAT_MCP_OAUTH_CLIENT_IDS`` (comma-separated): a token's ``aud`` must
+  contain the audience, or its ``client_id`` be one of the ids; at least one of the two is required.
+- ``ESTAT_MCP_OAUTH_REQUIRED_SCOPES``: space-separated scopes every token must carry (403 otherwise).
+- ``ESTAT_MCP_RATE_LIMIT_PER_MINUTE`` (0 = off, the default) / ``ESTAT_MCP_RATE_LIMIT_BURST``: requests per
+  caller (OAuth ``sub``, token or source IP) to the MCP endpoint; 429 with ``Retry-After`` beyond.
+- ``ESTAT_MCP_RATE_LIMIT_TABLE``: a DynamoDB table (partition key ``pk``, TTL attribute ``expires_at``) holding
+  one atomic counter per caller and minute, shared by all Lambda containers; unset: in-process buckets.
 - ``ESTAT_MCP_LAMBDA_RESPONSE_BUDGET_BYTES``: Lambda response allowance (default and maximum: the 6 MB cap
   less an envelope reserve); a larger answer becomes a tool error saying how to page.
 - ``ESTAT_MCP_DATASET_MAX_AGE_DAYS``: optional age limit of stored datasets in days (unset: keep them); older
@@ -46,7 +65,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ESTAT_API_BASE_URL = "https://api.e-stat.go.jp/rest/3.0/app"
@@ -88,6 +107,20 @@ class Settings(BaseSettings):
     dispatch: Literal["inprocess", "stdio"] = Field(default="inprocess", alias="ESTAT_MCP_DISPATCH")
     auth_token: SecretStr | None = Field(default=None, alias="ESTAT_MCP_AUTH_TOKEN")
     auth_token_ssm_parameter: str | None = Field(default=None, alias="ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER")
+    # --- authentication and rate limits (owner: auth; see estat_aws_mcp.auth) ---
+    auth_mode: Literal["none", "token", "oauth"] | None = Field(default=None, alias="ESTAT_MCP_AUTH_MODE")
+    auth_token_cache_s: float = Field(default=60.0, ge=0, le=3600, alias="ESTAT_MCP_AUTH_TOKEN_CACHE_S")
+    auth_token_min_refresh_s: float = Field(default=5.0, ge=0, le=300, alias="ESTAT_MCP_AUTH_TOKEN_MIN_REFRESH_S")
+    public_url: str | None = Field(default=None, alias="ESTAT_MCP_PUBLIC_URL")
+    oauth_issuer: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_ISSUER")
+    oauth_jwks_url: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_JWKS_URL")
+    oauth_audience: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_AUDIENCE")
+    oauth_client_ids: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_CLIENT_IDS")
+    oauth_required_scopes: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_REQUIRED_SCOPES")
+    rate_limit_per_minute: int = Field(default=0, ge=0, le=1_000_000, alias="ESTAT_MCP_RATE_LIMIT_PER_MINUTE")
+    rate_limit_burst: int | None = Field(default=None, ge=1, le=1_000_000, alias="ESTAT_MCP_RATE_LIMIT_BURST")
+    rate_limit_table: str | None = Field(default=None, alias="ESTAT_MCP_RATE_LIMIT_TABLE")
+    # --- end of authentication ---
     lambda_response_budget_bytes: int | None = Field(
         default=None, ge=1024, alias="ESTAT_MCP_LAMBDA_RESPONSE_BUDGET_BYTES"
     )
@@ -108,6 +141,15 @@ class Settings(BaseSettings):
 
     # --- dataset store management (analyst-B): optional age limit for automatic cleanup
     dataset_max_age_days: float | None = Field(default=None, gt=0, alias="ESTAT_MCP_DATASET_MAX_AGE_DAYS")
+
+    @field_validator("auth_mode", mode="before")
+    @classmethod
+    def _auth_mode_words(cls, value: object) -> object:
+        # Terraform passes "" for an unset variable; mode names are case-insensitive.
+        if isinstance(value, str):
+            value = value.strip().lower()
+            return value or None
+        return value
 
 
 def get_settings() -> Settings:

@@ -224,7 +224,8 @@ class TestTokenFromSsm:
         guarded = make_handler(test_server, log_capture, ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER=self.PARAMETER)
         event = url_event(rpc("tools/list"), headers={**url_event()["headers"], "authorization": f"Bearer {TOKEN}"})
         assert invoke(guarded, event)[0] == 200
-        # A warm invocation does not read SSM again: the parameter can even disappear.
+        # Within ESTAT_MCP_AUTH_TOKEN_CACHE_S a warm invocation does not read SSM again (rotation that
+        # revokes is tested in tests/auth/test_token_rotation.py): the parameter can even disappear.
         ssm.delete_parameter(Name=self.PARAMETER)
         assert invoke(guarded, event)[0] == 200
         assert invoke(guarded, url_event(rpc("tools/list")))[0] == 401
@@ -232,10 +233,12 @@ class TestTokenFromSsm:
 
     def test_an_unreadable_parameter_fails_closed(self, ssm, test_server, log_capture) -> None:
         guarded = make_handler(test_server, log_capture, ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER="/missing/param")
-        status, _, body = invoke(guarded, url_event(rpc("tools/list")))
+        event = url_event(rpc("tools/list"))
+        event["headers"]["authorization"] = f"Bearer {TOKEN}"
+        status, _, body = invoke(guarded, event)
         assert status == 500
         assert "Authentication is not available" in body["error"]["message"]
-        assert any(r.get("message") == "bearer token unavailable" for r in log_capture.records())
+        assert any(r.get("auth") == "auth_unavailable" for r in log_capture.records())
         # Health stays open: the platform's checks must not depend on the token.
         assert invoke(guarded, url_event(method="GET", path="/health"))[0] == 200
 

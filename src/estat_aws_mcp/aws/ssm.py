@@ -60,6 +60,11 @@ def get_secure_string(name: str, *, region: str | None = None) -> str:
         return value
 
 
+def read_secure_string(name: str, *, region: str | None = None) -> str:
+    """Like :func:`get_secure_string` but always asks SSM (for values that rotate; the caller caches)."""
+    return _read(name, region)
+
+
 def clear_cache() -> None:
     """Forget cached values (tests; rotating a secret needs a restart otherwise)."""
     with _lock:

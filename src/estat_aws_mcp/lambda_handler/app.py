@@ -5,8 +5,11 @@ The adapter (``mcp_lambda``) owns the MCP Streamable HTTP rules: Accept/Content-
 
 - ``GET /health`` answers ``{"status": "ok"}`` (the adapter answers 405 to every GET);
 - ``isBase64Encoded`` bodies are decoded (the adapter ignores the flag);
-- the optional bearer token is checked (401 + ``WWW-Authenticate``) unless the URL already
-  verified an IAM caller;
+- the non-MCP routes of :func:`estat_aws_mcp.auth.routes` (``/.well-known/…``, OAuth endpoints) are
+  served through the in-process ASGI bridge, unauthenticated;
+- every other request passes the one authentication gate (:class:`estat_aws_mcp.auth.AuthGate`,
+  the same as ``serve --http``): token or OAuth per ``ESTAT_MCP_AUTH_MODE``, rate limits; an IAM
+  caller already verified by an AWS_IAM URL is admitted;
 - every JSON-RPC answer is measured against the 6 MB response cap (:mod:`.budget`), timed and
   logged (:class:`ObservedRequestHandler`);
 - the invocation's deadline is set once (:mod:`estat_aws_mcp.deadline`) for every part that must
@@ -30,9 +33,9 @@ from mcp import types
 from mcp_lambda import LambdaFunctionURLEventHandler, RequestHandler
 
 from estat_aws_mcp import __version__
+from estat_aws_mcp.auth import AuthGate, GateRequest, PublicRoutes, Refusal
+from estat_aws_mcp.auth.gate import REFUSAL_CODE, iam_caller
 from estat_aws_mcp.deadline import invocation_deadline, time_left
-from estat_aws_mcp.errors import ConfigurationError, UpstreamError
-from estat_aws_mcp.lambda_handler.auth import BearerTokenGate, caller_identity
 from estat_aws_mcp.lambda_handler.budget import DEFAULT_RESPONSE_BUDGET_BYTES, ResponseBudget
 from estat_aws_mcp.lambda_handler.results import error_for_request, not_started_error, tool_name
 from estat_aws_mcp.limits import LAMBDA_RESPONSE_CAP_BYTES
@@ -166,14 +169,17 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
         request_handler: RequestHandler,
         *,
         log: Any,
-        token_gate: BearerTokenGate | None = None,
+        gate: AuthGate | None = None,
+        public_routes: PublicRoutes | None = None,
         budget: ResponseBudget | None = None,
         dispatch: str = "inprocess",
     ) -> None:
         self.observed = ObservedRequestHandler(request_handler, budget or ResponseBudget(), log)
         super().__init__(self.observed)
         self.log = log
-        self.token_gate = token_gate or BearerTokenGate(None)
+        self.gate = gate or AuthGate("none")
+        self.public_routes = public_routes or PublicRoutes([])
+        self._caller_fields: dict[str, Any] = {}
         self.dispatch = dispatch
         quiet_payload_logs()
 
@@ -184,9 +190,10 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
         http = (event.get("requestContext") or {}).get("http") or {}
         method = str(http.get("method") or "GET").upper()
         path = event.get("rawPath") or http.get("path") or "/"
-        caller = caller_identity(event)
+        caller = iam_caller(event)
         self.log.append_keys(request_id=getattr(context, "aws_request_id", None))
         self.observed.begin_invocation(caller)
+        self._caller_fields = {"caller": caller}
         try:
             response = self._within_cap(self._respond(event, context, method, path, caller))
             self.log.info(
@@ -196,7 +203,7 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
                     "path": path,
                     "status": response["statusCode"],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "caller": caller,
+                    **self._caller_fields,
                     "dispatch": self.dispatch,
                 },
             )
@@ -231,9 +238,10 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
     ) -> dict[str, Any]:
         if method == "GET" and path.rstrip("/") == HEALTH_PATH:
             return _json_response(200, {"status": "ok", "version": __version__, "dispatch": self.dispatch})
-        if method != "OPTIONS" and caller is None:
-            # An IAM caller was verified by the URL (its Authorization header is the SigV4 signature).
-            refused = self._refusal(event)
+        if self.public_routes.owns(method, path):
+            return self.public_routes.handle_function_url_event(event)
+        if method != "OPTIONS":
+            refused = self._admit(event, caller)
             if refused is not None:
                 return refused
         if event.get("isBase64Encoded") and event.get("body"):
@@ -245,20 +253,16 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
         with invocation_deadline(seconds_left(context)):
             return super().handle(event, context)
 
-    def _refusal(self, event: dict[str, Any]) -> dict[str, Any] | None:
-        try:
-            rejection = self.token_gate.check(event.get("headers") or {})
-        except (ConfigurationError, UpstreamError) as error:
-            # Fail closed: nobody gets in while the token cannot be read.
-            self.log.error("bearer token unavailable", extra={"reason": str(error), "source": self.token_gate.source})
-            return _json_response(
-                500,
-                _jsonrpc_error_body(types.INTERNAL_ERROR, "Authentication is not available (see the function's logs)."),
-            )
-        if rejection is None:
-            return None
-        headers = {"WWW-Authenticate": rejection.www_authenticate} if rejection.www_authenticate else {}
-        return _json_response(rejection.status, _jsonrpc_error_body(-32001, rejection.message), headers)
+    def _admit(self, event: dict[str, Any], iam: str | None) -> dict[str, Any] | None:
+        """None when the gate admits the request (its caller is then logged), else the refusal to send."""
+        source_ip = ((event.get("requestContext") or {}).get("http") or {}).get("sourceIp")
+        outcome = self.gate.check(GateRequest(event.get("headers") or {}, source_ip=source_ip, iam_caller=iam))
+        if isinstance(outcome, Refusal):
+            self._caller_fields = {"caller": iam, "auth": outcome.reason}
+            return _json_response(outcome.status, _jsonrpc_error_body(REFUSAL_CODE, outcome.message), outcome.headers)
+        self._caller_fields = outcome.log_fields()
+        self.observed.caller = outcome.label
+        return None
 
     def _within_cap(self, response: dict[str, Any]) -> dict[str, Any]:
         """Last line of defence: a result over the cap becomes per-id errors, never a 502."""
@@ -315,10 +319,12 @@ def build_function_url_handler(
     """Everything from the environment (see :mod:`estat_aws_mcp.settings`); tests may pass parts."""
     settings = settings or get_settings()
     budget_bytes = settings.lambda_response_budget_bytes or DEFAULT_RESPONSE_BUDGET_BYTES
+    gate = AuthGate.from_settings(settings)
     return FunctionUrlHandler(
         request_handler or build_request_handler(settings, server),
         log=log or _build_logger(settings),
-        token_gate=BearerTokenGate.from_settings(settings),
+        gate=gate,
+        public_routes=PublicRoutes.from_settings(settings, gate),
         budget=ResponseBudget(min(budget_bytes, DEFAULT_RESPONSE_BUDGET_BYTES)),
         dispatch=settings.dispatch,
     )
