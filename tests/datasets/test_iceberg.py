@@ -234,9 +234,10 @@ def test_lost_commit_races_are_retried_then_reported(
 
     monkeypatch.setattr(iceberg_module, "_write_transaction", flaky_write)
     monkeypatch.setattr(iceberg_module.time, "sleep", lambda s: None)
-    assert load_dataset_to_iceberg(settings, manifest.dataset_id, "population").table_row_count == 12
+    retried = load_dataset_to_iceberg(settings, manifest.dataset_id, "population")
+    assert (retried.table_row_count, retried.rows_replaced) == (6, 6)  # the same dataset again: replaced
 
     failures["left"] = iceberg_module.COMMIT_ATTEMPTS
-    with pytest.raises(UpstreamError, match="nothing was written"):
-        load_dataset_to_iceberg(settings, manifest.dataset_id, "population")
-    assert _scan(settings, "estat.population").num_rows == 12
+    with pytest.raises(UpstreamError, match=r"concurrent load, try again.*nothing was written"):
+        load_dataset_to_iceberg(settings, manifest.dataset_id, "population", mode="append")
+    assert _scan(settings, "estat.population").num_rows == 6

@@ -51,7 +51,8 @@ async def test_tools_are_registered_with_schemas() -> None:
     analyze = tools["analyze_with_athena"].inputSchema["properties"]
     assert analyze["max_rows"]["default"] == 1000 and analyze["max_rows"]["maximum"] == 10_000
     load = tools["load_to_iceberg"].inputSchema["properties"]
-    assert load["mode"]["enum"] == ["append", "overwrite"]
+    assert load["mode"]["enum"] == ["replace_dataset", "append", "overwrite"]
+    assert load["mode"]["default"] == "replace_dataset"
     assert tools["analyze_with_athena"].outputSchema["properties"]["truncated"]
 
 

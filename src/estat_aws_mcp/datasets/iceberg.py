@@ -7,6 +7,18 @@ Catalogs (chosen by ``ESTAT_MCP_STORAGE_URI``):
 - ``s3://bucket/prefix``: the AWS Glue Data Catalog (pyiceberg ``GlueCatalog``), table data and
   metadata under ``s3://bucket/prefix/iceberg/<namespace>/<table>``, so Athena queries the tables.
 
+Load modes. ``replace_dataset`` (the default) adds the dataset's rows and, in the same atomic commit,
+removes the rows that earlier loads of the same dataset (same ``dataset_id``) or of the same fetch (same
+e-Stat table and filters, e.g. a re-fetch after the table was updated) added: loading twice leaves the
+row count unchanged. Which rows a load added is known from the snapshot that added their data files
+(each load's snapshots carry ``estat.dataset_id`` and ``estat.fetch``). ``append`` adds the rows even
+when they are already there, and then warns; ``overwrite`` replaces every row.
+
+Concurrent loads into one table: within a process they take turns (one lock per table); across
+processes the catalog's optimistic concurrency decides (SQLite: a conditional update; Glue: the table's
+``VersionId``) and a load that keeps losing re-reads the table and tries again, then fails with
+:class:`ConcurrentLoadError` ("concurrent load, try again"), never with a raw SQLite or pyiceberg error.
+
 Schema policy (the axis set of e-Stat tables varies): ``append`` requires the dataset to have
 exactly the table's columns with the same types and otherwise refuses with both column lists (a
 table that silently mixes datasets of different axes double-counts in every ``SUM``);
@@ -19,12 +31,15 @@ transaction: memory stays bounded by the batch size and readers see all rows or 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
 import random
 import re
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlparse
@@ -51,14 +66,36 @@ LOCAL_WAREHOUSE_DIR = "warehouse"
 # Rows per write inside one load transaction: bounds memory whatever the dataset size.
 LOAD_BATCH_ROWS = 500_000
 # Commits tried when concurrent loads into the same table race (optimistic concurrency).
-COMMIT_ATTEMPTS = 4
+COMMIT_ATTEMPTS = 6
 MAX_IDENTIFIER_LENGTH = 128
 # Namespaces the engines reserve for themselves (DuckDB schemas, Athena/Trino schemas).
 RESERVED_NAMESPACES = frozenset({"main", "information_schema", "pg_catalog", "temp", "system", "default"})
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
-LoadMode = Literal["append", "overwrite"]
+LoadMode = Literal["replace_dataset", "append", "overwrite"]
+LOAD_MODES: tuple[str, ...] = ("replace_dataset", "append", "overwrite")
+
+#: snapshot summary keys naming what a load added
+DATASET_PROPERTY = "estat.dataset_id"
+SOURCE_PROPERTY = "estat.fetch"
+
+
+class ConcurrentLoadError(UpstreamError):
+    """Other loads kept changing the table (or the catalog stayed busy); nothing was written."""
+
+
+_table_locks: dict[str, threading.Lock] = {}
+_table_locks_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def _table_lock(key: str) -> Iterator[None]:
+    """Loads into the same table in this process take turns (different tables load in parallel)."""
+    with _table_locks_guard:
+        lock = _table_locks.setdefault(key, threading.Lock())
+    with lock:
+        yield
 
 
 def validate_identifier(name: str, kind: Literal["table", "namespace"]) -> str:
@@ -190,6 +227,11 @@ class IcebergLoadResult(BaseModel):
     catalog: Literal["sql", "glue"] = Field(description="sql: local SQLite catalog; glue: AWS Glue Data Catalog")
     mode: LoadMode
     created: bool = Field(description="the table did not exist before this load")
+    rows_replaced: int = Field(
+        default=0,
+        description="rows removed because an earlier load of this dataset (or of the same fetch) had added them",
+    )
+    warnings: list[str] = Field(default_factory=list)
     schema_replaced: bool = Field(description="overwrite changed the table's columns")
     snapshot_id: int | None
     rows_loaded: int
@@ -333,14 +375,50 @@ def _ensure_namespace(handle: CatalogHandle, namespace: str) -> None:
         ) from exc
 
 
+def _dataset_files(iceberg_table, dataset_id: str, source: str | None) -> list[Any]:
+    """The live data files that loads of ``dataset_id`` (or of the same fetch, ``source``) added."""
+    snapshot = iceberg_table.current_snapshot()
+    if snapshot is None:
+        return []
+    ours = set()
+    for candidate in iceberg_table.snapshots():
+        properties = candidate.summary.additional_properties if candidate.summary is not None else {}
+        if properties.get(DATASET_PROPERTY) == dataset_id or (source and properties.get(SOURCE_PROPERTY) == source):
+            ours.add(candidate.snapshot_id)
+    if not ours:
+        return []
+    from pyiceberg.manifest import DataFileContent, ManifestContent
+
+    files = []
+    for manifest_file in snapshot.manifests(iceberg_table.io):
+        if manifest_file.content != ManifestContent.DATA:
+            continue
+        for entry in manifest_file.fetch_manifest_entry(iceberg_table.io, discard_deleted=True):
+            if entry.snapshot_id in ours and entry.data_file.content == DataFileContent.DATA:
+                files.append(entry.data_file)
+    return files
+
+
 def _write_transaction(iceberg_table, store, manifest, schema, mode, batch_rows, snapshot_properties, *, fresh):
-    """One atomic commit of the dataset's rows; returns (committed table, rows, files, schema_replaced)."""
+    """One atomic commit of the dataset's rows; returns (committed table, rows, files, schema_replaced,
+    rows_replaced, rows already there from this dataset before an append)."""
     rows_loaded = 0
     files_added = 0
     schema_replaced = False
+    rows_replaced = 0
+    already_there = 0
     tx = iceberg_table.transaction()
     if mode == "overwrite" and not fresh:
         schema_replaced = _evolve_schema_for_overwrite(tx, iceberg_table, schema)
+    if mode in ("replace_dataset", "append") and not fresh:
+        previous = _dataset_files(iceberg_table, manifest.dataset_id, snapshot_properties.get(SOURCE_PROPERTY))
+        if mode == "append":
+            already_there = sum(f.record_count for f in previous)
+        elif previous:  # remove what earlier loads of this dataset added, in the same transaction
+            with tx.update_snapshot(snapshot_properties=snapshot_properties).overwrite() as removal:
+                for data_file in previous:
+                    removal.delete_data_file(data_file)
+            rows_replaced = sum(f.record_count for f in previous)
     first = True
     for chunk in _dataset_batches(store, manifest, schema, batch_rows):
         if first and mode == "overwrite":
@@ -366,7 +444,27 @@ def _write_transaction(iceberg_table, store, manifest, schema, mode, batch_rows,
             **({"estat.last_title": manifest.title[:200]} if manifest.title else {}),
         }
     )
-    return tx.commit_transaction(), rows_loaded, files_added, schema_replaced
+    return tx.commit_transaction(), rows_loaded, files_added, schema_replaced, rows_replaced, already_there
+
+
+def _retryable_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean "another load got there first / the catalog is busy": re-read and try again."""
+    from pyiceberg.exceptions import CommitFailedException, ValidationException
+
+    errors: list[type[BaseException]] = [CommitFailedException, ValidationException]
+    with contextlib.suppress(ImportError):
+        from sqlalchemy.exc import OperationalError
+
+        errors.append(OperationalError)  # SQLite "database is locked"
+    return tuple(errors)
+
+
+def _concurrent_load(identifier: str, exc: BaseException) -> ConcurrentLoadError:
+    logger.warning("load into %s gave up: %s: %s", identifier, type(exc).__name__, exc)
+    return ConcurrentLoadError(
+        f"concurrent load, try again: other loads kept changing table {identifier} (or its catalog stayed busy) "
+        f"over {COMMIT_ATTEMPTS} attempts; nothing was written by this load"
+    )
 
 
 def load_dataset_to_iceberg(
@@ -374,18 +472,18 @@ def load_dataset_to_iceberg(
     dataset_id: str,
     table: str,
     namespace: str | None = None,
-    mode: LoadMode = "append",
+    mode: LoadMode = "replace_dataset",
     *,
     batch_rows: int = LOAD_BATCH_ROWS,
 ) -> IcebergLoadResult:
-    """Append or overwrite ``namespace.table`` with the rows of dataset ``dataset_id``."""
+    """Load the rows of dataset ``dataset_id`` into ``namespace.table`` (see the module doc for the modes)."""
     import pyarrow.parquet as pq
-    from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, TableAlreadyExistsError
 
+    from estat_aws_mcp.datasets.reuse import SOURCE_KEY_FIELD
     from estat_aws_mcp.datasets.store import open_store
 
-    if mode not in ("append", "overwrite"):
-        raise InputError(f"mode must be 'append' or 'overwrite', not {mode!r}")
+    if mode not in LOAD_MODES:
+        raise InputError(f"mode must be one of {', '.join(LOAD_MODES)}, not {mode!r}")
     namespace = validate_identifier(namespace or settings.glue_database, "namespace")
     table = validate_identifier(table, "table")
     identifier = f"{namespace}.{table}"
@@ -397,11 +495,50 @@ def load_dataset_to_iceberg(
     if len(schema) == 0:
         raise InputError(f"dataset {dataset_id} has no columns")
 
-    handle = open_catalog(settings)
-    assert handle is not None
+    snapshot_properties = {
+        DATASET_PROPERTY: manifest.dataset_id,
+        "estat.stats_data_id": manifest.stats_data_id,
+        "estat.mode": mode,
+    }
+    if manifest.extra.get(SOURCE_KEY_FIELD):
+        snapshot_properties[SOURCE_PROPERTY] = f"{manifest.stats_data_id}/{manifest.extra[SOURCE_KEY_FIELD]}"
+
+    retryable = _retryable_errors()
+    last_error: BaseException | None = None
+    for attempt in range(1, COMMIT_ATTEMPTS + 1):
+        if attempt > 1:
+            logger.info("load into %s lost a race (attempt %d): %s; retrying", identifier, attempt - 1, last_error)
+            time.sleep(random.uniform(0.05, 0.25) * attempt)  # noqa: S311 - jitter, not cryptography
+        try:
+            handle = open_catalog(settings)
+            assert handle is not None
+            with _table_lock(f"{handle.warehouse}|{identifier}"):
+                return _load_once(
+                    handle, store, manifest, schema, identifier, namespace, table, mode, batch_rows, snapshot_properties
+                )
+        except retryable as exc:
+            last_error = exc
+    assert last_error is not None
+    raise _concurrent_load(identifier, last_error) from None
+
+
+def _load_once(
+    handle: CatalogHandle,
+    store: ObjectStore,
+    manifest: DatasetManifest,
+    schema: pa.Schema,
+    identifier: str,
+    namespace: str,
+    table: str,
+    mode: LoadMode,
+    batch_rows: int,
+    snapshot_properties: dict[str, str],
+) -> IcebergLoadResult:
+    """One attempt: open or create the table, check the schema policy, commit the rows."""
+    from pyiceberg.exceptions import NoSuchTableError, TableAlreadyExistsError
+
     catalog = handle.catalog
     _ensure_namespace(handle, namespace)
-
     created = False
     try:
         iceberg_table = catalog.load_table(identifier)
@@ -414,41 +551,20 @@ def load_dataset_to_iceberg(
         except TableAlreadyExistsError:  # a concurrent load created it first
             iceberg_table = catalog.load_table(identifier)
 
-    snapshot_properties = {
-        "estat.dataset_id": manifest.dataset_id,
-        "estat.stats_data_id": manifest.stats_data_id,
-        "estat.mode": mode,
-    }
-    # Optimistic concurrency. pyiceberg already re-applies a losing commit a few times; when it gives
-    # up (e.g. another load replaced the schema), re-read the table, re-check the schema policy and
-    # write again.
-    for attempt in range(1, COMMIT_ATTEMPTS + 1):
-        if attempt > 1:
-            iceberg_table = catalog.load_table(identifier)
-        if mode == "append" and not (created and attempt == 1):
-            problem = _schema_mismatch(iceberg_table, schema, identifier)
-            if problem:
-                raise InputError(problem)
-        try:
-            iceberg_table, rows_loaded, files_added, schema_replaced = _write_transaction(
-                iceberg_table,
-                store,
-                manifest,
-                schema,
-                mode,
-                batch_rows,
-                snapshot_properties,
-                fresh=created and attempt == 1,
-            )
-            break
-        except CommitFailedException as exc:
-            if attempt == COMMIT_ATTEMPTS:
-                raise UpstreamError(
-                    f"table {identifier} kept changing while loading ({COMMIT_ATTEMPTS} attempts, other loads "
-                    f"committed first); nothing was written, retry the load ({exc})"
-                ) from exc
-            logger.info("load into %s lost a commit race (attempt %d); retrying", identifier, attempt)
-            time.sleep(random.uniform(0.05, 0.25) * attempt)  # noqa: S311 - jitter, not cryptography
+    if mode != "overwrite" and not created:
+        problem = _schema_mismatch(iceberg_table, schema, identifier)
+        if problem:
+            raise InputError(problem)
+    iceberg_table, rows_loaded, files_added, schema_replaced, rows_replaced, already_there = _write_transaction(
+        iceberg_table, store, manifest, schema, mode, batch_rows, snapshot_properties, fresh=created
+    )
+    warnings = []
+    if already_there:
+        warnings.append(
+            f"dataset {manifest.dataset_id} (or an earlier fetch of the same table and filters) was already in "
+            f"{identifier} ({already_there} rows): mode='append' added its rows again, so they are now there twice "
+            "and every SUM double-counts them. Load it again with mode='replace_dataset' to keep one copy."
+        )
 
     snapshot = iceberg_table.current_snapshot()  # the snapshot this load committed
     total = None
@@ -462,6 +578,8 @@ def load_dataset_to_iceberg(
         catalog=handle.kind,
         mode=mode,
         created=created,
+        rows_replaced=rows_replaced,
+        warnings=warnings,
         schema_replaced=schema_replaced,
         snapshot_id=snapshot.snapshot_id if snapshot else None,
         rows_loaded=rows_loaded,

@@ -28,10 +28,14 @@ MAX_TABLE_NAME_CHARS = 128
 LOAD_DESCRIPTION = (
     "Load a dataset (a dataset_id from a fetch tool) into an Iceberg table that analyze_with_athena can query. "
     "Locally: a SQLite-backed Iceberg catalog in the dataset store; with an s3:// store: the AWS Glue Data Catalog "
-    "(data under the store prefix), queryable by Athena. mode='append' adds rows and requires the dataset's "
-    "columns to equal the table's (datasets with different axes are refused with both column lists); "
-    "mode='overwrite' replaces the rows and the columns atomically (history kept). Returns the table identifier, "
-    "snapshot id, row counts and schema."
+    "(data under the store prefix), queryable by Athena. mode='replace_dataset' (default) adds the dataset's rows "
+    "and removes, in the same commit, rows that an earlier load of the same dataset (or of the same table and "
+    "filters) added, so loading twice never doubles a table; several datasets with the same axes can share one "
+    "table this way. mode='append' adds the rows even if they are already there (the answer then warns). Both "
+    "require the dataset's columns to equal the table's (datasets with different axes are refused with both "
+    "column lists); mode='overwrite' replaces all rows and the columns atomically (history kept). Concurrent "
+    "loads into one table take turns or fail with 'concurrent load, try again'. Returns the table identifier, "
+    "snapshot id, row counts (rows_replaced), warnings and schema."
 )
 
 ANALYZE_DESCRIPTION = (
@@ -50,7 +54,8 @@ def register(mcp: FastMCP) -> None:
         name="load_to_iceberg",
         title="Load a dataset into an Iceberg table",
         description=LOAD_DESCRIPTION,
-        # mode='overwrite' replaces the table's rows (history kept); 'append' twice adds the rows twice.
+        # mode='overwrite' replaces the table's rows (history kept); 'append' twice adds the rows twice;
+        # the default 'replace_dataset' is idempotent per dataset.
         annotations=ToolAnnotations(
             readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False
         ),
@@ -75,9 +80,12 @@ def register(mcp: FastMCP) -> None:
             ),
         ] = None,
         mode: Annotated[
-            Literal["append", "overwrite"],
-            Field(description="append rows (same columns required) or overwrite rows and schema"),
-        ] = "append",
+            Literal["replace_dataset", "append", "overwrite"],
+            Field(
+                description="replace_dataset: add the rows, replacing this dataset's earlier load (default); "
+                "append: add them even if already there; overwrite: replace all rows and the schema"
+            ),
+        ] = "replace_dataset",
     ) -> IcebergLoadResult:
         from estat_aws_mcp.datasets.iceberg import load_dataset_to_iceberg
         from estat_aws_mcp.settings import get_settings
