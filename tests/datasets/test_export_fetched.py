@@ -61,7 +61,8 @@ def test_recorded_census_table_exports(fake_estat: FakeEstat, local_store) -> No
     with local_store.open_read(parquet.key) as fh:
         table = read_parquet(fh)
     for field in table.schema:
-        assert field.type == (pa.float64() if field.name == "value" else pa.string()), field
+        expected = {"value": pa.float64(), "time_start": pa.date32(), "time_end": pa.date32()}
+        assert field.type == expected.get(field.name, pa.string()), field
     assert table.to_pylist() == rows
 
 

@@ -6,6 +6,7 @@ here where no recording shows the case (they reuse a recorded NOTE block and rec
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from pathlib import Path
@@ -62,12 +63,23 @@ def test_census_names_units_and_values(estat_fixtures_dir: Path) -> None:
     assert tokyo_male == {
         "tab_code": "2020_01",
         "tab_name": "人口",
+        "tab_level": None,  # e-Stat sent @level ""
+        "tab_parent_code": None,
         "cat01_code": "1",
         "cat01_name": "男",
+        "cat01_level": "1",
+        "cat01_parent_code": None,
         "area_code": "13000",
         "area_name": "東京都",
+        "area_level": "2",
+        "area_parent_code": "00000",
         "time_code": "2020000000",
         "time_name": "2020年",
+        "time_level": "1",
+        "time_parent_code": None,
+        "time_start": dt.date(2020, 1, 1),
+        "time_end": dt.date(2020, 12, 31),
+        "time_granularity": "year",
         "unit": "人",
         "value": 6898388.0,
         "value_raw": "6898388",
@@ -166,13 +178,30 @@ def test_codes_unknown_to_the_metadata_keep_their_code(estat_fixtures_dir: Path)
     row = {"@tab": "2020_01", "@cat01": "9", "@area": "99999", "@time": "2020000000", "$": "1"}
     (out,) = PageConverter(metadata).convert([row], {}).to_pylist()
     assert (out["cat01_code"], out["cat01_name"], out["area_code"], out["area_name"]) == ("9", None, "99999", None)
+    assert (out["area_level"], out["area_parent_code"]) == (None, None)  # unknown codes: no hierarchy either
+    # The hierarchy of the census area axis, skipping levels as e-Stat does (札幌市 level 4 under 北海道).
+    sapporo = PageConverter(metadata).convert([{**row, "@area": "01100"}], {}).to_pylist()[0]
+    assert (sapporo["area_level"], sapporo["area_parent_code"]) == ("4", "01000")
+    assert metadata.hierarchical_axes == ["area"]
+    assert metadata.describe()["axes"][2]["levels"] == {"1": 1, "2": 5, "4": 8}
     assert out["unit"] == "人"  # from the tab item
 
 
 def test_schema_types_and_axis_order() -> None:
     schema = arrow_schema(["tab", "cat01", "area", "time"])
     assert schema.field("value").type == pa.float64()
-    assert all(schema.field(name).type == pa.string() for name in schema.names if name != "value")
+    assert schema.field("time_start").type == schema.field("time_end").type == pa.date32()
+    dates = {"value", "time_start", "time_end"}
+    assert all(schema.field(name).type == pa.string() for name in schema.names if name not in dates)
+    assert schema.names[:8] == [
+        "tab_code", "tab_name", "tab_level", "tab_parent_code", "cat01_code", "cat01_name", "cat01_level",
+        "cat01_parent_code",
+    ]  # fmt: skip
+    time_at = schema.names.index("time_code")
+    assert schema.names[time_at : time_at + 7] == [
+        "time_code", "time_name", "time_level", "time_parent_code", "time_start", "time_end", "time_granularity",
+    ]  # fmt: skip
+    assert "time_start" not in arrow_schema(["cat01", "area"]).names  # only tables with a time axis
     assert ordered_axes(["time", "area", "cat02", "tab", "cat01", "cat15"]) == [
         "tab",
         "cat01",
@@ -190,3 +219,36 @@ def test_empty_page_converts_to_an_empty_batch(estat_fixtures_dir: Path) -> None
     metadata = table_metadata("x", normalize_meta_info(load(estat_fixtures_dir, CENSUS_META)))
     batch = PageConverter(metadata).convert([], {"-": "x"})
     assert batch.num_rows == 0 and batch.schema == arrow_schema(metadata.axis_ids)
+
+
+def test_cpi_rows_get_time_dates_from_their_codes(estat_fixtures_dir: Path) -> None:
+    metadata, batch = convert(estat_fixtures_dir, CPI_META, data_inf_only(load(estat_fixtures_dir, CPI_VALUES)))
+    rows = batch.to_pylist()
+    assert rows and all(row["time_start"] and row["time_end"] and row["time_granularity"] for row in rows)
+    september = next(row for row in rows if row["time_code"] == "2026000909")
+    assert (september["time_start"], september["time_end"], september["time_granularity"]) == (
+        dt.date(2026, 9, 1),
+        dt.date(2026, 9, 30),
+        "month",
+    )
+    assert september["time_level"] == "4" and september["time_parent_code"] == "2026000709"
+    fiscal = next(row for row in rows if row["time_code"] == "2025100000")
+    assert (fiscal["time_start"], fiscal["time_end"]) == (dt.date(2025, 4, 1), dt.date(2026, 3, 31))
+    assert metadata.time_notes() == []
+
+
+def test_unmapped_time_codes_are_null_and_noted() -> None:
+    from estat_aws_mcp.datasets.schema import AxisInfo, ClassItem, TableMetadata
+
+    metadata = TableMetadata(
+        "0009999990",
+        axes=[
+            AxisInfo("time", "時間軸", [ClassItem("2020000000", "2020年"), ClassItem("2020100103", "2020年度1～3月")])
+        ],
+    )
+    rows = PageConverter(metadata).convert([{"@time": "2020000000", "$": "1"}, {"@time": "2020100103", "$": "2"}])
+    first, second = rows.to_pylist()
+    assert first["time_granularity"] == "year"
+    assert (second["time_start"], second["time_end"], second["time_granularity"]) == (None, None, None)
+    (note,) = metadata.time_notes()
+    assert "2020100103" in note and "left null" in note

@@ -63,7 +63,9 @@ def test_written_dataset_round_trips(tmp_path: Path) -> None:
     loaded = load_manifest(store, manifest.dataset_id)
     assert loaded.row_count == 250_123
     assert loaded.axes == ["cat01", "time"]
-    assert [c["name"] for c in loaded.columns][:4] == ["cat01_code", "cat01_name", "time_code", "time_name"]
+    assert [c["name"] for c in loaded.columns][:6] == [
+        "cat01_code", "cat01_name", "cat01_level", "cat01_parent_code", "time_code", "time_name",
+    ]  # fmt: skip
     assert (loaded.title, loaded.survey, loaded.organisation, loaded.updated_date) == (
         "テスト表",
         "テスト調査",

@@ -354,12 +354,16 @@ class _SubstitutionLog:
 
 
 def normalised_schema(schema: pa.Schema) -> pa.Schema:
-    """The export schema: ``value`` float64, every other column a string (codes stay strings)."""
+    """The export schema: ``value`` float64, ``time_start``/``time_end`` dates, every other column a
+    string (codes stay strings)."""
     import pyarrow as pa
 
+    from estat_aws_mcp.datasets.schema import column_type
+
+    types = {"double": pa.float64(), "date": pa.date32(), "string": pa.string()}
     fields = []
     for item in schema:
-        target = pa.float64() if item.name == "value" else pa.string()
+        target = types[column_type(item.name)]
         fields.append(pa.field(item.name, target, nullable=True))
     return pa.schema(fields)
 

@@ -1,7 +1,13 @@
 """The normalised long schema of a dataset, and the conversion of e-Stat VALUE pages into it.
 
 One row per e-Stat VALUE. For each axis the table has (``tab``, ``cat01``…``cat15``, ``area``,
-``time``, in that order) the columns ``<axis>_code`` and ``<axis>_name``; then
+``time``, in that order) the columns ``<axis>_code``, ``<axis>_name``, ``<axis>_level`` (the item's
+``@level``: "1" is the top, e.g. 全国, "2" the prefectures...; null when e-Stat gives none) and
+``<axis>_parent_code`` (the item's ``@parentCode``), so that one level can be aggregated without counting
+parents and children together (``WHERE area_level = '2'``). A table with a time axis also has
+``time_start`` and ``time_end`` (dates) and ``time_granularity`` (year, fiscal_year, half, quarter,
+month, range, day) right after the time columns, derived from the time code by the rules of
+:mod:`estat_aws_mcp.estat.timecodes` (null for a code no rule covers; the fetch result then says so); then
 
 - ``unit``: the row's ``@unit``, else the unit of the first class item along the axes that has one;
 - ``value``: float64, null where e-Stat sent a marker (or anything that is not a number); a clock
@@ -38,6 +44,8 @@ CATEGORY_AXES: tuple[str, ...] = tuple(f"cat{i:02d}" for i in range(1, 16))
 #: Every axis e-Stat knows, in the column order of the normalised schema.
 AXIS_ORDER: tuple[str, ...] = ("tab", *CATEGORY_AXES, "area", "time")
 TRAILING_COLUMNS: tuple[str, ...] = ("unit", "value", "value_raw", "note", "annotation")
+TIME_COLUMNS: tuple[str, ...] = ("time_start", "time_end", "time_granularity")
+DATE_COLUMNS = frozenset({"time_start", "time_end"})
 
 _PLAIN_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$", re.ASCII)
 _AXIS_ID = re.compile(r"^(tab|cat(0[1-9]|1[0-5])|area|time)$")
@@ -64,6 +72,19 @@ class AxisInfo:
     name: str
     items: list[ClassItem] = field(default_factory=list)
 
+    @property
+    def hierarchical(self) -> bool:
+        return any(item.parent_code for item in self.items) or len({i.level for i in self.items if i.level}) > 1
+
+    @property
+    def levels(self) -> dict[str, int]:
+        """Items per level, e.g. ``{"1": 1, "2": 47}`` (items without a level are not counted)."""
+        counts: dict[str, int] = {}
+        for item in self.items:
+            if item.level:
+                counts[item.level] = counts.get(item.level, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (len(kv[0]), kv[0])))
+
 
 @dataclass
 class TableMetadata:
@@ -89,6 +110,23 @@ class TableMetadata:
     def axis(self, axis_id: str) -> AxisInfo | None:
         return next((axis for axis in self.axes if axis.id == axis_id), None)
 
+    @property
+    def hierarchical_axes(self) -> list[str]:
+        """Axes whose items nest (a parent code, or more than one level): sum one level at a time."""
+        return [axis.id for axis in self.axes if axis.hierarchical]
+
+    def time_notes(self, limit: int = 10) -> list[str]:
+        """One note per time code no rule maps (their time_start/time_end/time_granularity are null)."""
+        time = self.axis("time")
+        if time is None:
+            return []
+        from estat_aws_mcp.estat.timecodes import parse_time_code
+
+        notes = [p.note for item in time.items if not (p := parse_time_code(item.code, item.name)).mapped and p.note]
+        if len(notes) > limit:
+            notes = [*notes[:limit], f"... and {len(notes) - limit} more time codes left null"]
+        return notes
+
     def describe(self) -> dict[str, Any]:
         """The table's description for tool results and manifests (no class item lists)."""
         return {
@@ -102,7 +140,17 @@ class TableMetadata:
             "open_date": self.open_date,
             "cycle": self.cycle,
             "collect_area": self.collect_area,
-            "axes": [{"id": axis.id, "name": axis.name, "items": len(axis.items)} for axis in self.axes],
+            "axes": [
+                {
+                    "id": axis.id,
+                    "name": axis.name,
+                    "items": len(axis.items),
+                    "hierarchical": axis.hierarchical,
+                    "levels": axis.levels,
+                }
+                for axis in self.axes
+            ],
+            "hierarchical_axes": self.hierarchical_axes,
         }
 
 
@@ -118,23 +166,29 @@ def ordered_axes(axis_ids: Iterable[str]) -> list[str]:
 def column_names(axes: Sequence[str]) -> list[str]:
     names: list[str] = []
     for axis in axes:
-        names += [f"{axis}_code", f"{axis}_name"]
+        names += [f"{axis}_code", f"{axis}_name", f"{axis}_level", f"{axis}_parent_code"]
+        if axis == "time":
+            names += TIME_COLUMNS
     return [*names, *TRAILING_COLUMNS]
 
 
+def column_type(name: str) -> str:
+    """``double`` (value), ``date`` (time_start, time_end) or ``string`` (everything else)."""
+    return "double" if name == "value" else "date" if name in DATE_COLUMNS else "string"
+
+
 def arrow_schema(axes: Sequence[str]) -> pa.Schema:
-    """Codes and names as strings (codes such as "00000" must keep their zeros), value as float64."""
+    """Codes and names as strings (codes such as "00000" must keep their zeros), value as float64,
+    time_start/time_end as dates."""
     import pyarrow as pa
 
-    fields = []
-    for name in column_names(axes):
-        fields.append(pa.field(name, pa.float64() if name == "value" else pa.string()))
-    return pa.schema(fields)
+    types = {"double": pa.float64(), "date": pa.date32(), "string": pa.string()}
+    return pa.schema([pa.field(name, types[column_type(name)]) for name in column_names(axes)])
 
 
 def schema_description(axes: Sequence[str]) -> list[dict[str, str]]:
     """``[{"name", "type"}]`` as stored in manifests and returned by tools."""
-    return [{"name": name, "type": "double" if name == "value" else "string"} for name in column_names(axes)]
+    return [{"name": name, "type": column_type(name)} for name in column_names(axes)]
 
 
 def table_metadata(stats_data_id: str, meta: MetaInfo | StatsData) -> TableMetadata:
@@ -189,12 +243,26 @@ class PageConverter:
         self.schema = arrow_schema(self.axes)
         self._codes: dict[str, pa.Array] = {}
         self._names: dict[str, pa.Array] = {}
+        self._levels: dict[str, pa.Array] = {}
+        self._parents: dict[str, pa.Array] = {}
         self._units: dict[str, pa.Array] = {}
+        self._time: list[pa.Array] = []
         for axis in metadata.axes:
             self._codes[axis.id] = pa.array([item.code for item in axis.items], pa.string())
             self._names[axis.id] = pa.array([item.name for item in axis.items], pa.string())
+            self._levels[axis.id] = pa.array([item.level or None for item in axis.items], pa.string())
+            self._parents[axis.id] = pa.array([item.parent_code for item in axis.items], pa.string())
             if any(item.unit for item in axis.items):
                 self._units[axis.id] = pa.array([item.unit for item in axis.items], pa.string())
+            if axis.id == "time":
+                from estat_aws_mcp.estat.timecodes import parse_time_code
+
+                periods = [parse_time_code(item.code, item.name) for item in axis.items]
+                self._time = [
+                    pa.array([p.start for p in periods], pa.date32()),
+                    pa.array([p.end for p in periods], pa.date32()),
+                    pa.array([p.granularity for p in periods], pa.string()),
+                ]
 
     @property
     def attributes(self) -> list[str]:
@@ -238,6 +306,9 @@ class PageConverter:
             codes = columns[f"@{axis}"]
             positions = pc.index_in(codes, value_set=self._codes[axis])
             arrays += [codes, pc.take(self._names[axis], positions)]
+            arrays += [pc.take(self._levels[axis], positions), pc.take(self._parents[axis], positions)]
+            if axis == "time":
+                arrays += [pc.take(column, positions) for column in self._time]
             if axis in self._units:
                 unit_candidates.append(pc.take(self._units[axis], positions))
         unit = pc.coalesce(*unit_candidates) if len(unit_candidates) > 1 else unit_candidates[0]

@@ -124,6 +124,12 @@ class FetchDatasetResult(BaseModel):
     sample: list[dict[str, Any]] = Field(
         description=f"The first rows (at most {SAMPLE_ROWS}) when the rows are not inline"
     )
+    hierarchical_axes: list[str] = Field(
+        default_factory=list,
+        description="Axes whose items nest (e.g. area: 全国 > 都道府県 > 市区町村); their <axis>_level and "
+        "<axis>_parent_code columns let SQL aggregate one level (WHERE area_level = '2') without double counting",
+    )
+    notes: list[str] = Field(default_factory=list, description="Hierarchy hints and time codes left without dates")
     truncated: list[str] = Field(default_factory=list, description="Parts of this result shortened to fit the budget")
     credit: str = CREDIT_NOTICE
 
@@ -200,11 +206,25 @@ def build_result(store: Any, result: FetchResult) -> FetchDatasetResult:
         rows_inline=result.rows is not None,
         rows=[_compact(row) for row in result.rows] if result.rows is not None else None,
         sample=[] if result.rows is not None else result.sample[:SAMPLE_ROWS],
+        hierarchical_axes=result.metadata.hierarchical_axes,
+        notes=fetch_notes(result.metadata),
     )
 
 
 def _compact(row: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in row.items() if value is not None}
+
+
+def fetch_notes(metadata: Any) -> list[str]:
+    """How to aggregate the hierarchical axes, and which time codes got no dates."""
+    notes = []
+    for axis in metadata.hierarchical_axes:
+        levels = ", ".join(f"level {level}: {count}" for level, count in metadata.axis(axis).levels.items())
+        notes.append(
+            f"{axis} is hierarchical ({levels}): sum one level at a time, e.g. "
+            f"SELECT ... SUM(value) ... WHERE {axis}_level = '2', or parents and children are counted together."
+        )
+    return notes + metadata.time_notes()
 
 
 def result_size(result: BaseModel) -> int:
