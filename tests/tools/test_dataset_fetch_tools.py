@@ -222,7 +222,8 @@ async def test_inline_rows_threshold(store: LocalObjectStore) -> None:
 
     with store.open_read(load_manifest(store, small["dataset_id"]).data_key) as fh:
         stored = read_parquet(fh).to_pylist()
-    assert small["rows"] == [{k: v for k, v in row.items() if v is not None} for row in stored]
+    as_json = [{k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in r.items()} for r in stored]  # dates
+    assert small["rows"] == [{k: v for k, v in row.items() if v is not None} for row in as_json]
 
 
 def test_inline_rows_too_large_for_the_budget_fall_back_to_a_sample() -> None:

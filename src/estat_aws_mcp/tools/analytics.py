@@ -45,7 +45,14 @@ ANALYZE_DESCRIPTION = (
     "accepted too). DDL/DML, COPY, ATTACH, INSTALL/LOAD, PRAGMA, SET, several statements and file-reading "
     "functions (read_csv, read_parquet, 'file.csv' …) are refused with a named rule. Rows are cut at max_rows "
     "and at the response size budget; the result says when and why (truncated, truncation_reason, total_rows). "
-    "Aggregate in SQL rather than fetching raw rows. Show the returned credit notice with e-Stat data."
+    "Aggregate in SQL rather than fetching raw rows. Show the returned credit notice with e-Stat data.\n"
+    "Columns: <axis>_code, <axis>_name, <axis>_level, <axis>_parent_code per axis (tab, cat01.., area, time), "
+    "time_start/time_end (dates) and time_granularity (year, fiscal_year, quarter, month…), unit, value (null "
+    "for markers such as *** or X; value_raw and note keep them). Hierarchical axes (area: level 1 全国, "
+    "level 2 都道府県, 3+ 市区町村) hold totals AND their parts: aggregate ONE level, e.g. "
+    "SELECT cat01_name, sum(value) FROM population WHERE area_level = '2' GROUP BY cat01_name, or the "
+    "national total is counted twice. Sums are only meaningful for additive values (counts, amounts), "
+    "not for rates, averages or indexes."
 )
 
 
