@@ -117,13 +117,7 @@ def main(argv: list[str]) -> int:
                 print(f"{command[:58]:58} {statistics.median(warm):7.1f}ms {_p90(warm):7.1f}ms")
             return all_warm
 
-        plain = measure("warm in-process calls (no warm_up)")
-        from estat_aws_mcp.awscli.runner import warm_up
-
-        started = time.perf_counter()
-        warm_up()
-        warm_up_ms = _ms(time.perf_counter() - started)
-        frozen = measure(f"warm in-process calls after warm_up() ({warm_up_ms:.0f} ms, as at Lambda init)")
+        warm = measure("warm in-process calls")
 
         print("\nsubprocess aws calls")
         all_sub: list[float] = []
@@ -141,12 +135,11 @@ def main(argv: list[str]) -> int:
             all_sub += sub
             print(f"{command[:58]:58} {statistics.median(sub):7.1f}ms {_p90(sub):7.1f}ms")
 
-        plain_median, frozen_median, sub_median = (statistics.median(v) for v in (plain, frozen, all_sub))
-        verdict = "met" if frozen_median <= WARM_TARGET_MS else "NOT met"
+        warm_median, sub_median = statistics.median(warm), statistics.median(all_sub)
+        verdict = "met" if warm_median <= WARM_TARGET_MS else "NOT met"
         print(
-            f"\noverall: subprocess aws median {sub_median:.1f} ms; warm in-process median {plain_median:.1f} ms "
-            f"({sub_median / plain_median:.1f}x faster); after warm_up() {frozen_median:.1f} ms "
-            f"(p90 {_p90(frozen):.1f} ms, {sub_median / frozen_median:.1f}x faster); "
+            f"\noverall: subprocess aws median {sub_median:.1f} ms; warm in-process median {warm_median:.1f} ms "
+            f"(p90 {_p90(warm):.1f} ms, {sub_median / warm_median:.1f}x faster); "
             f"target warm <= {WARM_TARGET_MS:.0f} ms: {verdict}"
         )
     return 0

@@ -4,7 +4,7 @@
 
 Prints, for one SYNTHETIC getStatsData page of ``--rows`` rows served by the fake e-Stat on 127.0.0.1:
 
-1. the fake's first (uncached) render of the page, in rows/s (H3a's fetch tests need a 100k-row page
+1. the fake's first (uncached) render of the page, in rows/s (the fetch tests need a 100k-row page
    in well under a second);
 2. ``EstatClient.get_stats_data`` (HTTP + json + normalise) on the cached page, rows/s;
 3. the columnar helpers (``value_columns`` + ``split_values``) against the per-row helper

@@ -155,3 +155,91 @@ def test_redaction_covers_every_string_field() -> None:
     )
     service._redact_result(result, ["SECRETVALUE1234"])
     assert "SECRETVALUE1234" not in json.dumps(result.to_dict())
+
+
+# JMESPath expressions that transform the data: before redaction moved ahead of --query, the first one
+# returned the secret reversed (issue 15 item 8).
+TRANSFORMING_QUERIES = [
+    "reverse(events[0].message)",
+    "map(&reverse(message), events)",
+    "join('', reverse(events[].message))",
+    "join('|', events[].message)",
+    "to_string(events)",
+    "sort_by(events, &message)[].message",
+    "max_by(events, &message).message",
+    "events[?contains(message, 'h4/')].message",
+    "events[?starts_with(message, 'config')].message | [0]",
+    "to_array(reverse(events[0].message))",
+    "events[0].message[::-1]",
+    "length(events[?contains(message, 'LeakCanarySecret')])",
+]
+
+
+def _assert_no_form_of_any_secret(text: str) -> None:
+    folded = text.casefold()
+    for secret in CANARIES.values():
+        for form in (secret, secret[::-1]):
+            for start in range(0, len(form) - 8):
+                assert form[start : start + 8].casefold() not in folded, (form[start : start + 8], text[:300])
+
+
+@pytest.fixture
+def leaky_group(canary_env: None, seeded_aws: SeededAws) -> str:
+    import boto3
+
+    logs = boto3.client("logs", endpoint_url=seeded_aws.server.url, region_name="ap-northeast-1")
+    group = "/app/leaky-query"
+    try:
+        logs.create_log_group(logGroupName=group)
+    except logs.exceptions.ResourceAlreadyExistsException:
+        return group  # seeded by an earlier test on the same moto server
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    events = [
+        f"config dump: secret={CANARIES['AWS_SECRET_ACCESS_KEY']} key={CANARIES['AWS_ACCESS_KEY_ID']}",
+        f"token={CANARIES['AWS_SESSION_TOKEN']} appId={CANARIES['ESTAT_APP_ID']}",
+        "an ordinary line",
+    ]
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName="s",
+        logEvents=[{"timestamp": BASE_MS + i, "message": message} for i, message in enumerate(events)],
+    )
+    return group
+
+
+@pytest.mark.parametrize("output", ["json", "text"])
+@pytest.mark.parametrize("query", TRANSFORMING_QUERIES)
+def test_redaction_survives_transforming_queries(leaky_group: str, query: str, output: str) -> None:
+    command = f'aws logs filter-log-events --log-group-name {leaky_group} --query "{query}" --output {output}'
+    result = run_aws_cli(command)
+    assert result.decision == "allowed" and result.exit_status == 0, result
+    _assert_no_form_of_any_secret(_everything(result))
+
+
+def test_the_secret_is_redacted_before_the_query_sees_it(leaky_group: str) -> None:
+    """reverse() runs on the redacted text: the answer is the reversed marker, not a refusal or an empty string."""
+    command = f"aws logs filter-log-events --log-group-name {leaky_group} --query 'reverse(events[0].message)'"
+    result = run_aws_cli(command + " --output text")
+    assert "]DETCADER[" in result.output
+    searched = run_aws_cli(
+        f"aws logs filter-log-events --log-group-name {leaky_group} "
+        "--query \"length(events[?contains(message, 'LeakCanarySecret')])\" --output text"
+    )
+    assert searched.output.strip() == "0"  # no comparison against the secret's characters either
+
+
+def test_transformed_secret_forms_are_detected() -> None:
+    from estat_aws_mcp.awscli.redaction import defeated_redaction, redact_data
+
+    secrets = [CANARIES["AWS_SECRET_ACCESS_KEY"]]
+    secret = secrets[0]
+    assert defeated_redaction(f"x {secret[::-1]} y", secrets)
+    assert defeated_redaction(secret.upper(), secrets)
+    assert defeated_redaction("-".join(secret), secrets)
+    assert defeated_redaction(json.dumps(list(secret)), secrets)
+    assert not defeated_redaction("[REDACTED] an ordinary line", secrets)
+    data = {"events": [{"message": f"a {secret} b", secret: (secret, 1)}], "n": 3}
+    assert redact_data(data, secrets) == {
+        "events": [{"message": "a [REDACTED] b", "[REDACTED]": ("[REDACTED]", 1)}],
+        "n": 3,
+    }

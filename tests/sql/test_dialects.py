@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from estat_aws_mcp.errors import InputError
-from estat_aws_mcp.sql.dialects import dialects_for, transpile
+from estat_aws_mcp.sql.dialects import dialects_for
 from estat_aws_mcp.sql.guard import check_read_only
 
 SQL_DOC = Path(__file__).resolve().parents[2] / "docs" / "sql.md"
@@ -38,7 +38,7 @@ def test_readme_table_found() -> None:
 
 @pytest.mark.parametrize(("duckdb_sql", "trino_sql"), PAIRS)
 def test_readme_dialect_table_matches_sqlglot(duckdb_sql: str, trino_sql: str) -> None:
-    got = transpile(_as_select(duckdb_sql), read="duckdb", write="trino")
+    got = check_read_only(_as_select(duckdb_sql), dialects=("duckdb",)).sql("trino")  # the Athena engine's path
     assert trino_sql in got, got
 
 

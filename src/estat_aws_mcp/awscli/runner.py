@@ -33,6 +33,7 @@ from functools import partial
 from typing import Any
 
 from estat_aws_mcp.awscli.denial import Denied
+from estat_aws_mcp.awscli.redaction import redact_data
 from estat_aws_mcp.awscli.validator import ValidatedCommand
 
 CONNECT_TIMEOUT_S = 3.0
@@ -181,30 +182,6 @@ def _template_hooks() -> Any:
         return _hooks_template
 
 
-def warm_up(services: tuple[str, ...] = ("logs", "cloudwatch")) -> None:
-    """Pay the first-call costs now (import awscli, build the handler template, load models).
-
-    Meant for process start (the Lambda handler's init phase, a server's startup), not for a
-    request. Afterwards the long-lived objects (service models, handlers) are moved out of the
-    garbage collector's reach with ``gc.freeze()``: they live for the whole process, and scanning
-    them again and again is what makes later calls slow.
-    """
-    import gc
-
-    driver = create_driver()
-    commands = driver._get_command_table()
-    for service in services:
-        command = commands.get(service)
-        if command is not None:
-            command._get_command_table()
-    from estat_aws_mcp.awscli.policy import load_policy_from_settings
-
-    with contextlib.suppress(Exception):  # a broken policy is reported by the first call, not here
-        load_policy_from_settings()
-    gc.collect()
-    gc.freeze()
-
-
 def create_driver() -> Any:
     """A fresh awscli driver: new session and handlers, shared model loader, no aliases or config plugins."""
     # Importing awscli installs an import hook that maps a *later* ``import botocore`` to the copy
@@ -282,7 +259,8 @@ def _guard_shorthand_files(state: _CallState, param: Any, value: Any, **_kwargs:
 class _Tape:
     """Pages fetched once, replayed for every rendering (deep copies: botocore mutates pages)."""
 
-    def __init__(self, deadline: float) -> None:
+    def __init__(self, deadline: float, secrets: list[str]) -> None:
+        self.secrets = secrets
         self.pages: list[dict[str, Any]] = []
         self.offline = False
         self.deadline = deadline
@@ -296,7 +274,7 @@ class _Tape:
         if time.monotonic() >= self.deadline:
             self.deadline_hit = True
             raise _TapeExhausted
-        response = method(**kwargs)
+        response = redact_data(method(**kwargs), self.secrets)  # before --query sees it
         self.pages.append(copy.deepcopy(response))
         return response
 
@@ -343,8 +321,16 @@ class _OperationRunner:
     """The 'calling-command' handler: makes the API call and prints the bounded, formatted answer."""
 
     def __init__(
-        self, session: Any, service_name: str, operation_name: str, state: _CallState, budget: int, deadline: float
+        self,
+        session: Any,
+        service_name: str,
+        operation_name: str,
+        state: _CallState,
+        budget: int,
+        deadline: float,
+        secrets: list[str] | None = None,
     ) -> None:
+        self._secrets = secrets or []
         self._session = session
         self._service_name = service_name
         self._operation_name = operation_name
@@ -379,7 +365,8 @@ class _OperationRunner:
             if client.can_paginate(py_name) and parsed_globals.paginate:
                 text = self._paginated(client, py_name, call_parameters, output, parsed_globals)
             else:
-                response = getattr(client, py_name)(**call_parameters)
+                # Secrets go before --query is applied: no JMESPath transform ever sees them.
+                response = redact_data(getattr(client, py_name)(**call_parameters), self._secrets)
                 request_id = _request_id(response)
                 if request_id:
                     state.request_ids.append(request_id)
@@ -457,7 +444,7 @@ class _OperationRunner:
         self, client: Any, py_name: str, call_parameters: dict[str, Any], output: str, parsed_globals: Any
     ) -> str:
         state = self._state
-        tape = _Tape(self._deadline)
+        tape = _Tape(self._deadline, self._secrets)
         paginator = client.get_paginator(py_name)
         paginator.PAGE_ITERATOR_CLS = partial(_tape_page_iterator_class(), tape)
         params = copy.deepcopy(call_parameters)
@@ -582,8 +569,11 @@ def _captured(stdout: io.StringIO, stderr: io.StringIO) -> Any:
         sys.stdout, sys.stderr = saved
 
 
-def run_validated(command: ValidatedCommand, driver: Any, *, budget_chars: int, deadline: float) -> RunOutcome:
-    """Execute ``command`` (already validated against ``driver``'s tables) and capture what it prints."""
+def run_validated(
+    command: ValidatedCommand, driver: Any, *, budget_chars: int, deadline: float, secrets: list[str] | None = None
+) -> RunOutcome:
+    """Execute ``command`` (already validated against ``driver``'s tables) and capture what it prints;
+    ``secrets`` are replaced in AWS's answer before ``--query`` and the formatter see it."""
     from botocore import xform_name
 
     session = driver.session
@@ -596,7 +586,9 @@ def run_validated(command: ValidatedCommand, driver: Any, *, budget_chars: int, 
     events.register_first("load-cli-arg", partial(_guard_file_and_url_values, state))
     events.register_last(
         f"calling-command.{command.service}.{command.operation}",
-        _OperationRunner(session, service_model.service_name, operation_name, state, budget_chars, deadline),
+        _OperationRunner(
+            session, service_model.service_name, operation_name, state, budget_chars, deadline, secrets or []
+        ),
     )
     stdout, stderr = io.StringIO(), io.StringIO()
     wait = max(0.0, deadline - time.monotonic())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 import uuid
@@ -12,6 +11,12 @@ from typing import Any
 from estat_aws_mcp.awscli.audit import log_call
 from estat_aws_mcp.awscli.denial import Denied
 from estat_aws_mcp.awscli.lexer import split_command
+from estat_aws_mcp.awscli.redaction import (  # noqa: F401 - SECRET_ENV_NAMES: re-exported
+    SECRET_ENV_NAMES,
+    defeated_redaction,
+    redact,
+    secret_values,
+)
 from estat_aws_mcp.awscli.result import AwsCliResult
 from estat_aws_mcp.awscli.validator import audit_text
 from estat_aws_mcp.deadline import stop_by
@@ -29,31 +34,7 @@ HARD_CAP_BYTES = TOOL_RESULT_BUDGET_BYTES
 DEFAULT_CALL_BUDGET_S = 25.0
 # Time kept back before the invocation's deadline (estat_aws_mcp.deadline) to format and return the answer.
 RESPONSE_RESERVE_S = 1.5
-# Environment values that are secrets wherever they would appear in an answer.
-SECRET_ENV_NAMES = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-    "AWS_BEARER_TOKEN_BEDROCK",
-    "ESTAT_APP_ID",
-    "ESTAT_MCP_AUTH_TOKEN",
-)
-_MIN_SECRET_CHARS = 12
 _ERROR_LINE = re.compile(r"An error occurred \(([^)]+)\)")
-
-
-def secret_values() -> list[str]:
-    values = {os.environ.get(name, "") for name in SECRET_ENV_NAMES}
-    return sorted((v for v in values if len(v) >= _MIN_SECRET_CHARS), key=len, reverse=True)
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, "[REDACTED]")
-    return text
 
 
 def _denied(denial: Denied, **fields: Any) -> AwsCliResult:
@@ -100,7 +81,7 @@ def run_aws_cli(
         driver = create_driver()
         validated = validate(command, driver, policy)
         audit_command = validated.audit_command
-        outcome = run_validated(validated, driver, budget_chars=budget, deadline=deadline)
+        outcome = run_validated(validated, driver, budget_chars=budget, deadline=deadline, secrets=secrets)
         state = outcome.state
         fields: dict[str, Any] = {"service": validated.service, "operation": validated.operation}
         if state.denied is not None:
@@ -140,6 +121,17 @@ def run_aws_cli(
     result.call_id = call_id
     result.duration_ms = int((time.monotonic() - started) * 1000)
     _redact_result(result, secrets)
+    if defeated_redaction(result.output, secrets) or defeated_redaction(result.stderr, secrets):
+        logger.warning("run_aws_cli: answer refused, it held a transformed secret (call %s)", call_id)
+        result = AwsCliResult(
+            decision="denied",
+            rule="redaction_defeated",
+            hint="the answer would carry a server secret in a transformed form (--query/--output); it is withheld",
+            service=result.service,
+            operation=result.operation,
+            call_id=call_id,
+            duration_ms=result.duration_ms,
+        )
     log_call(result, request_id=request_id, command=redact(audit_command, secrets))
     return result
 

@@ -472,13 +472,6 @@ def normalize_data_catalog(document: Any) -> DataCatalog:
     }  # type: ignore[typeddict-item]
 
 
-NORMALIZERS = {
-    "getStatsList": normalize_stats_list,
-    "getMetaInfo": normalize_meta_info,
-    "getStatsData": normalize_stats_data,
-    "getDataCatalog": normalize_data_catalog,
-}
-
 # ---------------------------------------------------------------------------------------------
 # VALUE rows: columnar (fast) and per-row (friendly)
 
