@@ -30,6 +30,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "dataset_fetch",
     "analytics",
     "dataset_store",
+    "resources",
 )
 
 
