@@ -147,11 +147,14 @@ async def test_a_year_at_the_head_of_a_compound_becomes_a_filter_when_split(
 
 async def test_zero_hits_give_synonym_suggestions_with_real_counts(fake_estat: FakeEstat, client: EstatClient) -> None:
     result = await search_estat(client, "給料の平均")
-    assert result.total_hits == 0 and result.results == [] and result.hit_status == "none"
+    assert result.total_hits == 0 and result.hit_status == "none"
     assert result.suggestions, "a zero-hit search must suggest something"
     assert_counts_are_real(fake_estat, result)
     first = result.suggestions[0]
     assert first.kind == "synonym" and first.query == "賃金" and first.hit_count > 0
+    # ...and does not dead-end: the first suggestion with hits is searched and its tables are shown
+    assert result.showing == first and 0 < len(result.results) <= first.hit_count
+    assert any("showing the" in note for note in result.notes)
     assert ("給料", "賃金") in [(s.original, s.replacement) for s in first.substitutions]
     # the suggestion's substitutions, applied to the original query, give the counted search
     rewritten = apply_substitutions("給料の平均", first.substitutions).rewritten
@@ -313,3 +316,31 @@ async def test_relaxations_keep_the_main_concept_first(fake_estat: FakeEstat, cl
     assert (first.kind, first.query) == ("relaxation", "消費者物価指数")
     assert first.hit_count == expected_hits(fake_estat, "消費者物価指数", SearchFilters()) > 0
     assert_counts_are_real(fake_estat, result)
+
+
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        ("平均給料を知りたい", "賃金"),  # a synonym INSIDE a compound, its weak part (平均) dropped
+        ("給料", "賃金"),
+        ("人口推移", "人口"),  # a weak part of a compound dropped automatically
+    ],
+)
+async def test_searches_that_used_to_dead_end_show_results(
+    fake_estat: FakeEstat, client: EstatClient, query: str, shown: str
+) -> None:
+    result = await search_estat(client, query)
+    assert result.total_hits == 0 and result.hit_status == "none"
+    assert result.showing is not None and result.showing.query == shown
+    assert result.showing.hit_count == expected_hits(fake_estat, shown, SearchFilters()) > 0
+    assert 0 < len(result.results) <= result.showing.hit_count  # hits are rows: a table per collection area
+    assert all(s.hit_count > 0 for s in result.suggestions)
+    assert_counts_are_real(fake_estat, result)
+
+
+async def test_compound_synonyms_are_counted_in_their_split_form(fake_estat: FakeEstat, client: EstatClient) -> None:
+    result = await search_estat(client, "平均給料")
+    counted = {p["searchWord"] for p in _list_requests(fake_estat) if p.get("limit") == "1"}
+    assert {"平均 AND 賃金", "賃金", "平均 AND 給与", "給与"} <= counted  # synonyms applied inside the compound
+    assert "平均" not in counted  # a weak word is never searched alone
+    assert result.showing is not None and result.showing.substitutions[0].original == "給料"

@@ -358,3 +358,31 @@ async def test_counting_is_bounded_and_failures_are_reported() -> None:
     assert len(suggestions) == MAX_COUNTED_CANDIDATES - 1
     assert any("5 further" in note for note in notes)
     assert any("could not be counted" in note for note in notes)
+
+
+def test_weak_parts_of_a_compound_are_dropped_first_and_never_searched_alone() -> None:
+    dictionary = load_synonym_dictionary()
+    assert {"平均", "推移"} <= dictionary.weak_words
+    assert dictionary.strong_parts(["平均", "給料"]) == ["給料"]
+    candidates = relaxation_candidates(
+        ["人口推移"],
+        ["人口", "推移"],
+        SearchFilters(),
+        split_already_tried=True,
+        parts={"人口推移": ("人口", "推移")},
+        weak_words=dictionary.weak_words,
+    )
+    queries = [candidate.query for candidate in candidates]
+    assert queries[0] == "人口" and "推移" not in queries
+
+
+def test_synonyms_apply_inside_compounds() -> None:
+    dictionary = load_synonym_dictionary()
+    candidates = synonym_candidates(
+        "平均給料", ["平均給料"], SearchFilters(), dictionary, parts={"平均給料": ("平均", "給料")}
+    )
+    queries = [candidate.query for candidate in candidates]
+    assert queries[:2] == ["平均賃金", "平均給与"]  # the whole-query swaps come first
+    assert {"平均 賃金", "賃金", "平均 給与", "給与"} <= set(queries)
+    dropped = next(c for c in candidates if c.query == "賃金")
+    assert [(s.original, s.replacement) for s in dropped.substitutions] == [("給料", "賃金"), ("平均", "")]

@@ -493,11 +493,29 @@ async def search_estat(
         )
 
     suggestions = []
+    showing: Suggestion | None = None
     if auto_suggest and hit_status != "ok":
         suggestions, suggestion_notes = await _suggest(
             client, plan, filters, pool, hit_status=hit_status, too_many_hits=too_many_hits, failed_split=split
         )
         notes.extend(suggestion_notes)
+    if hit_status == "none" and suggestions:
+        # Do not dead-end: show the results of the closest rewritten search that has hits (synonyms
+        # first, then relaxations, in the order they were built: from the closest to the loosest).
+        showing = suggestions[0]
+        shown_plan = build_plan(showing.query, showing.filters)
+        shown_pool = await fetch_pool(client, shown_plan.params(), max_results)
+        if shown_pool.total_hits:
+            ranked = rank_tables(merge_tables(shown_pool.rows), ranking_terms(shown_plan))
+            results = [to_result(table, score) for table, score in ranked[:max_results]]
+            pool = FetchedPool(0, shown_pool.rows, shown_pool.more_available, shown_pool.partial_messages)
+            notes.append(
+                f"No table matched {plan.search_word}; showing the {showing.hit_count} hit(s) of "
+                f"{shown_plan.search_word} instead ({showing.reason.rstrip('.')}). The other rewritten searches are in "
+                "suggestions."
+            )
+        else:
+            showing = None
 
     response = SearchResult(
         query=query,
@@ -511,6 +529,7 @@ async def search_estat(
         rows_fetched=len(pool.rows),
         more_available=pool.more_available,
         suggestions=suggestions,
+        showing=showing,
         notes=notes,
     )
     return fit_to_budget(response)
@@ -529,9 +548,10 @@ async def _suggest(
     dictionary = load_synonym_dictionary()
     normalized = plan.analysis.normalized
     candidates: list[Candidate]
+    parts = {compound.text: compound.parts for compound in plan.analysis.compounds}
     if hit_status == "none":
         candidates = synonym_candidates(
-            normalized, plan.keywords, user_filters, dictionary, effective_filters=plan.filters
+            normalized, plan.keywords, user_filters, dictionary, effective_filters=plan.filters, parts=parts
         )
         # After a failed split search, relax the split words (人口推移 → 人口, 推移) rather than the compounds.
         candidates += relaxation_candidates(
@@ -539,8 +559,9 @@ async def _suggest(
             plan.analysis.split_keywords,
             (failed_split or plan).filters,
             split_already_tried=failed_split is not None,
-            parts={compound.text: compound.parts for compound in plan.analysis.compounds},
+            parts=parts,
             query=normalized if plan.analysis.explicit_operators else None,
+            weak_words=dictionary.weak_words,
         )
     else:
         candidates = refinement_candidates(normalized, plan.keywords, plan.filters, pool.rows, dictionary)

@@ -129,6 +129,11 @@ class SearchResult(BaseModel):
     suggestions: list[Suggestion] = Field(
         default_factory=list, description="Rewritten searches with their hit counts (zero or too many hits)."
     )
+    showing: Suggestion | None = Field(
+        default=None,
+        description="When the query itself found nothing (total_hits 0): the rewritten search whose results are "
+        "shown instead (its query, search_word and hit_count), the first suggestion that has hits.",
+    )
     notes: list[str] = Field(default_factory=list)
     credit: str = Field(default=CREDIT_NOTICE, description="e-Stat credit notice; show it with the data.")
 

@@ -78,6 +78,7 @@ class SynonymDictionary:
     fields: tuple[str, ...]
     synonyms: tuple[SynonymEntry, ...]
     refinements: tuple[RefinementEntry, ...]
+    weak_words: frozenset[str] = frozenset()
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> SynonymDictionary:
@@ -98,7 +99,12 @@ class SynonymDictionary:
             )
             for entry in document.get("refinements", ())
         )
-        return cls(str(document["version"]), tuple(document.get("fields", ())), synonyms, refinements)
+        weak = frozenset(normalize_text(word) for word in document.get("weak_words", ()))
+        return cls(str(document["version"]), tuple(document.get("fields", ())), synonyms, refinements, weak)
+
+    def strong_parts(self, parts: Sequence[str]) -> list[str]:
+        """The parts of a compound that are not weak words (平均給料 → 給料)."""
+        return [part for part in parts if part not in self.weak_words]
 
     def synonym_matches(self, text: str) -> list[WordMatch]:
         """Everyday words in ``text`` (longest first, not overlapping, on morpheme boundaries so that
@@ -246,13 +252,17 @@ def synonym_candidates(
     dictionary: SynonymDictionary,
     *,
     effective_filters: SearchFilters | None = None,
+    parts: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Candidate]:
     """Everyday words swapped for official terms, best bets first (``filters`` as the caller gave
-    them; ``effective_filters`` also hold a year taken from the query):
+    them; ``effective_filters`` also hold a year taken from the query; ``parts``: each compound keyword's
+    parts):
 
     1. each (word, official term) swap in the whole query;
     2. every word swapped for its first term at once (when the query has several);
-    3. each word's first term on its own, the other keywords dropped (給料の平均 → 賃金), because an
+    3. inside a compound (平均給料): its parts with the term (平均 賃金), then the term with the
+       compound's weak parts dropped (賃金), see :func:`_compound_synonym_candidates`;
+    4. each word's first term on its own, the other keywords dropped (給料の平均 → 賃金), because an
        official term rarely shares a title with the everyday words around it.
     """
     matches = dictionary.synonym_matches(normalized_query)
@@ -278,6 +288,7 @@ def synonym_candidates(
                 "synonym", rewritten, filters, f"Use the official terms for every word ({swapped}).", substitutions
             )
         )
+    candidates += _compound_synonym_candidates(keywords, parts or {}, filters, dictionary, effective_filters)
     for match in matches:
         others = [k for k in keywords if match.word not in k and k not in match.word]
         if not others:
@@ -299,6 +310,57 @@ def synonym_candidates(
     return candidates
 
 
+def _compound_synonym_candidates(
+    keywords: Sequence[str],
+    parts: Mapping[str, Sequence[str]],
+    filters: SearchFilters,
+    dictionary: SynonymDictionary,
+    effective_filters: SearchFilters | None,
+) -> list[Candidate]:
+    """Synonyms applied INSIDE compound keywords: 平均給料 is one keyword, so swapping 給料→賃金 gives
+    平均賃金, which titles rarely use either. Also try the compound's parts ANDed with the official term
+    (平均 AND 賃金) and the term with the compound's weak parts dropped (賃金: 平均 is a column, not a title
+    word), keeping the other keywords."""
+    candidates: list[Candidate] = []
+    for keyword in keywords:
+        compound_parts = list(parts.get(keyword, ()))
+        if len(compound_parts) < 2:
+            continue
+        others = [k for k in keywords if k != keyword]
+        for match in dictionary.synonym_matches(keyword):
+            if match.word == keyword:
+                continue
+            for term in match.replacements[:2]:
+                swap = KeywordSubstitution(original=match.word, replacement=term)
+                swapped = [apply_substitutions(part, [swap]).rewritten for part in compound_parts]
+                split = " ".join([*others, *swapped])
+                candidates.append(
+                    Candidate(
+                        "synonym",
+                        split,
+                        effective_filters or filters,
+                        f"e-Stat tables use the official term {term} rather than {match.word}; "
+                        f"search the parts of {keyword} separately.",
+                        (swap,),
+                    )
+                )
+                strong = dictionary.strong_parts(swapped)
+                dropped = [part for part in swapped if part not in strong]
+                if strong and dropped:
+                    removed = tuple(KeywordSubstitution(original=part, replacement="") for part in dropped)
+                    candidates.append(
+                        Candidate(
+                            "synonym",
+                            " ".join([*others, *strong]),
+                            effective_filters or filters,
+                            f"{term} (the official term for {match.word}) without the generic word(s) "
+                            f"{' '.join(dropped)}, which titles rarely contain.",
+                            (swap, *removed),
+                        )
+                    )
+    return candidates
+
+
 MAX_PART_CANDIDATES = 4
 
 
@@ -310,6 +372,7 @@ def relaxation_candidates(
     split_already_tried: bool,
     parts: Mapping[str, Sequence[str]] | None = None,
     query: str | None = None,
+    weak_words: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
     """Broader searches for a query with zero hits, from the least to the most relaxed.
 
@@ -317,12 +380,33 @@ def relaxation_candidates(
     each compound's parts; ``filters`` are the effective ones; ``query`` is the text kept when only a
     filter is dropped (by default the keywords). The ladder: the split search (unless it already
     ran), each keyword dropped, each keyword on its own (three or more), each part of a split
-    compound on its own (after a failed split), any keyword (OR), then each filter removed.
+    compound on its own (after a failed split), any keyword (OR), then each filter removed. First of
+    all, the weak parts of compounds (``weak_words``: 推移, 平均, 状況...) are dropped (人口推移 → 人口), and
+    a weak word is never searched on its own.
     """
     candidates: list[Candidate] = []
+    parts = parts or {}
 
     def add(text: str, reason: str, with_filters: SearchFilters = filters) -> None:
         candidates.append(Candidate("relaxation", text, with_filters, reason))
+
+    strong_terms: list[str] = []
+    weak_found: list[str] = []
+    for keyword in keywords:
+        keyword_parts = list(parts.get(keyword, (keyword,)))
+        kept = [part for part in keyword_parts if part not in weak_words]
+        if len(keyword_parts) > 1 and kept and len(kept) < len(keyword_parts):
+            weak_found += [part for part in keyword_parts if part in weak_words]
+            strong_terms += kept
+        elif keyword not in weak_words or len(keywords) == 1:
+            strong_terms.append(keyword)
+        else:
+            weak_found.append(keyword)
+    if weak_found and strong_terms:
+        add(
+            " ".join(dict.fromkeys(strong_terms)),
+            f"Drop the generic word(s) {' '.join(dict.fromkeys(weak_found))}, which titles rarely contain.",
+        )
 
     if not split_already_tried and list(split_keywords) != list(keywords):
         joined = " ".join(k for k in keywords if k not in split_keywords)
@@ -333,9 +417,15 @@ def relaxation_candidates(
             add(" ".join(rest), f"Drop the keyword {dropped}; keep {' '.join(rest)}.")
     if len(keywords) > 2:
         for kept in keywords:
-            add(kept, f"Search {kept} on its own.")
+            if kept not in weak_words:
+                add(kept, f"Search {kept} on its own.")
     if split_already_tried and parts:
-        words = [p for k in keywords for p in parts.get(k, ()) if len(parts.get(k, ())) > 1 and p in split_keywords]
+        words = [
+            p
+            for k in keywords
+            for p in parts.get(k, ())
+            if len(parts.get(k, ())) > 1 and p in split_keywords and p not in weak_words
+        ]
         for part in list(dict.fromkeys(words))[:MAX_PART_CANDIDATES]:
             compound = next(k for k in keywords if part in parts.get(k, ()))
             add(part, f"Search {part} (part of {compound}) on its own.")

@@ -42,9 +42,11 @@ Ranking: keywords in the title count most, then in the survey name, then the cat
 in sequence, a short on-topic title, a recent survey and more area levels add to the score.
 
 When nothing matches or there are too many hits (auto_suggest), `suggestions` lists rewritten
-searches with their real hit counts: synonym (everyday word → official term, e.g. 給料→賃金),
-relaxation (broader) and refinement (narrower, e.g. a survey or a year). Re-run a suggestion with
-its query and filters, or pass its substitutions to apply_keyword_suggestions.
+searches with their real hit counts: synonym (everyday word → official term, e.g. 給料→賃金, also
+inside compounds: 平均給料 → 賃金), relaxation (broader: generic words such as 平均/推移 dropped, compounds
+split) and refinement (narrower, e.g. a survey or a year). A search that finds nothing does not
+dead-end: `showing` names the closest rewritten search with hits, and `results` are its tables. Re-run a
+suggestion with its query and filters, or pass its substitutions to apply_keyword_suggestions.
 Use stats_data_id with the fetch tools. Show the `credit` notice with any e-Stat data."""
 
 APPLY_DESCRIPTION = """Apply accepted keyword substitutions to a query and (by default) search again in the
