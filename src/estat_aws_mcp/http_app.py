@@ -6,6 +6,7 @@ passes the same authentication gate as the Lambda handler (:mod:`estat_aws_mcp.a
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.requests import Request
@@ -41,6 +42,16 @@ def build_http_app(
     return protect(mcp.streamable_http_app(), settings, gate)
 
 
+class QueryFreeAccessLog(logging.Filter):
+    """Drops the query string from uvicorn's access lines: ``/callback?code=…`` carries an authorization code."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
 def serve_http(host: str = "127.0.0.1", port: int = 8080, *, allow_unauthenticated: bool = False) -> None:
     """Serve until interrupted. ConfigurationError (before binding) when the auth settings are unusable."""
     import uvicorn
@@ -48,4 +59,7 @@ def serve_http(host: str = "127.0.0.1", port: int = 8080, *, allow_unauthenticat
     settings = get_settings()
     gate = AuthGate.from_settings(settings)
     require_protection_for_host(gate, host, allow_unauthenticated)
-    uvicorn.run(build_http_app(host, port, settings=settings, gate=gate), host=host, port=port, log_level="info")
+    app = build_http_app(host, port, settings=settings, gate=gate)
+    config = uvicorn.Config(app, host=host, port=port, log_level="info")  # configures uvicorn's loggers
+    logging.getLogger("uvicorn.access").addFilter(QueryFreeAccessLog())
+    uvicorn.Server(config).run()

@@ -2,7 +2,8 @@
 
 What it reproduces of the real service (and what the handler relies on):
 
-- the event (payload format 2.0): ``rawPath``, lower-cased ``headers``, ``requestContext.http``,
+- the event (payload format 2.0): ``rawPath``, lower-cased ``headers``, ``cookies`` (the Cookie header's
+  pairs, in their own list as the service sends them), ``requestContext.http``,
   ``isBase64Encoded`` with a base64 body for non-text content types (``force_base64`` sends every
   body that way);
 - ``AuthType = AWS_IAM``: the SigV4 signature is verified with botocore for service ``lambda`` in
@@ -11,7 +12,8 @@ What it reproduces of the real service (and what the handler relies on):
   ``requestContext.authorizer.iam`` carries the caller;
 - limits: request bodies over 6 MB get 413; a function result the invoke path refuses (the RIE
   enforces the 6 MB response cap) or a function error becomes 502;
-- the result: a ``statusCode``-shaped dict becomes that response (``isBase64Encoded`` honoured);
+- the result: a ``statusCode``-shaped dict becomes that response (``isBase64Encoded`` honoured, each
+  entry of ``cookies`` a ``Set-Cookie`` header);
   anything else is returned as a JSON 200.
 
 One invocation at a time, like one Lambda execution environment.
@@ -156,6 +158,9 @@ class FunctionUrlEmulator:
         for name, value in request.headers.items():
             key = name.lower()
             headers[key] = f"{headers[key]},{value}" if key in headers else value
+        # Like the service, cookies travel in their own list, not as a header.
+        cookie_header = headers.pop("cookie", "")
+        cookies = [part.strip() for part in cookie_header.replace(",", ";").split(";") if part.strip()]
         content_type = headers.get("content-type", "")
         textual = bool(_TEXT_TYPES.match(content_type)) and not self.force_base64
         try:
@@ -192,6 +197,8 @@ class FunctionUrlEmulator:
             "requestContext": request_context,
             "isBase64Encoded": False,
         }
+        if cookies:
+            event["cookies"] = cookies
         if query:
             event["queryStringParameters"] = dict(parse_qsl(query, keep_blank_values=True))
         if body:
@@ -206,15 +213,24 @@ class FunctionUrlEmulator:
         if isinstance(result, dict) and "statusCode" in result:
             body = result.get("body") or ""
             data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
-            return self._reply(request, int(result["statusCode"]), result.get("headers") or {}, data)
+            cookies = [str(cookie) for cookie in result.get("cookies") or []]
+            return self._reply(request, int(result["statusCode"]), result.get("headers") or {}, data, cookies)
         return self._reply(request, 200, {"Content-Type": "application/json"}, json.dumps(result).encode())
 
     @staticmethod
-    def _reply(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
+    def _reply(
+        request: BaseHTTPRequestHandler,
+        status: int,
+        headers: dict[str, str],
+        body: bytes,
+        cookies: list[str] | None = None,
+    ) -> None:
         request.send_response(status)
         for name, value in headers.items():
             if name.lower() not in ("content-length", "connection"):
                 request.send_header(name, value)
+        for cookie in cookies or []:  # the response's ``cookies`` list: one Set-Cookie header each
+            request.send_header("Set-Cookie", cookie)
         request.send_header("Content-Length", str(len(body)))
         request.end_headers()
         if body and request.command != "HEAD":

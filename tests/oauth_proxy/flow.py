@@ -106,7 +106,7 @@ class Browser:
     def authorize(self, authorize_url: str, stop_prefix: str) -> str:
         """The whole interactive part: consent at the proxy, sign-in at the provider; the client's redirect URL."""
         page = self.consent_page(authorize_url)
-        assert page.status_code == 200, page.text[:500]
+        assert page.status_code == 200, (page.status_code, page.headers.get("location"), page.text[:500])
         login = self.approve(page, stop_prefix)
         assert isinstance(login, httpx.Response) and login.status_code == 200, login
         final = self.sign_in(login, stop_prefix)

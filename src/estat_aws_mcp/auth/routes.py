@@ -35,9 +35,12 @@ def routes(settings: Any, gate: AuthGate | None = None) -> list[BaseRoute]:
     found: list[BaseRoute] = []
     if gate.oauth is not None:
         found += metadata_routes(gate.oauth)
-    # Extension point for the OAuth authorization proxy: append its Starlette routes here (e.g.
-    # ``found += proxy_routes(settings)`` when an upstream issuer is configured). Nothing else is
-    # needed for them to be served by `serve --http` and by the Lambda Function URL handler.
+    if gate.oauth is not None and getattr(settings, "oauth_upstream_issuer", None):
+        # The OAuth authorization proxy (estat_aws_mcp.oauth_proxy): this server is the clients'
+        # authorization server, in front of the upstream OpenID Provider.
+        from estat_aws_mcp.oauth_proxy.routes import build_proxy, proxy_routes
+
+        found += proxy_routes(build_proxy(settings))
     return found
 
 

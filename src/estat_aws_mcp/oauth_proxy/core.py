@@ -55,10 +55,20 @@ from estat_aws_mcp.oauth_proxy.upstream import UpstreamProvider, UpstreamTokenEr
 
 log = logging.getLogger("estat_aws_mcp.oauth_proxy")
 
+
+def _log(event: str, level: int = logging.INFO, **fields: Any) -> None:
+    """One line per endpoint call: the event, client id and outcome (never a code, state, verifier or token)."""
+    # Values may come from the request (client ids): printable ASCII only, bounded.
+    present = {key: _PRINTABLE.sub("?", str(value))[:200] for key, value in fields.items() if value is not None}
+    details = " ".join(f"{key}={value}" for key, value in present.items())
+    log.log(level, "oauth %s %s", event, details, extra={"oauth_event": event, **present})
+
+
 CONSENT_COOKIE = "estat_mcp_oauth_consent"
 CALLBACK_COOKIE = "estat_mcp_oauth_callback"
 _VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 _CHALLENGE = re.compile(r"^[A-Za-z0-9\-_]{43}$")
+_PRINTABLE = re.compile(r"[^\x21-\x7e]")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*$")
 _FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "file", "vbscript", "about", "blob", "ftp", "ws", "wss"})
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -264,7 +274,7 @@ class AuthorizationProxy:
         try:
             answer = self._register(body)
         except OAuthError as error:
-            log.info("oauth register", extra={"outcome": error.error})
+            _log("register", outcome=error.error)
             return _json_answer(400, {"error": error.error, "error_description": error.description})
         return answer
 
@@ -320,7 +330,7 @@ class AuthorizationProxy:
         if secret:
             payload["client_secret"] = secret
             payload["client_secret_expires_at"] = issued_at + int(self.config.client_ttl_s)
-        log.info("oauth register", extra={"client_id": client_id, "auth_method": method, "outcome": "registered"})
+        _log("register", client_id=client_id, auth_method=method, outcome="registered")
         return _json_answer(201, payload)
 
     # -- /authorize --------------------------------------------------------------------------
@@ -330,22 +340,22 @@ class AuthorizationProxy:
         try:
             client = self.find_client(client_id)
         except ClientMetadataError as error:
-            log.info("oauth authorize", extra={"client_id": client_id[:200], "outcome": "client_metadata_refused"})
+            _log("authorize", client_id=client_id, outcome="client_metadata_refused")
             return _error_page(400, f"The client's metadata document cannot be used: {error}")
         if client is None:
-            log.info("oauth authorize", extra={"outcome": "unknown_client"})
+            _log("authorize", outcome="unknown_client")
             return _error_page(400, "Unknown client_id: register the client first.")
         redirect_uri = query.get("redirect_uri")
         if redirect_uri is None and len(client.redirect_uris) == 1:
             redirect_uri = client.redirect_uris[0]
         if redirect_uri not in client.redirect_uris:
-            log.info("oauth authorize", extra={"client_id": client_id, "outcome": "redirect_uri_mismatch"})
+            _log("authorize", client_id=client_id, outcome="redirect_uri_mismatch")
             return _error_page(400, "The redirect_uri is not one the client registered (it must match exactly).")
         state = query.get("state")
         try:
             self._check_authorization_request(query)
         except OAuthError as error:
-            log.info("oauth authorize", extra={"client_id": client_id, "outcome": error.error})
+            _log("authorize", client_id=client_id, outcome=error.error)
             return _redirect(
                 _with_query(
                     redirect_uri,
@@ -372,7 +382,7 @@ class AuthorizationProxy:
             },
             self.config.transaction_ttl_s,
         )
-        log.info("oauth authorize", extra={"client_id": client_id, "outcome": "consent_shown"})
+        _log("authorize", client_id=client_id, outcome="consent_shown")
         return self._consent_page(client, redirect_uri, query.get("scope"), transaction, browser)
 
     def _check_authorization_request(self, query: Mapping[str, str]) -> None:
@@ -392,7 +402,10 @@ class AuthorizationProxy:
                 raise OAuthError("invalid_request", f"{name} is too long")
 
     def _check_resource(self, resource: str | None) -> None:
-        if resource is not None and resource.rstrip("/") != self.config.resource.rstrip("/"):
+        # RFC 8707: the MCP endpoint, or the server as a whole (the resource of the root-level
+        # Protected Resource Metadata, which a Function URL also serves MCP at).
+        accepted = (self.config.resource.rstrip("/"), self.config.issuer.rstrip("/"))
+        if resource is not None and resource.rstrip("/") not in accepted:
             raise OAuthError("invalid_target", f"this server issues tokens for {self.config.resource} only")
 
     def _cookie(self, name: str, value: str, path: str, max_age: int) -> str:
@@ -428,10 +441,10 @@ class AuthorizationProxy:
         record = self.store.take("consent", form.get("transaction", ""))
         browser = cookies.get(CONSENT_COOKIE, "")
         if record is None or not hmac.compare_digest(record["browser"], _digest(browser)):
-            log.info("oauth consent", extra={"outcome": "unknown_transaction"})
+            _log("consent", outcome="unknown_transaction")
             return _error_page(400, "This sign-in request is unknown, expired or already used. Start again.")
         if form.get("decision") != "approve":
-            log.info("oauth consent", extra={"client_id": record["client_id"], "outcome": "denied"})
+            _log("consent", client_id=record["client_id"], outcome="denied")
             return _redirect(
                 _with_query(
                     record["redirect_uri"],
@@ -459,7 +472,7 @@ class AuthorizationProxy:
                 "code_challenge_method": "S256",
             },
         )
-        log.info("oauth consent", extra={"client_id": record["client_id"], "outcome": "to_provider"})
+        _log("consent", client_id=record["client_id"], outcome="to_provider")
         cookie = self._cookie(
             CALLBACK_COOKIE, callback_browser, self.config.cookie_path("callback"), int(self.config.transaction_ttl_s)
         )
@@ -470,10 +483,10 @@ class AuthorizationProxy:
         """The provider's answer: a proxy code to the client's redirect URI."""
         record = self.store.take("state", query.get("state", ""))
         if record is None:
-            log.info("oauth callback", extra={"outcome": "unknown_state"})
+            _log("callback", outcome="unknown_state")
             return _error_page(400, "This sign-in answer is unknown, expired or already used. Start again.")
         if not hmac.compare_digest(record["browser"], _digest(cookies.get(CALLBACK_COOKIE, ""))):
-            log.info("oauth callback", extra={"client_id": record["client_id"], "outcome": "other_browser"})
+            _log("callback", client_id=record["client_id"], outcome="other_browser")
             return _error_page(400, "This sign-in answer did not come back to the browser that started it.")
         clear = self._cookie(CALLBACK_COOKIE, "", self.config.cookie_path("callback"), 0)
         back = {"state": record.get("state"), "iss": self.config.issuer}
@@ -481,7 +494,7 @@ class AuthorizationProxy:
         if not upstream_code:
             error = query.get("error") or "server_error"
             error = error if error in ("access_denied", "temporarily_unavailable", "login_required") else "server_error"
-            log.info("oauth callback", extra={"client_id": record["client_id"], "outcome": f"provider_{error}"})
+            _log("callback", client_id=record["client_id"], outcome=f"provider_{error}")
             return _redirect(_with_query(record["redirect_uri"], {"error": error, **back}), clear)
         code = secrets.token_urlsafe(32)
         self.store.put(
@@ -497,7 +510,7 @@ class AuthorizationProxy:
             },
             self.config.code_ttl_s,
         )
-        log.info("oauth callback", extra={"client_id": record["client_id"], "outcome": "code_issued"})
+        _log("callback", client_id=record["client_id"], outcome="code_issued")
         return _redirect(_with_query(record["redirect_uri"], {"code": code, **back}), clear)
 
     # -- /token ------------------------------------------------------------------------------
@@ -514,14 +527,12 @@ class AuthorizationProxy:
             else:
                 raise OAuthError("unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
         except OAuthError as error:
-            log.info(
-                "oauth token", extra={"grant_type": grant_type[:40], "client_id": client_id, "outcome": error.error}
-            )
+            _log("token", grant_type=grant_type[:40], client_id=client_id, outcome=error.error)
             return _error_answer(error)
         except EstatMcpError as error:
-            log.warning("oauth token", extra={"grant_type": grant_type, "client_id": client_id, "outcome": str(error)})
+            _log("token", level=logging.WARNING, grant_type=grant_type, client_id=client_id, outcome=str(error))
             return _json_answer(502, {"error": "temporarily_unavailable", "error_description": str(error)})
-        log.info("oauth token", extra={"grant_type": grant_type, "client_id": client_id, "outcome": "issued"})
+        _log("token", grant_type=grant_type, client_id=client_id, outcome="issued")
         return _json_answer(200, payload)
 
     def _authenticate_client(self, form: Mapping[str, str], authorization: str | None) -> Client:

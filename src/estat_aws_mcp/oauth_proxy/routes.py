@@ -14,6 +14,7 @@ Inspector call them with ``fetch``); the pages and redirects do not need to.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,10 +41,6 @@ _CORS = {
 }
 
 
-def proxy_enabled(settings: Settings) -> bool:
-    return getattr(settings, "auth_mode", None) == "oauth" and bool(settings.oauth_upstream_issuer)
-
-
 def build_store(settings: Settings) -> StateStore:
     if settings.oauth_state_table:
         return DynamoDbStateStore(settings.oauth_state_table)
@@ -58,15 +55,15 @@ def build_store(settings: Settings) -> StateStore:
 
 
 def build_proxy(settings: Settings, *, store: StateStore | None = None) -> AuthorizationProxy:
-    """The proxy the settings describe (call only when :func:`proxy_enabled`)."""
-    public_url = (getattr(settings, "public_url", None) or "").rstrip("/")
+    """The proxy the settings describe (oauth mode with ESTAT_MCP_OAUTH_UPSTREAM_ISSUER set)."""
+    public_url = (settings.public_url or "").strip().rstrip("/")
     if not public_url:
         raise ConfigurationError("The OAuth proxy needs ESTAT_MCP_PUBLIC_URL (the server's public base URL).")
     if not settings.oauth_upstream_issuer or not settings.oauth_upstream_client_id:
         raise ConfigurationError(
             "The OAuth proxy needs ESTAT_MCP_OAUTH_UPSTREAM_ISSUER and ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID."
         )
-    required = (getattr(settings, "oauth_required_scopes", None) or "").split()
+    required = (settings.oauth_required_scopes or "").split()
     upstream_scopes = settings.oauth_upstream_scopes or " ".join(["openid", *[s for s in required if s != "openid"]])
     secret = settings.oauth_upstream_client_secret
     config = ProxyConfig(
@@ -80,6 +77,10 @@ def build_proxy(settings: Settings, *, store: StateStore | None = None) -> Autho
         settings.oauth_upstream_client_id,
         secret.get_secret_value() if secret is not None and secret.get_secret_value() else None,
     )
+    proxy_log = logging.getLogger("estat_aws_mcp.oauth_proxy")
+    if proxy_log.level == logging.NOTSET:
+        # Its audit lines follow ESTAT_MCP_LOG_LEVEL even where the root logger stays at WARNING (Lambda).
+        proxy_log.setLevel(settings.log_level.upper())
     return AuthorizationProxy(config, store or build_store(settings), upstream)
 
 
