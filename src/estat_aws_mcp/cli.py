@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     from estat_aws_mcp.deploy.cli import add_deploy_parsers
 
     add_deploy_parsers(sub)
+
+    from estat_aws_mcp.console import add_console_parsers
+
+    add_console_parsers(sub)
     return parser
 
 
