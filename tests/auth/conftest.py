@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -84,10 +85,11 @@ class Issuer:
     url: str = ""
     keys: list[SigningKey] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+    extra_jwks: list[dict[str, Any]] = field(default_factory=list)  # raw entries published as they are
 
     @property
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [key.public_jwk for key in self.keys]}
+        return {"keys": [key.public_jwk for key in self.keys] + self.extra_jwks}
 
     def jwks_requests(self) -> int:
         return sum(1 for path in self.requests if path == "/jwks.json")
@@ -151,10 +153,32 @@ def issuer() -> Iterator[Issuer]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield state
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` served by a real uvicorn server on 127.0.0.1 (a free port) in a thread; yields the base URL."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="info", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
