@@ -135,3 +135,23 @@ def test_a_stale_reuse_pointer_is_ignored(store: ObjectStore, make_dataset: Call
     assert find_reusable(store, manifest.stats_data_id, "b" * 40) is None  # the manifest has another source key
     store.write_bytes(pointer_key(manifest.stats_data_id, "c" * 40), b"{not json")
     assert find_reusable(store, manifest.stats_data_id, "c" * 40) is None
+
+
+def test_symbolic_links_out_of_a_local_store_are_not_followed(tmp_path, make_dataset: Callable) -> None:
+    import os
+
+    from estat_aws_mcp.datasets.store import LocalObjectStore
+
+    outside = LocalObjectStore(tmp_path / "outside")
+    victim = make_dataset(rows=3, store=outside)
+    export_csv(outside, victim.dataset_id)
+    store = LocalObjectStore(tmp_path / "linked")
+    (store.root / "datasets").mkdir(parents=True)
+    os.symlink(outside.root / "datasets" / victim.dataset_id, store.root / "datasets" / victim.dataset_id)
+    os.symlink(outside.root / "exports", store.root / "exports")
+    assert list_datasets(store).datasets == []
+    with pytest.raises(InputError):
+        delete_dataset(store, victim.dataset_id)
+    assert sorted(outside.list_keys()) == sorted(
+        [victim.data_key, f"datasets/{victim.dataset_id}/manifest.json", f"exports/{victim.dataset_id}.csv"]
+    )

@@ -321,3 +321,15 @@ async def test_a_deleted_dataset_is_not_reused(
     store.delete_prefix(f"datasets/{first['dataset_id']}")
     again = (await call("fetch_dataset_auto", {"stats_data_id": REUSE_ID})).structuredContent
     assert not again["reused"] and again["dataset_id"] != first["dataset_id"] and again["row_count"] == 4320
+
+
+async def test_names_in_another_language_are_not_answered_from_the_store(
+    store: LocalObjectStore, fake_estat: FakeEstat, reuse_table: Any
+) -> None:
+    """Same UPDATED_DATE but the metadata names differ (e.g. lang=E): a new dataset, not the stored one."""
+    first = (await call("fetch_dataset_auto", {"stats_data_id": REUSE_ID})).structuredContent
+    reuse_table.title = "Synthetic table (English title)"
+    reuse_table.update()  # invalidates the fake's cached pages
+    again = (await call("fetch_dataset_auto", {"stats_data_id": REUSE_ID})).structuredContent
+    assert not again["reused"] and again["dataset_id"] != first["dataset_id"]
+    assert again["table"]["title"] == "Synthetic table (English title)"

@@ -343,7 +343,8 @@ async def _reused(
 ) -> FetchResult | None:
     """The stored dataset for ``reuse_key`` if it is current (same UPDATED_DATE and columns), else None."""
     manifest = await asyncio.to_thread(find_reusable, store, stats_data_id, reuse_key)
-    if manifest is None or not is_current(manifest, metadata.updated_date, schema_description(metadata.axis_ids)):
+    columns = schema_description(metadata.axis_ids)
+    if manifest is None or not is_current(manifest, metadata.updated_date, columns, metadata.title):
         return None
     try:
         first_rows = await asyncio.to_thread(read_first_rows, store, manifest, max(keep_rows, SAMPLE_ROWS))

@@ -79,6 +79,15 @@ class DeleteResult(BaseModel):
     note: str = "Iceberg tables loaded from this dataset keep their own copy of the rows."
 
 
+def _sizes(store: ObjectStore, prefix: str) -> dict[str, int]:
+    """Keys and sizes under ``prefix``; a prefix the store refuses (a symbolic link) holds nothing for us."""
+    try:
+        return store.list_sizes(prefix)
+    except InputError:
+        log.warning("not listing %s: the store refuses it (a symbolic link?)", prefix)
+        return {}
+
+
 def _export_keys(sizes: dict[str, int], dataset_id: str) -> list[str]:
     # ids are "<id>-<12 hex>": "exports/<id>." cannot be the start of another dataset's export
     start = f"{EXPORTS_PREFIX}/{dataset_id}."
@@ -126,8 +135,8 @@ def list_datasets(
     if offset < 0:
         raise InputError("offset must be 0 or more")
     expired = sweep_expired(store, max_age_days, force=True) if max_age_days else []
-    data_sizes = store.list_sizes(DATASETS_PREFIX)
-    export_sizes = store.list_sizes(EXPORTS_PREFIX)
+    data_sizes = _sizes(store, DATASETS_PREFIX)
+    export_sizes = _sizes(store, EXPORTS_PREFIX)
     infos: list[tuple[datetime, DatasetInfo]] = []
     for dataset_id in _dataset_ids(data_sizes):
         manifest = _read_manifest(store, dataset_id)
@@ -169,8 +178,8 @@ def delete_dataset(store: ObjectStore, dataset_id: str) -> DeleteResult:
     """Delete a dataset (manifest first, so it stops existing at once), its data and its exports."""
     dataset_id = validate_dataset_id(dataset_id)
     folder = f"{DATASETS_PREFIX}/{dataset_id}"
-    own = store.list_sizes(folder)
-    all_exports = store.list_sizes(EXPORTS_PREFIX)
+    own = _sizes(store, folder)
+    all_exports = _sizes(store, EXPORTS_PREFIX)
     exports = _export_keys(all_exports, dataset_id)
     if not own and not exports:
         raise InputError(
@@ -212,7 +221,7 @@ def sweep_expired(
     cutoff = (now or datetime.now(UTC)) - timedelta(days=max_age_days)
     deleted: list[str] = []
     try:
-        for dataset_id in sorted(_dataset_ids(store.list_sizes(DATASETS_PREFIX))):
+        for dataset_id in sorted(_dataset_ids(_sizes(store, DATASETS_PREFIX))):
             manifest = _read_manifest(store, dataset_id)
             if manifest is not None and _fetched_at(manifest) < cutoff:
                 delete_dataset(store, dataset_id)

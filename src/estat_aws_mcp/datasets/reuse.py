@@ -4,8 +4,10 @@ A fetch is identified by its *source key*: the table id and the exact e-Stat req
 filters resolved to codes, split as sent) plus any option that changes the rows' content. After a
 dataset is published, a small pointer ``reuse/<statsDataId>/<source key>.json`` names it. A later fetch
 with the same source key reads the pointer, loads that dataset's manifest and reuses it when e-Stat's
-``UPDATED_DATE`` (from one getMetaInfo request) is the one the dataset was fetched at and the dataset
-has the columns a new fetch would write; otherwise it fetches again and the pointer moves on.
+``UPDATED_DATE`` (from one getMetaInfo request) is the one the dataset was fetched at, the dataset
+has the columns a new fetch would write and the same title (so a request for names in another language
+is not answered with the stored one); otherwise it fetches again and the pointer moves on. Options that
+change the rows but not the requests must go into the source key (``source_key(requests, options)``).
 
 The pointer is only a hint: the manifest decides (a deleted or expired dataset, a pointer left behind
 by an interrupted write, or one naming another table are simply not reused).
@@ -69,9 +71,17 @@ def find_reusable(store: ObjectStore, stats_data_id: str, key: str) -> DatasetMa
     return manifest
 
 
-def is_current(manifest: DatasetManifest, updated_date: str | None, columns: list[dict[str, str]]) -> bool:
-    """Same e-Stat UPDATED_DATE (known on both sides) and the columns a fetch would write today."""
-    return bool(updated_date) and manifest.updated_date == updated_date and manifest.columns == columns
+def is_current(
+    manifest: DatasetManifest, updated_date: str | None, columns: list[dict[str, str]], title: str | None
+) -> bool:
+    """Same e-Stat UPDATED_DATE (known on both sides), the columns a fetch would write today, and the same
+    title as the metadata just read (names in another language, e.g. ``lang=E``, are another dataset)."""
+    return (
+        bool(updated_date)
+        and manifest.updated_date == updated_date
+        and manifest.columns == columns
+        and manifest.title == title
+    )
 
 
 def forget(store: ObjectStore, manifest: DatasetManifest) -> None:
