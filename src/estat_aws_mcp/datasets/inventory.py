@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 EXPORTS_PREFIX = "exports"  # same as datasets.export (not imported: that module pulls in the CSV machinery)
 MAX_LIST_LIMIT = 500
 SWEEP_INTERVAL_S = 600.0
+MANIFEST_READERS = 8
 
 _last_sweep: dict[str, float] = {}
 _sweep_lock = threading.Lock()
@@ -101,6 +102,18 @@ def _read_manifest(store: ObjectStore, dataset_id: str) -> DatasetManifest | Non
         return None
 
 
+def _read_manifests(store: ObjectStore, dataset_ids: list[str]) -> list[tuple[str, DatasetManifest | None]]:
+    """Manifests read a few at a time (on S3 each is one GET; hundreds would otherwise queue up)."""
+    if len(dataset_ids) <= 1:
+        return [(dataset_id, _read_manifest(store, dataset_id)) for dataset_id in dataset_ids]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(MANIFEST_READERS, len(dataset_ids))) as pool:
+        return list(
+            zip(dataset_ids, pool.map(lambda dataset_id: _read_manifest(store, dataset_id), dataset_ids), strict=True)
+        )
+
+
 def _fetched_at(manifest: DatasetManifest) -> datetime:
     try:
         moment = datetime.fromisoformat(manifest.created_at)
@@ -138,8 +151,7 @@ def list_datasets(
     data_sizes = _sizes(store, DATASETS_PREFIX)
     export_sizes = _sizes(store, EXPORTS_PREFIX)
     infos: list[tuple[datetime, DatasetInfo]] = []
-    for dataset_id in _dataset_ids(data_sizes):
-        manifest = _read_manifest(store, dataset_id)
+    for dataset_id, manifest in _read_manifests(store, sorted(_dataset_ids(data_sizes))):
         if manifest is None or (stats_data_id and manifest.stats_data_id != stats_data_id):
             continue
         own = f"{DATASETS_PREFIX}/{dataset_id}/"
@@ -221,8 +233,7 @@ def sweep_expired(
     cutoff = (now or datetime.now(UTC)) - timedelta(days=max_age_days)
     deleted: list[str] = []
     try:
-        for dataset_id in sorted(_dataset_ids(_sizes(store, DATASETS_PREFIX))):
-            manifest = _read_manifest(store, dataset_id)
+        for dataset_id, manifest in _read_manifests(store, sorted(_dataset_ids(_sizes(store, DATASETS_PREFIX)))):
             if manifest is not None and _fetched_at(manifest) < cutoff:
                 delete_dataset(store, dataset_id)
                 deleted.append(dataset_id)

@@ -15,9 +15,12 @@ SERVER_NAME = "estat-aws-mcp"
 
 INSTRUCTIONS = (
     "Japan's official statistics (e-Stat API 3.0) and a guarded, read-only AWS CLI. "
-    "Search tables with search_estat_data, fetch them into the dataset store with the fetch_* tools "
-    "(they return a dataset_id), convert or load them (CSV, Parquet, Iceberg), and query loaded tables "
-    "with analyze_with_athena. e-Stat data shown to users must carry the credit notice returned with it."
+    "Search tables with search_estat_data, read their axes with describe_estat_table, fetch them into the "
+    "dataset store with the fetch_* tools (they return a dataset_id; small results also come back inline, and "
+    "an unchanged table already in the store is reused), convert or load them (CSV, Parquet, Iceberg), and "
+    "query loaded tables with analyze_with_athena. list_datasets / delete_dataset manage the store; datasets "
+    "are also resources (estat://datasets/{dataset_id}); the prompt analyze_estat_statistics walks through a "
+    "whole analysis. e-Stat data shown to users must carry the credit notice returned with it."
 )
 
 # Modules under estat_aws_mcp.tools that expose ``register(mcp: FastMCP) -> None`` (the template:
