@@ -133,3 +133,9 @@ def test_contradicting_settings_fail_at_start_up(settings, message) -> None:
 def test_mode_names_are_case_insensitive_and_empty_means_unset() -> None:
     assert AuthGate.from_settings(Settings(ESTAT_MCP_AUTH_MODE="", ESTAT_MCP_AUTH_TOKEN=TOKEN)).mode == "token"
     assert AuthGate.from_settings(Settings(ESTAT_MCP_AUTH_MODE="NONE")).mode == "none"
+
+
+def test_an_allowed_open_bind_is_logged_as_such(caplog) -> None:
+    with caplog.at_level(logging.WARNING):
+        require_protection_for_host(AuthGate.from_settings(Settings()), "0.0.0.0", allow_unauthenticated=True)
+    assert "WITHOUT authentication" in caplog.text

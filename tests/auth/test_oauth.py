@@ -292,3 +292,16 @@ class TestThroughBothTransports:
         assert f"caller=bob client_id={CLIENT_ID}" in caplog.text
         assert good not in caplog.text
         assert good.split(".")[2] not in caplog.text
+
+
+def test_keys_outlive_an_unreachable_issuer_for_a_day_at_most(issuer) -> None:
+    clock = FakeClock()
+    config = OAuthConfig.from_settings(issuer.settings())
+    jwks = JwksCache(config.issuer, clock=clock)
+    gate = AuthGate("oauth", validator=AccessTokenValidator(config, jwks))
+    assert isinstance(check(gate, issuer.sign()), Caller)
+    jwks.jwks_url = "http://127.0.0.1:9/jwks.json"  # the issuer goes away
+    clock.now += 7200  # past the hour: a refresh is due and fails
+    assert isinstance(check(gate, issuer.sign()), Caller)
+    clock.now += 86400
+    assert "Authentication is not available" in refused(check(gate, issuer.sign()), 500).message

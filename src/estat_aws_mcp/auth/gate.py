@@ -248,7 +248,14 @@ def is_loopback_host(host: str) -> bool:
 
 def require_protection_for_host(gate: AuthGate, host: str, allow_unauthenticated: bool) -> None:
     """Refuse to serve an open MCP endpoint beyond loopback unless explicitly allowed."""
-    if gate.mode != "none" or allow_unauthenticated or is_loopback_host(host):
+    if gate.mode != "none" or is_loopback_host(host):
+        return
+    if allow_unauthenticated:
+        logger.warning(
+            "serving HTTP on %s WITHOUT authentication (--allow-unauthenticated): anyone who can reach it "
+            "can call every tool",
+            host,
+        )
         return
     raise ConfigurationError(
         f"Refusing to serve HTTP on {host} without authentication: anyone who can reach this address could "

@@ -14,7 +14,7 @@ token is a JWT that
 
 The JWKS (``ESTAT_MCP_OAUTH_JWKS_URL``, or the ``jwks_uri`` of the issuer's discovery document) is
 cached for an hour and fetched again early when a token names an unknown ``kid``, at most once per
-30 s. Only https URLs are fetched (plain http only on loopback addresses, for local development).
+30 s; when it cannot be refreshed the keys read before serve for at most a day (then: fail closed). Only https URLs are fetched (plain http only on loopback addresses, for local development).
 PyJWT (with ``cryptography``) does the cryptography.
 """
 
@@ -198,6 +198,7 @@ class JwksCache:
         *,
         ttl_s: float = 3600.0,
         min_refresh_s: float = 30.0,
+        max_stale_s: float = 86400.0,
         timeout_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -205,6 +206,7 @@ class JwksCache:
         self.jwks_url = jwks_url
         self.ttl_s = ttl_s
         self.min_refresh_s = min_refresh_s
+        self.max_stale_s = max_stale_s
         self.timeout_s = timeout_s
         self._clock = clock
         self._lock = threading.Lock()
@@ -261,8 +263,11 @@ class JwksCache:
                     if self._fetched_at == float("-inf"):
                         raise
                     logger.warning("JWKS refresh failed; keeping the keys read before")
-            elif stale and self._fetched_at == float("-inf"):
+            if self._fetched_at == float("-inf"):
                 raise UpstreamError("The issuer's JWKS could not be read (retrying shortly).")
+            if now - self._fetched_at >= self.max_stale_s:
+                # Keys the issuer may have withdrawn long ago are not trusted for ever.
+                raise UpstreamError("The issuer's JWKS has not been readable for too long.")
             return self._keys.get(kid)
 
 
