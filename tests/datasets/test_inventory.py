@@ -155,3 +155,14 @@ def test_symbolic_links_out_of_a_local_store_are_not_followed(tmp_path, make_dat
     assert sorted(outside.list_keys()) == sorted(
         [victim.data_key, f"datasets/{victim.dataset_id}/manifest.json", f"exports/{victim.dataset_id}.csv"]
     )
+
+
+def test_the_age_limit_sweep_also_removes_orphan_exports(store: ObjectStore, make_dataset: Callable) -> None:
+    kept = make_dataset(rows=3, store=store)
+    gone = make_dataset(rows=3, store=store)
+    export_csv(store, kept.dataset_id)
+    export_csv(store, gone.dataset_id)
+    store.delete_prefix(f"datasets/{gone.dataset_id}")  # removed by hand: its export is left behind
+    store.write_bytes("exports/notes.txt", b"someone else's file")
+    assert sweep_expired(store, 30, force=True) == []
+    assert sorted(store.list_keys("exports")) == sorted([f"exports/{kept.dataset_id}.csv", "exports/notes.txt"])

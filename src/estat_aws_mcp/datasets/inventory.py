@@ -215,10 +215,25 @@ def delete_dataset(store: ObjectStore, dataset_id: str) -> DeleteResult:
     )
 
 
+def orphan_exports(store: ObjectStore, existing: set[str]) -> list[str]:
+    """Export keys (``exports/<dataset id>.…``) whose dataset has no manifest in the store."""
+    orphans = []
+    for key in _sizes(store, EXPORTS_PREFIX):
+        name = key[len(EXPORTS_PREFIX) + 1 :]
+        try:
+            dataset_id = validate_dataset_id(name.split(".", 1)[0])
+        except InputError:
+            continue  # not one of ours
+        if dataset_id not in existing and "/" not in name:
+            orphans.append(key)
+    return orphans
+
+
 def sweep_expired(
     store: ObjectStore, max_age_days: float | None, *, force: bool = False, now: datetime | None = None
 ) -> list[str]:
-    """Delete the datasets fetched more than ``max_age_days`` ago (with their exports); their ids.
+    """Delete the datasets fetched more than ``max_age_days`` ago (with their exports), and exports whose
+    dataset is gone; returns the ids of the datasets deleted.
 
     Without ``force`` this runs at most once per :data:`SWEEP_INTERVAL_S` per process and store. A
     failure is logged, never raised: cleanup must not break the request that triggered it.
@@ -233,10 +248,14 @@ def sweep_expired(
     cutoff = (now or datetime.now(UTC)) - timedelta(days=max_age_days)
     deleted: list[str] = []
     try:
-        for dataset_id, manifest in _read_manifests(store, sorted(_dataset_ids(_sizes(store, DATASETS_PREFIX)))):
+        existing = _dataset_ids(_sizes(store, DATASETS_PREFIX))
+        for dataset_id, manifest in _read_manifests(store, sorted(existing)):
             if manifest is not None and _fetched_at(manifest) < cutoff:
                 delete_dataset(store, dataset_id)
                 deleted.append(dataset_id)
+        for key in orphan_exports(store, existing):  # exports whose dataset is gone (deleted by hand, …)
+            store.delete_prefix(key)
+            log.info("deleted %s: its dataset is no longer in the store", key)
     except Exception:
         log.warning("dataset age-limit cleanup failed; it will be tried again", exc_info=True)
     if deleted:
