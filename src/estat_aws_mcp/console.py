@@ -5,7 +5,8 @@
   auth mode; each problem is printed with how to fix it, and the exit status is 1 if any check failed.
 - ``estat-aws-mcp search <words>`` and ``estat-aws-mcp describe <id>`` print the same answers as the tools
   ``search_estat_data`` and ``describe_estat_table`` (the same core functions), as tables; ``--json`` prints
-  the tool's structured answer itself.
+  the tool's structured answer itself. ``estat-aws-mcp datasets`` lists the store (``--delete <id>``
+  removes one dataset and its exports), as ``list_datasets`` / ``delete_dataset``.
 
 Secrets (appId, tokens) are never printed: only where they come from.
 """
@@ -396,6 +397,52 @@ def _describe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    from estat_aws_mcp.errors import EstatMcpError
+    from estat_aws_mcp.tools.dataset_store import delete_dataset_core, list_datasets_core
+
+    try:
+        if args.delete:
+            deleted = delete_dataset_core(args.delete)
+            if args.json:
+                print(deleted.model_dump_json(indent=1))
+            else:
+                print(
+                    f"deleted {deleted.dataset_id}: {deleted.deleted_keys} object(s), "
+                    f"{_human_bytes(deleted.bytes_freed)} freed"
+                    + (f", exports {', '.join(deleted.exports_deleted)}" if deleted.exports_deleted else "")
+                )
+            return 0
+        listing = list_datasets_core(args.stats_data_id, args.limit, 0)
+    except EstatMcpError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(listing.model_dump_json(indent=1))
+        return 0
+    rows = [
+        (d.dataset_id, d.title, f"{d.rows:,}", _human_bytes(d.bytes), d.fetched_at, d.updated_date, len(d.exports))
+        for d in listing.datasets
+    ]
+    print(format_table(["dataset_id", "title", "rows", "size", "fetched", "updated", "exports"], rows))
+    print(
+        f"\n{listing.total} dataset(s), {_human_bytes(listing.total_bytes)}"
+        + (f"; showing the newest {len(rows)}" if listing.next_offset is not None else "")
+    )
+    for dataset_id in listing.expired_deleted:
+        print(f"deleted (older than {listing.max_age_days} days): {dataset_id}")
+    return 0
+
+
 def add_console_parsers(sub: Any) -> None:
     """``check``, ``search`` and ``describe`` on the main parser's subcommands."""
     check = sub.add_parser(
@@ -424,3 +471,10 @@ def add_console_parsers(sub: Any) -> None:
     describe.add_argument("--max-items", type=int, default=None, help="items listed per axis")
     describe.add_argument("--json", action="store_true", help="print the tool's JSON answer instead of tables")
     describe.set_defaults(func=_describe)
+
+    datasets = sub.add_parser("datasets", help="list the datasets in the store (as list_datasets), or delete one")
+    datasets.add_argument("--stats-data-id", help="only datasets of this e-Stat table")
+    datasets.add_argument("--limit", type=int, default=100, choices=range(1, 501), metavar="1-500")
+    datasets.add_argument("--delete", metavar="DATASET_ID", help="delete this dataset and its exports")
+    datasets.add_argument("--json", action="store_true", help="print the tool's JSON answer instead of a table")
+    datasets.set_defaults(func=_datasets)

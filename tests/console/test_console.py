@@ -139,3 +139,19 @@ def test_format_table_aligns_wide_characters() -> None:
     assert display_width(lines[2]) == display_width("13000  東京都")
     assert lines[3] == "1      x"
     assert format_table(["a"], [["長" * 100]], max_width=10).splitlines()[2].endswith("…")
+
+
+def test_datasets_list_and_delete(local_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import anyio
+
+    fetched = anyio.run(_tool_answer, "fetch_dataset_auto", {"stats_data_id": "0003445078"})
+    code, out, _ = run(["datasets"], capsys)
+    assert code == 0 and fetched["dataset_id"] in out and "1 dataset(s)" in out and "42" in out
+    code, out, _ = run(["datasets", "--json"], capsys)
+    assert json.loads(out)["datasets"][0]["dataset_id"] == fetched["dataset_id"]
+    code, out, _ = run(["datasets", "--delete", fetched["dataset_id"]], capsys)
+    assert code == 0 and out.startswith(f"deleted {fetched['dataset_id']}")
+    code, out, _ = run(["datasets"], capsys)
+    assert "0 dataset(s)" in out
+    code, _, err = run(["datasets", "--delete", "../x"], capsys)
+    assert code == 2 and "invalid dataset_id" in err
