@@ -344,3 +344,26 @@ async def test_compound_synonyms_are_counted_in_their_split_form(fake_estat: Fak
     assert {"平均 AND 賃金", "賃金", "平均 AND 給与", "給与"} <= counted  # synonyms applied inside the compound
     assert "平均" not in counted  # a weak word is never searched alone
     assert result.showing is not None and result.showing.substitutions[0].original == "給料"
+
+
+async def test_english_search_sends_lang_and_returns_english_titles(fake_estat: FakeEstat, client: EstatClient) -> None:
+    # SYNTHETIC English: no lang=E response was ever recorded (see PROVENANCE.md).
+    from tests.fakes.fake_estat import Axis
+
+    fake_estat.add_generated_table(
+        "0009300001",
+        [Axis.areas(2), Axis.years(2020, 2020)],
+        title="合成人口表（SYNTHETIC）",
+        title_en="Synthetic population table (SYNTHETIC)",
+    )
+    english = await search_estat(client, "synthetic population", lang="E")
+    assert [r.title for r in english.results if r.stats_data_id == "0009300001"] == [
+        "Synthetic population table (SYNTHETIC)"
+    ]
+    assert all(p.get("lang") == "E" for p in _list_requests(fake_estat))
+    japanese = await search_estat(client, "合成人口表")
+    assert [r.title for r in japanese.results if r.stats_data_id == "0009300001"] == ["合成人口表（SYNTHETIC）"]
+    from estat_aws_mcp.errors import InputError
+
+    with pytest.raises(InputError):
+        await search_estat(client, "人口", lang="X")

@@ -49,6 +49,11 @@ What it serves
   (``DATA_INF: ""``, #5), metaGetFlg (CLASS_INF narrowed to the filter, #7), NOTE per response, a
   single VALUE as a dict (SYNTHETIC: no recording shows it, it follows the XML-to-JSON rule).
 - ``/json/getDataCatalog`` over the 100 recorded entries of #8 (its own request gets the recorded bytes).
+- ``lang=E`` (SYNTHETIC: no English response was ever recorded): generated tables answer with their
+  ``title_en`` / ``stat_name_en`` and the ``name_en`` of axes and items (``Axis.areas`` and ``Axis.years``
+  have them), falling back to the Japanese text; getStatsList serves and searches an entry's English
+  TABLE_INF when it has one (``add_catalog_entry(english=...)``, generated tables with ``title_en``);
+  recorded tables and the data catalog are served as recorded, with ``LANG`` echoed.
 - Error bodies (SYNTHETIC apart from STATUS 100): STATUS 100 as HTTP 200 JSON (#24) or HTTP 403 +
   XML (#23, ``auth_failure_style="xml403"``), parameter errors 101-105, server errors 2xx, unknown id 300.
 
@@ -733,9 +738,12 @@ class CatalogEntry:
     item_names: str = ""
     text: str = ""
     item_text: str = ""
+    english: dict[str, Any] | None = None  # SYNTHETIC English TABLE_INF served (and searched) for lang=E
+    english_text: str = ""
 
     def __post_init__(self) -> None:
         self.text = _searchable(self.table_inf)
+        self.english_text = _searchable(self.english) if self.english else self.text
         self.item_text = _fold(self.item_names)
 
 
@@ -747,7 +755,8 @@ def catalog_matches(entry: CatalogEntry, params: dict[str, str], *, item_names: 
     node = entry.table_inf
     word = params.get("searchWord")
     if word:
-        text = entry.text + " " + entry.item_text if item_names else entry.text
+        own = entry.english_text if params.get("lang") == "E" else entry.text
+        text = own + " " + entry.item_text if item_names else own
         groups = parse_search_word(word)
         if groups and not any(
             all(term in text for term in required) and not any(term in text for term in excluded)
@@ -954,10 +963,12 @@ class FakeEstat:
     def add_table(self, table: GeneratedTable | RecordedTable, *, catalog: bool = True) -> Any:
         self.tables[table.stats_data_id] = table
         if catalog:
+            english = table.table_inf("E") if isinstance(table, GeneratedTable) and table.title_en else None
             self.add_catalog_entry(
                 table.table_inf(),
                 source="synthetic" if isinstance(table, GeneratedTable) else getattr(table, "source", "recorded"),
                 item_names=class_item_names(table.class_objs()),
+                english=english,
             )
         return table
 
@@ -967,12 +978,20 @@ class FakeEstat:
         """Register a SYNTHETIC table (see :class:`GeneratedTable` for the options)."""
         return self.add_table(GeneratedTable(stats_data_id, axes, **options), catalog=catalog)
 
-    def add_catalog_entry(self, table_inf: dict[str, Any], *, source: str = "synthetic", item_names: str = "") -> None:
-        """Make a TABLE_INF searchable (once per id and COLLECT_AREA); ``item_names``: its CLASS names."""
+    def add_catalog_entry(
+        self,
+        table_inf: dict[str, Any],
+        *,
+        source: str = "synthetic",
+        item_names: str = "",
+        english: dict[str, Any] | None = None,
+    ) -> None:
+        """Make a TABLE_INF searchable (once per id and COLLECT_AREA); ``item_names``: its CLASS names;
+        ``english``: a SYNTHETIC English TABLE_INF for lang=E (else lang=E serves the Japanese one)."""
         key = (table_inf.get("@id"), table_inf.get("COLLECT_AREA"))
         if any((e.table_inf.get("@id"), e.table_inf.get("COLLECT_AREA")) == key for e in self.catalog):
             return
-        self.catalog.append(CatalogEntry(table_inf, source, item_names))
+        self.catalog.append(CatalogEntry(table_inf, source, item_names, english=english))
 
     def snapshot(self) -> tuple[dict[str, Any], list[CatalogEntry]]:
         """The registered tables and catalog, for :meth:`restore` (test isolation)."""
@@ -1192,11 +1211,16 @@ class FakeEstat:
         start, limit = paging
         groups = parse_search_word(params.get("searchWord", ""))
         formats = {item.strip().upper() for item in params.get("dataType", "").split(",") if item.strip()}
+        wanted_years = _date_range(params["surveyYears"]) if params.get("surveyYears") else None
         matches = []
         for entry, text in self._data_catalog_entries:
             resources = _as_list(entry["RESOURCES"].get("RESOURCE"))
             if formats and not any(str(r.get("FORMAT", "")).upper() in formats for r in resources):
                 continue
+            if wanted_years is not None:  # SURVEY_DATE of the dataset's TITLE (#8: an int year such as 1997)
+                have = _entry_range((entry["DATASET"].get("TITLE") or {}).get("SURVEY_DATE"))
+                if have is None or have[1] < wanted_years[0] or have[0] > wanted_years[1]:
+                    continue
             if groups and not any(
                 all(t in text for t in required) and not any(t in text for t in excluded)
                 for required, excluded in groups
@@ -1204,7 +1228,8 @@ class FakeEstat:
                 continue
             matches.append(entry)
         echo = {re.sub(r"([a-z])([A-Z])", r"\1_\2", key).upper(): value for key, value in params.items()}
-        parameter = {"LANG": "J", **echo, "DATA_FORMAT": "J"}  # searchWord -> SEARCH_WORD, as #8 echoes
+        echo.pop("LANG", None)
+        parameter = {"LANG": params.get("lang", "J"), **echo, "DATA_FORMAT": "J"}  # searchWord -> SEARCH_WORD (#8)
         if not matches or start > len(matches):
             request.estat_status = 1
             return FakeResponse(200, _dump(envelope("GET_DATA_CATALOG", 1, NO_DATA_MESSAGE, parameter)).encode())
@@ -1248,6 +1273,7 @@ class FakeEstat:
         if "limit" in params:
             parameter["LIMIT"] = limit
         matches = [entry for entry in self.catalog if catalog_matches(entry, params, item_names=self.search_item_names)]
+        english = params.get("lang", "J") == "E"
         names_only = params.get("statsNameList", "").upper() == "Y"
         if names_only:  # #11: one LIST_INF per survey
             seen: dict[str, dict[str, Any]] = {}
@@ -1259,7 +1285,7 @@ class FakeEstat:
                 )
             items: list[Any] = sorted(seen.values(), key=lambda item: item["@id"])
         else:
-            items = [entry.table_inf for entry in matches]
+            items = [entry.english or entry.table_inf if english else entry.table_inf for entry in matches]
         total = len(items)
         if total == 0 or start > total:
             request.estat_status = 1

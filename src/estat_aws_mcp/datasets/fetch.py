@@ -166,7 +166,7 @@ async def fetch_dataset(
         metadata = _checked_metadata(stats_data_id, await source.meta_info(stats_data_id))
         resolved: ResolvedFilters = resolve_filters(metadata, filters)
         requests = resolved.request_params() if not resolved.is_empty else [{}]
-        reuse_key = source_key(requests)
+        reuse_key = source_key(requests, source_options(source))
         if reuse:
             reused = await _reused(store, stats_data_id, reuse_key, metadata, keep_rows, concurrency, started)
             if reused is not None:
@@ -178,7 +178,7 @@ async def fetch_dataset(
         # trip instead of two). It is checked against the count like any other page. When a stored
         # dataset may be reusable, the metadata is asked for alone first.
         resolved, requests = ResolvedFilters(), [{}]
-        reuse_key = source_key(requests)
+        reuse_key = source_key(requests, source_options(source))
         known: TableMetadata | None = None
         if reuse and await asyncio.to_thread(find_reusable, store, stats_data_id, reuse_key) is not None:
             known = _checked_metadata(stats_data_id, await source.meta_info(stats_data_id))
@@ -293,6 +293,7 @@ async def _fetch_counted(
         "pages": len(pages),
         "page_size": page_size,
         "concurrency": concurrency,
+        **source_options(source),
         **({SOURCE_KEY_FIELD: reuse_key} if reuse_key else {}),
     }
     writer = DatasetWriter(store, metadata, filters=resolved.echo, extra=summary, keep_rows=keep_rows)
@@ -522,30 +523,52 @@ async def fetch_in_order(
             await asyncio.gather(*tasks.values(), return_exceptions=True)
 
 
-class EstatClientSource:
-    """:class:`StatsSource` over :class:`~estat_aws_mcp.estat.client.EstatClient` (retries, process-wide limit)."""
+def source_options(source: StatsSource) -> dict[str, str]:
+    """Options of a source that change the rows' content (``lang``: English names), part of the reuse key."""
+    return dict(getattr(source, "options", None) or {})
 
-    def __init__(self, client: EstatClient) -> None:
+
+class EstatClientSource:
+    """:class:`StatsSource` over :class:`~estat_aws_mcp.estat.client.EstatClient` (retries, process-wide limit).
+
+    ``lang="E"`` asks e-Stat for English names (metadata and data requests alike); names in filters are
+    then resolved against the English names."""
+
+    def __init__(self, client: EstatClient, *, lang: str = "J") -> None:
+        if lang not in ("J", "E"):
+            raise InputError(f"lang must be 'J' (Japanese) or 'E' (English); got {lang!r}")
         self.client = client
+        self.lang = lang
+        self._lang = {"lang": "E"} if lang == "E" else {}
+
+    @property
+    def options(self) -> dict[str, str]:
+        return dict(self._lang)
 
     @property
     def process_limit(self) -> int:
         return self.client.limiter.limit
 
     async def meta_info(self, stats_data_id: str) -> MetaInfo:
-        return await self.client.get_meta_info(stats_data_id, explanationGetFlg="N")
+        return await self.client.get_meta_info(stats_data_id, explanationGetFlg="N", **self._lang)
 
     async def count(self, stats_data_id: str, params: Mapping[str, str]) -> StatsData:
         # The full count response (not just the int) carries TABLE_INF.UPDATED_DATE for the change check.
         return await self.client.get_stats_data(
-            stats_data_id, **params, cntGetFlg="Y", metaGetFlg="N", explanationGetFlg="N"
+            stats_data_id, **params, cntGetFlg="Y", metaGetFlg="N", explanationGetFlg="N", **self._lang
         )
 
     async def page(self, stats_data_id: str, params: Mapping[str, str], start: int, limit: int) -> FetchedPage:
         # With a client built on ValueCapturingTransport (see new_client) the VALUE array skips json.
         with capturing_values() as capture:
             data = await self.client.get_stats_data(
-                stats_data_id, **params, startPosition=start, limit=limit, metaGetFlg="N", explanationGetFlg="N"
+                stats_data_id,
+                **params,
+                startPosition=start,
+                limit=limit,
+                metaGetFlg="N",
+                explanationGetFlg="N",
+                **self._lang,
             )
         return FetchedPage(data, capture.value_lines)
 

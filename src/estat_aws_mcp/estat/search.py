@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -93,6 +93,19 @@ class StatsListClient(Protocol):
     async def get_stats_list(self, **params: Any) -> Mapping[str, Any]: ...
 
     async def count_stats_list(self, **params: Any) -> int: ...
+
+
+class WithLang:
+    """A :class:`StatsListClient` whose every request carries e-Stat's ``lang`` parameter."""
+
+    def __init__(self, client: StatsListClient, lang: str) -> None:
+        self._client, self._lang = client, lang
+
+    async def get_stats_list(self, **params: Any) -> Mapping[str, Any]:
+        return await self._client.get_stats_list(**params, lang=self._lang)
+
+    async def count_stats_list(self, **params: Any) -> int:
+        return await self._client.count_stats_list(**params, lang=self._lang)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -464,8 +477,14 @@ async def search_estat(
     max_results: int = 10,
     auto_suggest: bool = True,
     too_many_hits: int = TOO_MANY_HITS,
+    lang: str = "J",
 ) -> SearchResult:
-    """Search e-Stat tables; see the module docstring for every step."""
+    """Search e-Stat tables; see the module docstring for every step. ``lang="E"``: e-Stat answers with
+    English titles and names where it has them (the query is matched against them too)."""
+    if lang not in ("J", "E"):
+        raise InputError(f"lang must be 'J' (Japanese) or 'E' (English); got {lang!r}")
+    if lang == "E":
+        client = WithLang(client, "E")
     validate_query(query)
     validate_max_results(max_results)
     filters = filters or SearchFilters()
@@ -536,7 +555,7 @@ async def search_estat(
 
 
 async def _suggest(
-    client: StatsListClient,
+    client: StatsListClient | None,
     plan: SearchPlan,
     user_filters: SearchFilters,
     pool: FetchedPool,
@@ -544,7 +563,10 @@ async def _suggest(
     hit_status: str,
     too_many_hits: int,
     failed_split: SearchPlan | None,
+    counter: Callable[[dict[str, str]], Awaitable[int]] | None = None,
 ) -> tuple[list[Suggestion], list[str]]:
+    """Counted suggestions for ``plan`` (zero or too many hits); ``counter(params)`` counts one search
+    (default: getStatsList's limit=1 probe on ``client``)."""
     dictionary = load_synonym_dictionary()
     normalized = plan.analysis.normalized
     candidates: list[Candidate]
@@ -568,7 +590,8 @@ async def _suggest(
 
     async def count(candidate: Candidate) -> CountedSearch:
         candidate_plan = build_plan(candidate.query, candidate.filters)
-        hits = await client.count_stats_list(**candidate_plan.params())
+        params = candidate_plan.params()
+        hits = await counter(params) if counter is not None else await client.count_stats_list(**params)  # type: ignore[union-attr]
         return CountedSearch(candidate_plan.search_word, int(hits))
 
     return await count_candidates(candidates, count, original_hits=pool.total_hits, too_many_hits=too_many_hits)

@@ -9,7 +9,7 @@ as progress notifications when it sent a progress token, and always to the log.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.fastmcp import Context, FastMCP
 from mcp.types import ToolAnnotations
@@ -70,6 +70,13 @@ InlineRows = Annotated[
             f"response budget (default {INLINE_ROWS_DEFAULT}, at most {INLINE_ROWS_MAX}; 0: never). The dataset "
             "is written either way."
         ),
+    ),
+]
+FetchLang = Annotated[
+    Literal["J", "E"],
+    Field(
+        description="J: Japanese names (default); E: English names where e-Stat has them (then filter names "
+        "are matched against the English names; codes work either way)"
     ),
 ]
 Refresh = Annotated[
@@ -151,6 +158,7 @@ async def run_fetch(
     ctx: Context | None = None,
     inline_rows: int = INLINE_ROWS_DEFAULT,
     refresh: bool = False,
+    lang: str = "J",
 ) -> FetchDatasetResult:
     """The shared body of the three tools (also used by the tests and benchmarks)."""
     from estat_aws_mcp.datasets.fetch import EstatClientSource, fetch_dataset, new_client
@@ -169,7 +177,7 @@ async def run_fetch(
     with tool_errors():
         async with new_client(settings) as client:
             result = await fetch_dataset(
-                EstatClientSource(client),
+                EstatClientSource(client, lang=lang),
                 store,
                 stats_data_id,
                 mode=mode,
@@ -329,8 +337,9 @@ def register(mcp: FastMCP) -> None:
         ctx: Context,
         inline_rows: InlineRows = INLINE_ROWS_DEFAULT,
         refresh: Refresh = False,
+        lang: FetchLang = "J",
     ) -> FetchDatasetResult:
-        return await run_fetch("auto", stats_data_id, ctx=ctx, inline_rows=inline_rows, refresh=refresh)
+        return await run_fetch("auto", stats_data_id, ctx=ctx, inline_rows=inline_rows, refresh=refresh, lang=lang)
 
     @mcp.tool(
         name="fetch_dataset_filtered",
@@ -345,9 +354,16 @@ def register(mcp: FastMCP) -> None:
         ctx: Context,
         inline_rows: InlineRows = INLINE_ROWS_DEFAULT,
         refresh: Refresh = False,
+        lang: FetchLang = "J",
     ) -> FetchDatasetResult:
         return await run_fetch(
-            "filtered", stats_data_id, filters=filters, ctx=ctx, inline_rows=inline_rows, refresh=refresh
+            "filtered",
+            stats_data_id,
+            filters=filters,
+            ctx=ctx,
+            inline_rows=inline_rows,
+            refresh=refresh,
+            lang=lang,
         )
 
     @mcp.tool(
@@ -367,6 +383,7 @@ def register(mcp: FastMCP) -> None:
         concurrency: Concurrency = None,
         inline_rows: InlineRows = INLINE_ROWS_DEFAULT,
         refresh: Refresh = False,
+        lang: FetchLang = "J",
     ) -> FetchDatasetResult:
         return await run_fetch(
             "complete",
@@ -376,4 +393,5 @@ def register(mcp: FastMCP) -> None:
             ctx=ctx,
             inline_rows=inline_rows,
             refresh=refresh,
+            lang=lang,
         )

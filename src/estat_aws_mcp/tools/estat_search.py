@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
@@ -97,6 +97,11 @@ CollectAreaParam = Annotated[
     Field(description="Collection area level: 1 or 全国, 2 or 都道府県, 3 or 市区町村."),
 ]
 
+LangParam = Annotated[
+    Literal["J", "E"],
+    Field(description="J: Japanese (default); E: titles and names in English where e-Stat has them."),
+]
+
 
 async def _run_estat(action: Callable[..., Awaitable[T]]) -> T:
     """Open an e-Stat client, run ``action(client)``, and turn user-facing errors into tool errors."""
@@ -129,6 +134,7 @@ def register(mcp: FastMCP) -> None:
         auto_suggest: Annotated[
             bool, Field(description="Suggest rewritten searches (with hit counts) on zero or too many hits.")
         ] = True,
+        lang: LangParam = "J",
     ) -> SearchResult:
         from estat_aws_mcp.estat.search import search_estat, validate_filters, validate_query
 
@@ -137,7 +143,9 @@ def register(mcp: FastMCP) -> None:
             filters = validate_filters(survey_years, stats_field, stats_code, collect_area)
 
         async def run(client) -> SearchResult:
-            return await search_estat(client, query, filters, max_results=max_results, auto_suggest=auto_suggest)
+            return await search_estat(
+                client, query, filters, max_results=max_results, auto_suggest=auto_suggest, lang=lang
+            )
 
         result = await _run_estat(run)
         logger.info(

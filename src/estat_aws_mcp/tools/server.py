@@ -29,6 +29,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "dataset_files",
     "estat_search",
     "estat_describe",
+    "estat_files",
     "aws_cli",
     "dataset_fetch",
     "analytics",
