@@ -136,6 +136,7 @@ class Axis:
     name: str
     items: list[AxisItem]
     name_en: str | None = None  # SYNTHETIC English axis name (lang=E)
+    description: str | None = None  # SYNTHETIC axis explanation, sent as CLASS_OBJ/@description
 
     @classmethod
     def numbered(
@@ -375,10 +376,12 @@ class GeneratedTable:
         objs = []
         for n, axis in enumerate(self.axes):
             positions = range(len(axis.items)) if keep is None else keep[n]
+            obj = {"@id": axis.id, "@name": axis.name_en if lang == "E" and axis.name_en else axis.name}
+            if axis.description is not None:
+                obj["@description"] = axis.description
             objs.append(
                 {
-                    "@id": axis.id,
-                    "@name": axis.name_en if lang == "E" and axis.name_en else axis.name,
+                    **obj,
                     "CLASS": _one_or_list([axis.items[i].as_class(lang) for i in positions]),
                 }
             )

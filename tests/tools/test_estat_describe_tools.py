@@ -139,13 +139,14 @@ async def test_the_answer_stays_within_the_budget(fake_estat: FakeEstat) -> None
 
 async def test_english_names(fake_estat: FakeEstat) -> None:
     # SYNTHETIC English: no lang=E response was ever recorded (see PROVENANCE.md).
-    fake_estat.add_generated_table(
-        "0009100003", [Axis.areas(3), Axis.years(2019, 2020)], title_en="Population (SYNTHETIC)"
-    )
+    areas = Axis.areas(3)
+    areas.description = "全国及び都道府県（SYNTHETIC explanation）"
+    fake_estat.add_generated_table("0009100003", [areas, Axis.years(2019, 2020)], title_en="Population (SYNTHETIC)")
     data = described(await describe({"stats_data_id": "0009100003", "lang": "E"}))
     assert data.lang == "E" and data.title == "Population (SYNTHETIC)"
     area = next(a for a in data.axes if a.id == "area")
     assert area.name == "Area" and area.items[0].name == "Japan"
+    assert area.explanation == "全国及び都道府県（SYNTHETIC explanation）"  # CLASS_OBJ/@description
     assert all(r.params.get("lang") == "E" for r in fake_estat.requests)
     japanese = described(await describe({"stats_data_id": "0009100003"}))
     assert next(a for a in japanese.axes if a.id == "area").items[0].name == "全国"

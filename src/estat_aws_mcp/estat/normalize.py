@@ -273,7 +273,10 @@ def class_info(node: Any) -> list[ClassAxis]:
     axes: list[ClassAxis] = []
     for obj in objects:
         obj = as_object(obj)
+        # The axis explanation: the EXPLANATION child (explanationGetFlg=Y) or the @description attribute.
         explanation = obj.get("EXPLANATION")
+        if explanation in (None, ""):
+            explanation = obj.get("@description")
         axes.append(
             {
                 "id": str(obj.get("@id", "")),

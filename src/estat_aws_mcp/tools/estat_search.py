@@ -188,6 +188,7 @@ def register(mcp: FastMCP) -> None:
         stats_field: StatsFieldParam = None,
         stats_code: StatsCodeParam = None,
         collect_area: CollectAreaParam = None,
+        lang: LangParam = "J",
     ) -> ApplySuggestionsResult:
         from estat_aws_mcp.estat.search import search_estat, validate_filters, validate_query
         from estat_aws_mcp.estat.suggest import apply_substitutions, coerce_substitutions
@@ -208,7 +209,7 @@ def register(mcp: FastMCP) -> None:
         if run_search:
 
             async def run(client) -> SearchResult:
-                return await search_estat(client, outcome.rewritten, filters, max_results=max_results)
+                return await search_estat(client, outcome.rewritten, filters, max_results=max_results, lang=lang)
 
             search = await _run_estat(run)
         return ApplySuggestionsResult(
