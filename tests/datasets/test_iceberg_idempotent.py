@@ -176,3 +176,31 @@ def test_concurrent_loads_from_separate_processes_land_or_fail_clearly(
             assert outcome == manifest.row_count
     landed = sum(o for o in outcomes if not isinstance(o, Exception))
     assert len(_rows(settings)) == first.row_count + landed
+
+
+def test_a_locked_sqlite_catalog_becomes_a_clear_message(
+    settings: Settings, make_dataset: Callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    import estat_aws_mcp.datasets.iceberg as iceberg_module
+
+    manifest = make_dataset(rows=4)
+    load_dataset_to_iceberg(settings, manifest.dataset_id, "population")
+    real_load, calls = iceberg_module._load_once, {"n": 0}
+
+    def locked_twice(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise OperationalError("UPDATE iceberg_tables ...", {}, Exception("database is locked"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(iceberg_module, "_load_once", locked_twice)
+    monkeypatch.setattr(iceberg_module.time, "sleep", lambda s: None)
+    assert load_dataset_to_iceberg(settings, manifest.dataset_id, "population").table_row_count == 4
+    calls["n"] = -100  # locked for longer than the attempts last
+    with pytest.raises(iceberg_module.ConcurrentLoadError) as caught:
+        load_dataset_to_iceberg(settings, manifest.dataset_id, "population")
+    message = str(caught.value)
+    assert message.startswith("concurrent load, try again") and "estat.population" in message
+    assert "database is locked" not in message and "sqlalchemy" not in message.lower()

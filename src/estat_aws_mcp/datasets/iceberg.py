@@ -453,9 +453,9 @@ def _retryable_errors() -> tuple[type[BaseException], ...]:
 
     errors: list[type[BaseException]] = [CommitFailedException, ValidationException]
     with contextlib.suppress(ImportError):
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import IntegrityError, OperationalError
 
-        errors.append(OperationalError)  # SQLite "database is locked"
+        errors += [OperationalError, IntegrityError]  # SQLite "database is locked", a row inserted meanwhile
     return tuple(errors)
 
 
