@@ -18,8 +18,8 @@ INSTRUCTIONS = (
     "Search tables with search_estat_data, read their axes with describe_estat_table, fetch them into the "
     "dataset store with the fetch_* tools (they return a dataset_id; small results also come back inline, and "
     "an unchanged table already in the store is reused), convert or load them (CSV, Parquet, Iceberg), and "
-    "query loaded tables with analyze_with_athena. list_datasets / delete_dataset manage the store; datasets "
-    "are also resources (estat://datasets/{dataset_id}); the prompt analyze_estat_statistics walks through a "
+    "query loaded tables with analyze_with_athena or draw them with chart_dataset (PNG charts, prefecture "
+    "maps). list_datasets / delete_dataset manage the store; datasets are also resources (estat://datasets/{dataset_id}); the prompt analyze_estat_statistics walks through a "
     "whole analysis. e-Stat data shown to users must carry the credit notice returned with it."
 )
 
@@ -35,6 +35,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "analytics",
     "dataset_store",
     "resources",
+    "charts",
 )
 
 
