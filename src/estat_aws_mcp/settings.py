@@ -42,7 +42,8 @@ Authentication (one gate for the Function URL and ``serve --http``, see :mod:`es
 - ``ESTAT_MCP_RATE_LIMIT_PER_MINUTE`` (0 = off, the default) / ``ESTAT_MCP_RATE_LIMIT_BURST``: requests per
   caller (OAuth ``sub``, token or source IP) to the MCP endpoint; 429 with ``Retry-After`` beyond.
 - ``ESTAT_MCP_RATE_LIMIT_TABLE``: a DynamoDB table (partition key ``pk``, TTL attribute ``expires_at``) holding
-  one atomic counter per caller and minute, shared by all Lambda containers; unset: in-process buckets.
+  one atomic counter per caller and minute, shared by all Lambda containers; unset: ``ESTAT_MCP_OAUTH_STATE_TABLE``
+  when that is set (one table for both), else in-process buckets.
 - ``ESTAT_MCP_LAMBDA_RESPONSE_BUDGET_BYTES``: Lambda response allowance (default and maximum: the 6 MB cap
   less an envelope reserve); a larger answer becomes a tool error saying how to page.
 - ``ESTAT_MCP_DATASET_MAX_AGE_DAYS``: optional age limit of stored datasets in days (unset: keep them); older

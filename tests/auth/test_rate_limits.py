@@ -30,6 +30,9 @@ def test_off_by_default() -> None:
     assert isinstance(rate_limiter_from_settings(Settings(ESTAT_MCP_RATE_LIMIT_PER_MINUTE=60)), TokenBuckets)
     limiter = rate_limiter_from_settings(Settings(ESTAT_MCP_RATE_LIMIT_PER_MINUTE=60, ESTAT_MCP_RATE_LIMIT_TABLE=TABLE))
     assert isinstance(limiter, DynamoDbWindows)
+    shared = rate_limiter_from_settings(Settings(ESTAT_MCP_RATE_LIMIT_PER_MINUTE=60, ESTAT_MCP_OAUTH_STATE_TABLE=TABLE))
+    assert isinstance(shared, DynamoDbWindows)
+    assert shared.table == TABLE
 
 
 def test_token_buckets_refill_per_caller() -> None:

@@ -148,11 +148,16 @@ def guarded(task_root, e2e_dir, function_env, moto_server) -> Iterator[Deploymen
     env = {
         **function_env,
         "ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER": TOKEN_PARAMETER,
+        # Rotation (a re-read every 60 s by default) is tested in tests/auth; here the token must
+        # outlive whatever later tests do to moto, so the container trusts it for the whole module.
+        "ESTAT_MCP_AUTH_TOKEN_CACHE_S": "3600",
         "ESTAT_MCP_LAMBDA_RESPONSE_BUDGET_BYTES": "500000",
     }
     deployment = deploy(task_root, e2e_dir, "guarded", env)
-    # Warm up now: the token is read once and cached, whatever other tests later do to moto.
-    response = httpx.post(deployment.none.mcp_url, headers={**ACCEPT, "authorization": f"Bearer {TOKEN}"}, json=_ping())
+    # Warm up now (a cold start on a busy machine can take a while): the token is read and cached.
+    response = httpx.post(
+        deployment.none.mcp_url, headers={**ACCEPT, "authorization": f"Bearer {TOKEN}"}, json=_ping(), timeout=120
+    )
     assert response.status_code == 200, deployment.rie.log_tail()
     yield deployment
     undeploy(deployment)

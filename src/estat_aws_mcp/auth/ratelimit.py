@@ -130,6 +130,8 @@ def rate_limiter_from_settings(settings: Any) -> RateLimiter | None:
     """The configured limiter, or None when rate limiting is off (the default)."""
     if settings.rate_limit_per_minute <= 0:
         return None
-    if settings.rate_limit_table:
-        return DynamoDbWindows(settings.rate_limit_table, settings.rate_limit_per_minute)
+    # The OAuth proxy's state table has the same shape (pk, expires_at): one table serves both.
+    table = settings.rate_limit_table or getattr(settings, "oauth_state_table", None)
+    if table:
+        return DynamoDbWindows(table, settings.rate_limit_per_minute)
     return TokenBuckets(settings.rate_limit_per_minute, settings.rate_limit_burst)
