@@ -483,3 +483,25 @@ def test_an_interrupted_fetch_leaves_nothing(
     asyncio.run(main())
     assert store.list_keys() == []
     assert not any(path.is_file() for path in store.root.rglob("*"))
+
+
+def test_an_unknown_table_leaves_no_unretrieved_task_exception(fake_estat: FakeEstat, store: ObjectStore) -> None:
+    """Issue 15 item 10: the first page (requested alongside metadata and count) failed too, and its
+    exception was never retrieved ("Task exception was never retrieved" in the server log)."""
+    import gc
+
+    reported: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, context: reported.append(context))
+        for _ in range(5):
+            with pytest.raises(Exception, match=r"0000000999|300|not"):
+                await fetch(fake_estat, store, "0000000999", mode="auto", concurrency=4)
+        await asyncio.sleep(0.05)
+        gc.collect()  # a done task with an unread exception reports when it is collected
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    gc.collect()
+    assert [context.get("message") for context in reported] == []
+    assert store.list_keys() == []

@@ -224,9 +224,14 @@ async def fetch_dataset(
 
 
 async def _cancel(task: asyncio.Future[Any] | None) -> None:
-    if task is not None and not task.done():
+    """Cancel ``task`` if it still runs, and always collect its outcome: a task that already failed
+    (an unknown table fails its first page too) must have its exception retrieved, or asyncio logs
+    "Task exception was never retrieved" when it is garbage-collected."""
+    if task is None:
+        return
+    if not task.done():
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    await asyncio.gather(task, return_exceptions=True)
 
 
 async def _fetch_counted(

@@ -18,6 +18,8 @@ import os
 import re
 import shutil
 import tempfile
+import threading
+import time
 import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote
 
-from estat_aws_mcp.errors import InputError
+from estat_aws_mcp.errors import ConfigurationError, InputError
 
 _KEY_SEGMENT = re.compile(r"^[A-Za-z0-9._\-=]+$")
 MAX_KEY_LENGTH = 512
@@ -108,13 +110,68 @@ class ObjectStore(ABC):
         return sizes
 
 
-class LocalObjectStore(ObjectStore):
-    """A folder on the local disk. Atomic writes by temp file + ``os.replace`` in the same folder."""
+#: Prefix of the temporary files of atomic writes (never listed as keys).
+TEMP_PREFIX = ".tmp-"
+#: A temporary file untouched for this long belongs to a writer that died (a SIGKILLed fetch): longer
+#: than any fetch runs (a Lambda invocation lasts at most 15 minutes; the largest tables fetch in minutes
+#: locally) and a live writer touches its file with every batch it writes.
+STALE_TEMP_AGE_S = 6 * 3600.0
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+# Temporary files this process is writing right now (never swept, whatever their age).
+_live_temporaries: set[str] = set()
+_live_lock = threading.Lock()
+# Store roots already swept at start-up in this process.
+_swept_roots: set[Path] = set()
+
+
+def _sweep_folder(folder: Path, cutoff: float, *, recursive: bool) -> list[Path]:
+    removed = []
+    candidates = folder.rglob(f"{TEMP_PREFIX}*") if recursive else folder.glob(f"{TEMP_PREFIX}*")
+    for path in candidates:
+        with _live_lock:
+            live = str(path) in _live_temporaries
+        if live or path.is_symlink() or not path.is_file():
+            continue
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:  # its writer finished (or another sweep took it) meanwhile
+            continue
+    return removed
+
+
+class LocalObjectStore(ObjectStore):
+    """A folder on the local disk. Atomic writes by temp file + ``os.replace`` in the same folder.
+
+    Temporary files left by a writer that was killed (``.tmp-*``, untouched for
+    :data:`STALE_TEMP_AGE_S`) are removed when a process first opens the store and from a folder
+    before each write into it; files of writers still running in this process are never touched.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, stale_temp_age_s: float = STALE_TEMP_AGE_S) -> None:
         self.root = Path(root).expanduser().resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.stale_temp_age_s = stale_temp_age_s
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"the dataset store folder {str(self.root)[:300]} cannot be created ({exc.strerror or exc}); "
+                "set ESTAT_MCP_STORAGE_URI to a writable folder or an s3:// URI"
+            ) from None
         self.root_uri = self.root.as_uri()
+        if self.root not in _swept_roots:  # start-up: once per process and store
+            _swept_roots.add(self.root)
+            self.sweep_temporaries()
+
+    def sweep_temporaries(self, folder: Path | None = None) -> list[str]:
+        """Remove stale temporary files under ``folder`` (default: the whole store); their keys-like paths."""
+        cutoff = time.time() - self.stale_temp_age_s
+        target = folder if folder is not None else self.root
+        if not target.is_dir():
+            return []
+        removed = _sweep_folder(target, cutoff, recursive=folder is None)
+        return [path.relative_to(self.root).as_posix() for path in removed]
 
     def _path(self, key: str) -> Path:
         path = self.root / validate_key(key)
@@ -148,7 +205,10 @@ class LocalObjectStore(ObjectStore):
     def open_write(self, key: str) -> Iterator[BinaryIO]:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        self.sweep_temporaries(path.parent)  # before a write: what a killed writer left in this folder
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+        with _live_lock:
+            _live_temporaries.add(tmp)
         try:
             with os.fdopen(fd, "wb") as fh:
                 yield fh
@@ -159,6 +219,9 @@ class LocalObjectStore(ObjectStore):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+        finally:
+            with _live_lock:
+                _live_temporaries.discard(tmp)
 
     def open_read(self, key: str) -> BinaryIO:
         # O_NOFOLLOW closes the gap between the symlink check in _path and the open.
@@ -182,7 +245,7 @@ class LocalObjectStore(ObjectStore):
             return []
         keys = []
         for path in base.rglob("*"):
-            if path.is_file() and not path.is_symlink() and not path.name.startswith(".tmp-"):
+            if path.is_file() and not path.is_symlink() and not path.name.startswith(TEMP_PREFIX):
                 keys.append(path.relative_to(self.root).as_posix())
         return sorted(keys)
 
