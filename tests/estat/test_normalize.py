@@ -158,6 +158,19 @@ def test_meta_info_single_time_class_and_no_tab_axis() -> None:  # #3
     assert axes["cat02"]["items"][1]["parent_code"] == "001"
 
 
+def test_axis_explanation_is_read_from_class_obj_description() -> None:  # #15 + SYNTHETIC attribute
+    """e-Stat 3.0 sends an axis's explanation as CLASS_OBJ/@description (issue 15 item 18). No recording
+    here was made with explanationGetFlg=Y, so the attribute is added (SYNTHETIC) to recording #15."""
+    document = load(find("getMetaInfo_0004052037"))
+    objects = document["GET_META_INFO"]["METADATA_INF"]["CLASS_INF"]["CLASS_OBJ"]
+    assert all("@description" not in obj and "EXPLANATION" not in obj for obj in objects)
+    objects[0]["@description"] = "表章項目の説明 (SYNTHETIC)"
+    objects[1]["EXPLANATION"] = "not an e-Stat 3.0 field"
+    axes = normalize_meta_info(document)["classes"]
+    assert axes[0]["explanation"] == "表章項目の説明 (SYNTHETIC)"
+    assert [axis["explanation"] for axis in axes[1:]] == [None] * (len(axes) - 1)
+
+
 def test_meta_info_parent_codes_outside_the_list() -> None:  # #15
     result = normalize(find("getMetaInfo_0004052037"))
     axes = {axis["id"]: axis for axis in result["classes"]}

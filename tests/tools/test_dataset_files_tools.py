@@ -135,6 +135,26 @@ async def test_download_pages_locally_without_presigned_url(local_env: LocalObje
     assert "".join(parts) == whole and len(parts) > 3
 
 
+async def test_download_pages_carry_the_credit_and_end_on_line_boundaries(local_env: LocalObjectStore) -> None:
+    """Issue 15 item 12: the e-Stat credit on every page; 100-byte pages end on a line boundary when a line
+    fits, and a page smaller than one line says so (it used to end mid-field with note null)."""
+    from estat_aws_mcp.estat.credit import CREDIT_NOTICE
+
+    manifest = write_dataset(local_env, 50)
+    uri = (await call("save_dataset_as_csv", dataset_id=manifest.dataset_id)).structuredContent["uri"]
+    lines = local_env.read_bytes(local_env.key_from_uri(uri)).decode().splitlines(keepends=True)
+    longest = max(len(line.encode()) for line in lines)
+    page = (await call("download_csv_from_s3", uri=uri, max_bytes=longest + 5)).structuredContent
+    assert page["credit"] == CREDIT_NOTICE
+    assert page["content"].endswith("\n") and page["note"] is None
+
+    small = (await call("download_csv_from_s3", uri=uri, max_bytes=20)).structuredContent
+    assert small["credit"] == CREDIT_NOTICE
+    assert not small["content"].endswith("\n")
+    assert small["note"].startswith("page smaller than one line")
+    assert f"max_bytes >= {len(lines[0].encode())}" in small["note"]
+
+
 async def test_download_refusals_are_identical(local_env: LocalObjectStore, tmp_path: Path) -> None:
     (tmp_path / "secret.csv").write_text("secret\n")
     local_env.write_bytes("exports/real.csv", b"a\n")

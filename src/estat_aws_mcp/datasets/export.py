@@ -512,6 +512,10 @@ def _align_start(store: ObjectStore, key: str, offset: int, encoding: str) -> in
     return start + base + boundary
 
 
+#: How far ahead a page that ends inside a line looks for the line's end (to say what max_bytes would do).
+LINE_PROBE_BYTES = 1024 * 1024
+
+
 def read_csv_page(store: ObjectStore, key: str, *, offset: int, max_bytes: int, content_budget: int) -> CsvPage:
     """Bytes ``[offset, offset + max_bytes)`` of a stored CSV, decoded, ending on a line (or at least a
     character) boundary and trimmed until :func:`json_cost` fits ``content_budget``."""
@@ -573,9 +577,12 @@ def read_csv_page(store: ObjectStore, key: str, *, offset: int, max_bytes: int, 
         trimmed = True
     next_offset = start + end
     eof = next_offset >= total
-    note = None
+    notes = []
     if trimmed:
-        note = "page shortened to fit the response size budget"
+        notes.append("page shortened to fit the response size budget")
+    if text and not eof and not text.endswith("\n"):
+        notes.append(_mid_line_note(store, key, start, end, max_bytes))
+    note = "; ".join(notes) or None
     return CsvPage(
         uri=uri,
         encoding=encoding,
@@ -586,6 +593,20 @@ def read_csv_page(store: ObjectStore, key: str, *, offset: int, max_bytes: int, 
         eof=eof,
         content=text,
         note=note,
+    )
+
+
+def _mid_line_note(store: ObjectStore, key: str, start: int, end: int, max_bytes: int) -> str:
+    """What to say when a page ends inside a line (the line is longer than the page)."""
+    probe = store.read_range(key, start, LINE_PROBE_BYTES)
+    newline = probe.find(b"\n", end)
+    if newline >= 0:
+        needed = f"pass max_bytes >= {newline + 1} to get it whole"
+    else:
+        needed = f"it is longer than {LINE_PROBE_BYTES:,} bytes"
+    return (
+        f"page smaller than one line: it ends inside the line that starts at byte {start} (max_bytes={max_bytes}); "
+        f"{needed}, or continue from next_offset"
     )
 
 

@@ -10,10 +10,12 @@ month, range, day) right after the time columns, derived from the time code by t
 :mod:`estat_aws_mcp.estat.timecodes` (null for a code no rule covers; the fetch result then says so); then
 
 - ``unit``: the row's ``@unit``, else the unit of the first class item along the axes that has one;
-- ``value``: float64, null where e-Stat sent a marker (or anything that is not a number); a clock
-  time that the response's NOTE declares (time-use tables: ``"2:35"``, meaning 時刻) is a real value,
-  not a missing one, and becomes minutes since 0:00 (155.0), the same rule as
-  :func:`estat_aws_mcp.estat.normalize.parse_value`;
+- ``value``: float64 by the one rule shared with :func:`estat_aws_mcp.estat.normalize.parse_value`
+  (:data:`~estat_aws_mcp.estat.normalize.NUMBER_PATTERN`): a cell that is a number is that number, also
+  when NOTE declares it (tables declare ``0``, "the total is zero": value 0.0, its meaning in ``note``);
+  null where e-Stat sent a marker (or anything else that is not a number); a clock time that the
+  response's NOTE declares (time-use tables: ``"2:35"``, meaning 時刻) is a real value, not a missing
+  one, and becomes minutes since 0:00 (155.0);
 - ``value_raw``: the string exactly as e-Stat sent it;
 - ``note``: the meaning of a NOTE-declared cell, read from the same response's ``NOTE`` (never a
   built-in list);
@@ -28,14 +30,13 @@ joins and casts; pyarrow is imported only when a conversion runs.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from estat_aws_mcp.errors import UpstreamError
-from estat_aws_mcp.estat.normalize import CLOCK_TIME_PATTERN, MetaInfo, StatsData
+from estat_aws_mcp.estat.normalize import CLOCK_TIME_PATTERN, NUMBER_PATTERN, MetaInfo, StatsData, cell_number
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -47,7 +48,6 @@ TRAILING_COLUMNS: tuple[str, ...] = ("unit", "value", "value_raw", "note", "anno
 TIME_COLUMNS: tuple[str, ...] = ("time_start", "time_end", "time_granularity")
 DATE_COLUMNS = frozenset({"time_start", "time_end"})
 
-_PLAIN_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$", re.ASCII)
 _AXIS_ID = re.compile(r"^(tab|cat(0[1-9]|1[0-5])|area|time)$")
 
 
@@ -319,11 +319,9 @@ class PageConverter:
             marker_values = pa.array(list(markers), pa.string())
             is_marker = pc.fill_null(pc.is_in(value_raw, value_set=marker_values), False)
             note = pc.take(pa.array(list(markers.values()), pa.string()), pc.index_in(value_raw, marker_values))
-            numeric_raw = pc.if_else(is_marker, pa.scalar(None, pa.string()), value_raw)
         else:
             note = pa.nulls(len(value_raw), pa.string())
-            numeric_raw = value_raw
-        value = _parse_floats(numeric_raw)
+        value = _parse_floats(value_raw)  # a number is a number, NOTE-declared or not (note keeps the meaning)
         if markers:
             value = _with_clock_minutes(value, value_raw, is_marker)
         arrays += [unit, value, value_raw, note, columns["@anno"]]
@@ -345,26 +343,18 @@ def _with_clock_minutes(value: pa.Array, value_raw: pa.Array, declared: pa.Array
 
 
 def _parse_floats(raw: pa.Array) -> pa.Array:
-    """Vectorised cast of the non-marker cells to float64.
-
-    A cell no NOTE declared and that is not a plain finite number ("nan", "1_0", "１２") becomes
-    null rather than a surprising number; its text stays in ``value_raw``.
-    """
+    """Vectorised :func:`~estat_aws_mcp.estat.normalize.cell_number`: the cells that match
+    :data:`~estat_aws_mcp.estat.normalize.NUMBER_PATTERN` as float64, every other cell null (its text
+    stays in ``value_raw``; markers, "nan", "1_0", "１２")."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    plain = pc.fill_null(pc.match_substring_regex(raw, NUMBER_PATTERN), False)
     try:
-        numbers = pc.cast(raw, pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pa.array([_float_or_none(text) for text in raw.to_pylist()], pa.float64())
+        numbers = pc.cast(pc.if_else(plain, raw, pa.scalar(None, pa.string())), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # e.g. spaces around a number
+        return pa.array([None if text is None else cell_number(text) for text in raw.to_pylist()], pa.float64())
     finite = pc.is_finite(numbers)
     if pc.all(finite).as_py() is False:
         numbers = pc.if_else(finite, numbers, pa.scalar(None, pa.float64()))
     return numbers
-
-
-def _float_or_none(text: str | None) -> float | None:
-    if text is None or not _PLAIN_NUMBER.match(text):
-        return None
-    number = float(text)
-    return number if math.isfinite(number) else None

@@ -273,10 +273,9 @@ def class_info(node: Any) -> list[ClassAxis]:
     axes: list[ClassAxis] = []
     for obj in objects:
         obj = as_object(obj)
-        # The axis explanation: the EXPLANATION child (explanationGetFlg=Y) or the @description attribute.
-        explanation = obj.get("EXPLANATION")
-        if explanation in (None, ""):
-            explanation = obj.get("@description")
+        # e-Stat 3.0 sends an axis's explanation as the CLASS_OBJ attribute "@description"
+        # (explanationGetFlg=Y); there is no EXPLANATION element on CLASS_OBJ.
+        explanation = obj.get("@description")
         axes.append(
             {
                 "id": str(obj.get("@id", "")),
@@ -559,26 +558,41 @@ def clock_minutes(raw: str) -> float:
     return float(int(hours) * 60 + int(minutes))
 
 
+#: THE rule for a VALUE cell, shared by :func:`parse_value` / :func:`split_values` and the dataset
+#: converter (:mod:`estat_aws_mcp.datasets.schema`): a cell that is a plain finite decimal number
+#: (ASCII digits, optional sign, point and exponent, spaces around) is that number, even when the
+#: response's NOTE declares the same text as a special character (tables do declare ``0``, e.g.
+#: 集計した結果がゼロのもの, "the total is zero"). Written for both Python's ``re`` and Arrow's RE2.
+NUMBER_PATTERN = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+_NUMBER = re.compile(NUMBER_PATTERN, re.ASCII)
+
+
+def cell_number(text: str) -> float | None:
+    """The number a cell's text holds by :data:`NUMBER_PATTERN`, or None ("nan", "1_0", "１２", "-")."""
+    if not _NUMBER.match(text):
+        return None
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
 def parse_value(raw: Any, notes: Mapping[str, str]) -> tuple[float | None, str | None]:
     """(number, marker) for one raw cell.
 
-    - a number string (``"102.5"``, ``"-0.3"``, ``"0"``) -> ``(number, None)``;
+    - a number (``"102.5"``, ``"-0.3"``, ``"0"``; see :data:`NUMBER_PATTERN`) -> ``(number, None)``,
+      also when NOTE declares it (its meaning is still in ``notes``);
     - a clock time declared in NOTE (``"2:35"`` in time-use tables) -> ``(minutes since 0:00, None)``;
     - anything else (``"-"``, ``"***"``, ``"…"``, ``"X"``, declared in NOTE or not) -> ``(None, raw)``;
       look its meaning up in ``notes``. Empty or missing cells -> ``(None, None)``.
     """
     if raw is None or raw == "":
         return None, None
-    try:
-        number = float(raw)
-    except (TypeError, ValueError):
-        text = str(raw)
-        if text in notes and is_clock_time(text):
-            return clock_minutes(text), None
-        return None, text
-    if math.isfinite(number) and "_" not in raw:
+    text = raw if isinstance(raw, str) else str(raw)
+    number = cell_number(text)
+    if number is not None:
         return number, None
-    return None, str(raw)  # "nan", "inf", "1_0" are not e-Stat numbers
+    if text in notes and is_clock_time(text):
+        return clock_minutes(text), None
+    return None, text
 
 
 def split_values(
@@ -598,7 +612,8 @@ def split_values(
             add_number(number)
             add_marker(marker)
             continue
-        if isfinite(number) and "_" not in raw:  # type: ignore[operator]
+        # float() accepts what NUMBER_PATTERN does plus non-ASCII digits, "_" and inf/nan: those go the slow way.
+        if isfinite(number) and raw.isascii() and "_" not in raw:  # type: ignore[union-attr,operator]
             add_number(number)
             add_marker(None)
         else:
