@@ -360,7 +360,9 @@ def print_description(result: Any, out: TextIO) -> None:
                 for i in axis.items
             ]
             print(format_table(headers, rows), file=out)
-        if axis.next_offset is not None:
+        if axis.next_offset is not None and not axis.items:
+            print(f"  items: --axis {axis.id}", file=out)
+        elif axis.next_offset is not None:
             print(f"  … more: --axis {axis.id} --offset {axis.next_offset}", file=out)
         for note in axis.notes:
             print(f"  note: {note}", file=out)
