@@ -78,6 +78,16 @@ def test_huge_string_arguments_get_short_answers(tools: list[Tool]) -> None:
         assert size < SHORT_ANSWER_BYTES, (tool_name, list(arguments), size, _text(result)[:300])
 
 
+def test_an_engine_error_quoting_a_huge_input_is_cut(tmp_path, monkeypatch) -> None:
+    """DuckDB quotes the unknown table's name back: a 90,000-character name made a 90 KB error."""
+    monkeypatch.setenv("ESTAT_MCP_STORAGE_URI", str(tmp_path))
+    monkeypatch.setenv("ESTAT_MCP_SQL_ENGINE", "duckdb")
+    _, [result] = _calls([("analyze_with_athena", {"sql": "SELECT * FROM t" + "a" * 90_000})])
+    text = _text(result)
+    assert result.isError and "Catalog Error" in text
+    assert len(text) < SHORT_ANSWER_BYTES and "(message cut:" in text
+
+
 @pytest.mark.parametrize(
     ("argument", "value"),
     [

@@ -33,7 +33,8 @@ Rules (``tests/tools/test_tool_template.py`` checks them on ``tools/list`` for e
   :class:`~estat_aws_mcp.errors.EstatMcpError` to a tool error. No direct ``anyio`` calls in tools.
 - The core returns the pydantic output model itself; tool modules never copy a result field by field.
 - Unknown arguments are refused centrally by :class:`EstatMCP` (``additionalProperties: false`` in
-  every input schema); tool modules do nothing for it.
+  every input schema), and tool error messages are cut to :data:`MAX_ERROR_CHARS`; tool modules do
+  nothing for either.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ SHORT_TEXT_CHARS = 64
 NAME_CHARS = 200
 #: Unknown argument names listed in a refusal (the accepted ones are always listed in full).
 _UNKNOWN_LISTED = 5
+#: Longest tool error message sent; longer ones (an engine quoting a huge input back) are cut here, once
+#: for every tool.
+MAX_ERROR_CHARS = 3000
 
 
 def strict_input_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -89,7 +93,13 @@ class EstatMCP(FastMCP):
                     f"{name} does not accept the argument{plural} {shown}{more}; "
                     f"accepted arguments: {', '.join(accepted) or '(none)'}"
                 )
-        return await super().call_tool(name, arguments)
+        try:
+            return await super().call_tool(name, arguments)
+        except ToolError as exc:
+            message = str(exc)
+            if len(message) <= MAX_ERROR_CHARS:
+                raise
+            raise ToolError(f"{message[:MAX_ERROR_CHARS]}… (message cut: {len(message):,} characters)") from None
 
     async def _accepted_arguments(self, name: str) -> list[str] | None:
         for tool in await super().list_tools():
