@@ -275,6 +275,7 @@ async def test_an_unchanged_table_is_reused_without_page_requests(
     again = (await call("fetch_dataset_auto", {"stats_data_id": REUSE_ID})).structuredContent
     assert again["reused"] and again["dataset_id"] == first["dataset_id"] and again["row_count"] == 4320
     assert again["pages"] == 0 and len(again["sample"]) == SAMPLE_ROWS
+    assert again["fetched_at"] == first["fetched_at"]  # the data is as old as the first download
     assert fake_estat.count("getMetaInfo") == 1 and fake_estat.count("getStatsData") == 0
 
     fake_estat.reset_log()

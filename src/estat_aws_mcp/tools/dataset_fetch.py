@@ -121,6 +121,9 @@ class FetchDatasetResult(BaseModel):
         description="True: the store already held this table with the same filters at e-Stat's current "
         "UPDATED_DATE, so that dataset was returned without downloading (pass refresh=true to fetch again)",
     )
+    fetched_at: str | None = Field(
+        default=None, description="When the dataset's rows were downloaded from e-Stat (UTC; earlier when reused)"
+    )
     rows_inline: bool = Field(
         default=False, description="True: `rows` holds every row of the dataset (then `sample` is empty)"
     )
@@ -211,6 +214,7 @@ def build_result(store: Any, result: FetchResult) -> FetchDatasetResult:
         concurrency=result.concurrency,
         elapsed_s=round(result.elapsed_s, 3),
         reused=result.reused,
+        fetched_at=manifest.created_at,
         rows_inline=result.rows is not None,
         rows=[_compact(row) for row in result.rows] if result.rows is not None else None,
         sample=[] if result.rows is not None else result.sample[:SAMPLE_ROWS],
