@@ -275,11 +275,12 @@ async def describe_table(
         data_notes = [DataNote(char=char, meaning=meaning) for char, meaning in data["notes"].items()]
     hierarchical = [a.id for a in described if a.hierarchical]
     if hierarchical:
-        first = hierarchical[0]
+        first = next(a for a in described if a.id == hierarchical[0])
+        example = list(first.levels)[1] if len(first.levels) > 1 else "2"
         notes.append(
             f"Hierarchical axes: {', '.join(hierarchical)}. Fetched datasets carry <axis>_level and "
-            f"<axis>_parent_code columns; aggregate one level at a time (e.g. WHERE {first}_level = '2') "
-            "so parents and children are not counted together."
+            f"<axis>_parent_code columns; aggregate one level at a time (e.g. WHERE {first.id}_level = "
+            f"'{example}') so parents and children are not counted together."
         )
     if lang == "E" and table.get("title") and not table.get("title", "").isascii():
         notes.append("e-Stat has no English title for this table; Japanese names are shown where English is missing.")

@@ -231,10 +231,12 @@ def fetch_notes(metadata: Any) -> list[str]:
     """How to aggregate the hierarchical axes, and which time codes got no dates."""
     notes = []
     for axis in metadata.hierarchical_axes:
-        levels = ", ".join(f"level {level}: {count}" for level, count in metadata.axis(axis).levels.items())
+        counts = metadata.axis(axis).levels
+        levels = ", ".join(f"level {level}: {count}" for level, count in counts.items())
+        example = list(counts)[1] if len(counts) > 1 else "2"
         notes.append(
-            f"{axis} is hierarchical ({levels}): sum one level at a time, e.g. "
-            f"SELECT ... SUM(value) ... WHERE {axis}_level = '2', or parents and children are counted together."
+            f"{axis} is hierarchical ({levels}): sum one level at a time, e.g. SELECT ... SUM(value) ... "
+            f"WHERE {axis}_level = '{example}', or parents and children are counted together."
         )
     return notes + metadata.time_notes()
 
