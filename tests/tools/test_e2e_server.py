@@ -134,7 +134,7 @@ async def check_tool_listing(session: ClientSession) -> None:
     search = tools["search_estat_data"].inputSchema
     assert search["required"] == ["query"]
     assert set(search["properties"]) == {
-        "query", "max_results", "survey_years", "stats_field", "stats_code", "collect_area", "auto_suggest",
+        "query", "max_results", "survey_years", "stats_field", "stats_code", "collect_area", "auto_suggest", "lang",
     }  # fmt: skip
     assert (search["properties"]["max_results"]["minimum"], search["properties"]["max_results"]["maximum"]) == (1, 100)
     apply = tools["apply_keyword_suggestions"].inputSchema
