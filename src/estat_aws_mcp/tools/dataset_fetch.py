@@ -166,7 +166,7 @@ async def run_fetch(
     """The shared body of the three tools (also used by the tests and benchmarks)."""
     from estat_aws_mcp.datasets.fetch import EstatClientSource, fetch_dataset, new_client
 
-    settings, store = _settings_and_store()
+    settings, store = await in_worker_thread(_settings_and_store)  # opening a local store may sweep it
     effective = min(concurrency or settings.estat_concurrency, settings.estat_concurrency)
 
     async def progress(done: int, total: int, message: str) -> None:
