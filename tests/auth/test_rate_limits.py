@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -64,7 +66,7 @@ def table(aws_env):
 
 
 def test_dynamodb_windows_count_atomically_across_containers(table) -> None:
-    clock = Clock(1_800_000_010.0)  # 10 s into a minute
+    clock = Clock(time.time() // 60 * 60 + 10.0)  # 10 s into the current minute
     first, second = DynamoDbWindows(TABLE, 3, clock=clock), DynamoDbWindows(TABLE, 3, clock=clock)
     assert [first.admit("sub:alice"), second.admit("sub:alice"), first.admit("sub:alice")] == [None, None, None]
     assert second.admit("sub:alice") == 50  # the rest of the minute
