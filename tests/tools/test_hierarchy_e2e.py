@@ -65,6 +65,11 @@ async def test_describe_fetch_and_sum_one_level(
         for column in ("area_level", "area_parent_code", "time_start", "time_end", "time_granularity"):
             assert column in names
         assert {c["name"]: c["type"] for c in result["columns"]}["time_start"] == "date"
+        from estat_aws_mcp.datasets.manifest import load_manifest
+        from estat_aws_mcp.datasets.store import LocalObjectStore
+
+        manifest = load_manifest(LocalObjectStore(tmp_path / "store"), result["dataset_id"])
+        assert manifest.extra["hierarchical_axes"] == ["area"] and "time_notes" not in manifest.extra
 
         loaded = await session.call_tool("load_to_iceberg", {"dataset_id": result["dataset_id"], "table": "pop"})
         assert not loaded.isError, loaded.content

@@ -298,6 +298,8 @@ async def _fetch_counted(
         "pages": len(pages),
         "page_size": page_size,
         "concurrency": concurrency,
+        "hierarchical_axes": metadata.hierarchical_axes,
+        **({"time_notes": metadata.time_notes()} if metadata.time_notes() else {}),
         **source_options(source),
         **({SOURCE_KEY_FIELD: reuse_key} if reuse_key else {}),
     }

@@ -300,7 +300,10 @@ def _short(value: Any, limit: int) -> Any:
 _COMMON_NOTE = (
     f"A small result (at most inline_rows rows, default {INLINE_ROWS_DEFAULT}) comes back inline in `rows`, so "
     "a lookup of a few cells takes one call. A table already in the store with the same filters and e-Stat's "
-    "current UPDATED_DATE is reused (reused=true, one metadata request) unless refresh=true."
+    "current UPDATED_DATE is reused (reused=true, one metadata request) unless refresh=true. Columns: "
+    "<axis>_code, _name, _level, _parent_code per axis, time_start/time_end/time_granularity, unit, value; "
+    "hierarchical_axes names axes that nest (sum one level: WHERE area_level = '2'). Call "
+    "describe_estat_table first to see the axes and items."
 )
 
 FETCH_AUTO_DESCRIPTION = (
