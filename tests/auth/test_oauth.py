@@ -156,6 +156,7 @@ def test_a_forged_signature_is_refused(issuer, gate) -> None:
 
 def test_garbage_and_missing_kid_are_refused(issuer, gate) -> None:
     assert "well-formed" in refused(check(gate, "not-a-jwt")).message
+    assert "too long" in refused(check(gate, issuer.sign(padding="x" * 20_000))).message
     key = issuer.keys[0]
     no_kid = hand_made({"alg": "RS256"}, issuer.claims(), b"x")
     assert "kid" in refused(check(gate, no_kid)).message

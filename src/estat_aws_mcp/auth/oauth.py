@@ -40,6 +40,7 @@ ALLOWED_ALGORITHMS = ("RS256", "ES256")
 LEEWAY_S = 30
 PRM_PATH = "/.well-known/oauth-protected-resource"
 _MAX_DOCUMENT_BYTES = 512 * 1024
+MAX_TOKEN_CHARS = 16 * 1024  # Cognito access tokens are about 1 kB
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,8 @@ class AccessTokenValidator:
 
     def validate(self, token: str) -> AccessClaims:
         """The token's caller, or TokenRejected. Raises UpstreamError when no key set can be read."""
+        if len(token) > MAX_TOKEN_CHARS:
+            raise TokenRejected("The access token is too long to be one.")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:

@@ -131,7 +131,8 @@ class RotatingSsmToken:
         # Expired (or never read): the old value is not trusted any more.
         self._value = None
         if self._failure is not None and now - self._attempt_at < self.min_refresh_s:
-            raise self._failure
+            # A fresh exception each time (re-raising one object would grow its traceback).
+            raise type(self._failure)(str(self._failure))
         self._refresh(now)
         assert self._value is not None
         return self._value
