@@ -9,7 +9,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 PYTEST_ARGS ?=
 
-.PHONY: install run stdio test lint format bench clean e2e-tools scan deploy destroy
+.PHONY: install run stdio test lint format bench charts clean e2e-tools scan deploy destroy
 
 # checkov pins conflict with ours: it lives in its own venv, at a pinned version.
 SCAN_VENV     := .venv-scan
@@ -78,6 +78,11 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## make charts: the example PNGs of docs/charts.md (docs/images/chart-*.png), drawn by chart_dataset from
+## the fake e-Stat's SYNTHETIC prefecture table
+charts: $(STAMP)
+	$(BIN)/python -m tests.charts.examples docs/images
 
 clean:
 	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache .ruff_cache build dist src/*.egg-info

@@ -18,6 +18,7 @@ BENCHMARKS: tuple[str, ...] = (
     "estat_client",
     "sql_views_vs_arrow",
     "sql_memory_bomb",
+    "chart_render",
     "lambda_dispatch",
 )
 

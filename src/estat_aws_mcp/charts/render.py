@@ -185,8 +185,12 @@ def _draw_xy(ax, request: ChartRequest, data: PlotData, base: float) -> None:
         n = len(names)
         stacked = data.kind == "stacked_bar"
         width = 0.8 if stacked or n == 1 else 0.8 / n
+        from matplotlib.collections import PolyCollection
+
         positive = [0.0] * len(position)
         negative = [0.0] * len(position)
+        tops: list[float] = []
+        lows: list[float] = []
         for k, (name, colour) in enumerate(zip(names, colours, strict=True)):
             heights = [0.0] * len(position)
             present = [False] * len(position)
@@ -204,17 +208,31 @@ def _draw_xy(ax, request: ChartRequest, data: PlotData, base: float) -> None:
             else:
                 bottoms = [0.0] * len(position)
                 xs = [i - 0.4 + width * (k + 0.5) for i in range(len(position))]
-            keep = [i for i in range(len(position)) if present[i]]
-            ax.bar(
-                [xs[i] for i in keep],
-                [heights[i] for i in keep],
-                width=width,
-                bottom=[bottoms[i] for i in keep],
-                color=colour,
-                label=name or data.y,
-                edgecolor="white" if stacked else None,
-                linewidth=0.4 if stacked else 0,
+            # One PolyCollection per series: matplotlib's ax.bar adds a patch per bar (slow for hundreds).
+            rects = [
+                [
+                    (xs[i] - width / 2, bottoms[i]),
+                    (xs[i] - width / 2, bottoms[i] + heights[i]),
+                    (xs[i] + width / 2, bottoms[i] + heights[i]),
+                    (xs[i] + width / 2, bottoms[i]),
+                ]
+                for i in range(len(position))
+                if present[i]
+            ]
+            ax.add_collection(
+                PolyCollection(
+                    rects,
+                    facecolors=[colour],
+                    edgecolors="white" if stacked else "none",
+                    linewidths=0.4 if stacked else 0,
+                    label=name or data.y,
+                )
             )
+            tops += [b + h for b, h, p in zip(bottoms, heights, present, strict=True) if p]
+            lows += [min(b, b + h) for b, h, p in zip(bottoms, heights, present, strict=True) if p]
+        top, low = max([*tops, 0.0]), min([*lows, 0.0])
+        span = (top - low) or 1.0
+        ax.set_ylim(low - (0.05 * span if low < 0 else 0.0), top + 0.05 * span)
         ax.grid(axis="x", visible=False)
         ax.axhline(0, color="#333333", linewidth=0.8)
 
@@ -295,6 +313,7 @@ def _draw_map(figure, ax, request: ChartRequest, data: PlotData, base: float) ->
     ax.set_aspect("equal")
     ax.set_axis_off()
     bar = figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.8, pad=0.02)
-    bar.set_label(_value_label(request, data), fontsize=base)
+    # horizontal, above the scale: Japanese reads badly turned on its side
+    bar.ax.set_title(_value_label(request, data), fontsize=base * 0.9, loc="left", pad=base * 0.6)
     bar.ax.tick_params(labelsize=base * 0.8)
     bar.ax.yaxis.set_major_formatter(_number_formatter(values))
