@@ -163,3 +163,27 @@ async def test_english_names(fake_estat: FakeEstat) -> None:
 async def test_input_errors(fake_estat: FakeEstat, arguments: dict, message: str) -> None:
     text = error_text(await describe(arguments))
     assert message.lower() in text.lower()
+
+
+async def test_an_unknown_time_code_is_null_with_a_note_in_describe_and_fetch(
+    fake_estat: FakeEstat, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from estat_aws_mcp.tools import dataset_fetch
+
+    monkeypatch.setenv("ESTAT_MCP_STORAGE_URI", str(tmp_path / "store"))
+    # SYNTHETIC: a fiscal-quarter-shaped code no recording shows, next to a plain year.
+    time = Axis("time", "時間軸", [AxisItem("2020000000", "2020年"), AxisItem("2020100103", "2020年度1～3月期")])
+    fake_estat.add_generated_table("0009100004", [Axis.numbered("cat01", "男女", 2), time], notes=[])
+    data = described(await describe({"stats_data_id": "0009100004", "axis": "time"}))
+    axis = next(a for a in data.axes if a.id == "time")
+    unknown = next(item for item in axis.items if item.code == "2020100103")
+    assert (unknown.time_start, unknown.time_end, unknown.time_granularity) == (None, None, None)
+    assert len(axis.notes) == 1 and "2020100103" in axis.notes[0]
+
+    fetched = await call_tool(server_with(dataset_fetch), "fetch_dataset_auto", {"stats_data_id": "0009100004"})
+    assert not fetched.isError, fetched.content
+    result = fetched.structuredContent
+    assert any("2020100103" in note and "left null" in note for note in result["notes"])
+    by_code = {row["time_code"]: row for row in result["rows"]}
+    assert "time_start" not in by_code["2020100103"]  # null cells are left out of inline rows
+    assert by_code["2020000000"]["time_granularity"] == "year"

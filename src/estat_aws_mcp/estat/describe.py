@@ -310,15 +310,17 @@ async def describe_table(
 
 
 def wire_bytes(result: BaseModel) -> int:
-    """What the result costs on the wire (the shared measure when the handler provides it)."""
+    """What the result costs on the wire: ``limits.result_wire_bytes`` when the shared measure exists, else
+    the same estimate the fetch tools use (the indented text copy, escaped, plus the structured copy)."""
     try:
         from estat_aws_mcp.limits import result_wire_bytes  # type: ignore[attr-defined]
-    except ImportError:  # until limits.result_wire_bytes lands: text copy (indented, escaped) + structured copy
+
+        return int(result_wire_bytes(result))
+    except (ImportError, TypeError, AttributeError):
         import pydantic_core
 
         text = pydantic_core.to_json(result, indent=2).decode()
         return len(json.dumps(text, ensure_ascii=False).encode()) + len(pydantic_core.to_json(result)) + 1024
-    return int(result_wire_bytes(result))
 
 
 def fit_to_budget(result: TableDescription, budget: int = TOOL_RESULT_BUDGET_BYTES) -> TableDescription:
