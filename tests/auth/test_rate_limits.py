@@ -134,3 +134,24 @@ def test_callers_are_told_apart(issuer) -> None:
     assert isinstance(open_gate.check(GateRequest({}, source_ip="192.0.2.1")), Caller)
     assert isinstance(open_gate.check(GateRequest({}, source_ip="192.0.2.2")), Caller)
     assert open_gate.check(GateRequest({}, source_ip="192.0.2.1")).status == 429
+
+
+def test_two_lambda_containers_share_the_dynamodb_count(table, log_capture) -> None:
+    settings = Settings(ESTAT_MCP_AUTH_TOKEN=TOKEN, ESTAT_MCP_RATE_LIMIT_PER_MINUTE=3, ESTAT_MCP_RATE_LIMIT_TABLE=TABLE)
+    containers = [
+        build_function_url_handler(settings, server=build_test_server(), log=log_capture.logger) for _ in "ab"
+    ]
+
+    def call(handler) -> dict:
+        event = url_event(rpc("tools/list"))
+        event["headers"]["authorization"] = f"Bearer {TOKEN}"
+        return handler.handle(event, FakeLambdaContext())
+
+    first, second = containers
+    if time.time() % 60 > 50:  # the four calls must fall into one counting window (a minute)
+        time.sleep(60.5 - time.time() % 60)
+    assert [call(first)["statusCode"], call(second)["statusCode"], call(first)["statusCode"]] == [200, 200, 200]
+    limited = call(second)
+    assert limited["statusCode"] == 429
+    assert 1 <= int(limited["headers"]["Retry-After"]) <= 60
+    assert [r.get("auth") for r in log_capture.records() if r["message"] == "http request"][-1] == "rate_limited"
