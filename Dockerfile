@@ -5,8 +5,10 @@
 #   docker build --platform linux/arm64 --build-arg ARCH=arm64 -t estat-aws-mcp:arm64 .
 #
 # The same image also runs as a plain streamable-HTTP server (ECS Fargate, App Runner, Cloud Run):
-#   docker run -p 8080:8080 -e PYTHONPATH=/var/task --entrypoint /var/task/bin/estat-aws-mcp \
+#   docker run -p 8080:8080 -e PYTHONPATH=/var/task -e ESTAT_MCP_AUTH_TOKEN \
+#     --entrypoint /var/task/bin/estat-aws-mcp \
 #     estat-aws-mcp serve --http --host 0.0.0.0 --port 8080          # MCP at /mcp, GET /health
+#   (a token or ESTAT_MCP_AUTH_MODE=oauth is required off loopback; see docs/auth.md)
 #
 # Base image: AWS's Lambda Python 3.12 image on Amazon Linux 2023 (glibc 2.34), pinned to release
 # 3.12.2026.10.03.13 in its per-architecture variant (tag suffix -x86_64 / -arm64). Python 3.12 is the newest
