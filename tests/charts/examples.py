@@ -20,7 +20,7 @@ import anyio
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-PREFECTURES = "area_code LIKE '__000' AND area_code <> '00000'"
+PREFECTURES = "area_level = '2'"  # the prefecture level (全国 is '1', municipalities '3')
 EXAMPLES: dict[str, dict] = {
     "line": {
         "sql": "SELECT time_name, area_name, value FROM population WHERE cat01_code = '000' "
@@ -57,7 +57,7 @@ EXAMPLES: dict[str, dict] = {
     "scatter": {
         "sql": "SELECT m.value AS male, f.value AS female FROM population m JOIN population f "
         "USING (area_code, time_code) WHERE m.cat01_code = '001' AND f.cat01_code = '002' "
-        f"AND m.{PREFECTURES.replace(' AND ', ' AND m.')}",
+        f"AND m.{PREFECTURES}",
         "x": "male",
         "y": "female",
         "title": "男性人口と女性人口（都道府県×年、合成データ）",

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.anyio
 SRC = Path(estat_aws_mcp.__file__).resolve().parents[1]
 PREFECTURES_2024 = (
     "SELECT area_code, area_name, value FROM pop WHERE cat01_code = '000' AND time_code = '2024000000' "
-    "AND area_code LIKE '__000' AND area_code <> '00000'"
+    "AND area_level = '2'"
 )
 TREND = (
     "SELECT time_name, area_name, value FROM pop WHERE cat01_code = '000' "
