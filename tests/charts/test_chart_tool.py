@@ -91,6 +91,9 @@ async def check_charts(session: ClientSession) -> None:
     assert mapped.structuredContent["rows_plotted"] == 47
     assert len(mapped.structuredContent["vega_lite"]["data"]["values"]) == 47
     assert 20_000 < mapped.structuredContent["png_bytes"] < 300_000
+    from estat_aws_mcp.limits import TOOL_RESULT_BUDGET_BYTES
+
+    assert len(mapped.model_dump_json().encode()) < TOOL_RESULT_BUDGET_BYTES  # image + text + structured + spec
     # the map's 47 prefectures: sampled at the same pixels as a local rendering of the same request
     from estat_aws_mcp.charts.data import prepare
     from estat_aws_mcp.charts.models import ChartRequest

@@ -262,3 +262,27 @@ def test_vega_lite_spec_of_every_kind(kind: str) -> None:
         assert spec["encoding"]["y"]["field"] == "value"
     if kind == "stacked_bar":
         assert spec["encoding"]["y"]["stack"] == "zero"
+
+
+def test_the_answer_stays_within_the_result_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A spec that would push the answer over the budget is refused with what to do; without it the chart fits."""
+    import estat_aws_mcp.charts.core as core
+    from estat_aws_mcp.charts.models import ChartSummary
+
+    request = REQUESTS["line"]
+    data = prepare(request, data_for("line"))
+    png = render_png(request, data)
+    summary = ChartSummary(
+        kind="line", title="t", x="x", y="y", rows_plotted=30, rows_returned=30, series=[], width_px=1000,
+        height_px=600, png_bytes=len(png), sql="SELECT 1", engine="duckdb",
+        vega_lite=vega_lite_spec(request, data, "t"),
+    )  # fmt: skip
+    size = core.result_bytes(png, summary)
+    assert len(png) * 4 // 3 < size < core.TOOL_RESULT_BUDGET_BYTES
+    core._check_budget(png, summary)  # fits
+    monkeypatch.setattr(core, "TOOL_RESULT_BUDGET_BYTES", size - 1)
+    with pytest.raises(InputError, match="without include_spec"):
+        core._check_budget(png, summary)
+    monkeypatch.setattr(core, "TOOL_RESULT_BUDGET_BYTES", len(png))
+    with pytest.raises(InputError, match="smaller width/height"):
+        core._check_budget(png, summary.model_copy(update={"vega_lite": None}))

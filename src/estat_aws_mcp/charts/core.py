@@ -18,7 +18,11 @@ from estat_aws_mcp.charts.models import (
     SeriesSummary,
 )
 from estat_aws_mcp.errors import InputError
+from estat_aws_mcp.limits import TOOL_RESULT_BUDGET_BYTES
 from estat_aws_mcp.settings import Settings
+
+#: Room for the JSON-RPC envelope and the text summary's fixed lines.
+_ENVELOPE_BYTES = 8 * 1024
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ def chart_dataset(settings: Settings, request: ChartRequest, *, deadline: float 
     result = get_engine(settings).execute(request.sql, max_rows=MAX_POINTS, deadline=deadline, dialect=request.dialect)
     data = prepare(request, result)
     png = render_png(request, data)
-    if len(png) > MAX_PNG_BYTES:
+    if len(png) > MAX_PNG_BYTES:  # also bounded below, with everything else, by the result budget
         raise InputError(
             f"the chart image would be {len(png) // 1024} KB (at most {MAX_PNG_BYTES // 1024} KB): use a smaller "
             "width/height or plot fewer points"
@@ -89,7 +93,33 @@ def chart_dataset(settings: Settings, request: ChartRequest, *, deadline: float 
         notices=[*result.notices, *data.notices, *_extremes(data)],
         vega_lite=spec,
     )
+    _check_budget(png, summary)
     return RenderedChart(png=png, summary=summary)
+
+
+def result_bytes(png: bytes, summary: ChartSummary) -> int:
+    """What the tool result costs on the wire: the PNG in base64, the structured summary, and the text
+    copy (the same facts without the spec, the SQL included)."""
+    import pydantic_core
+
+    structured = len(pydantic_core.to_json(summary))
+    text = len(summary.sql.encode()) + sum(len(n.encode()) for n in summary.notices) + 2 * 1024
+    return (len(png) + 2) // 3 * 4 + structured + text + _ENVELOPE_BYTES
+
+
+def _check_budget(png: bytes, summary: ChartSummary) -> None:
+    size = result_bytes(png, summary)
+    if size <= TOOL_RESULT_BUDGET_BYTES:
+        return
+    if summary.vega_lite is not None:
+        raise InputError(
+            f"the answer with the Vega-Lite spec would be {size // 1024} KB (at most "
+            f"{TOOL_RESULT_BUDGET_BYTES // 1024} KB): ask without include_spec, or plot fewer points"
+        )
+    raise InputError(
+        f"the answer would be {size // 1024} KB (at most {TOOL_RESULT_BUDGET_BYTES // 1024} KB): use a smaller "
+        "width/height or a shorter SQL text"
+    )
 
 
 def _extremes(data) -> list[str]:
