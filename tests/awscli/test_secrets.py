@@ -138,7 +138,7 @@ def test_through_the_mcp_tool_surface(canary_env: None) -> None:
     from estat_aws_mcp.tools.server import build_server
 
     async def call_all() -> list[str]:
-        async with create_connected_server_and_client_session(build_server()._mcp_server) as client:
+        async with create_connected_server_and_client_session(build_server()) as client:
             texts = []
             for command in COMMANDS:
                 answer = await client.call_tool("run_aws_cli", {"command": command})

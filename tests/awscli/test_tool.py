@@ -14,7 +14,7 @@ from tests.awscli.conftest import LOG_GROUP, SeededAws
 
 
 async def _session_calls(calls: list[dict[str, Any]]) -> tuple[Any, list[Any]]:
-    async with create_connected_server_and_client_session(build_server()._mcp_server) as client:
+    async with create_connected_server_and_client_session(build_server()) as client:
         tools = await client.list_tools()
         tool = next(t for t in tools.tools if t.name == "run_aws_cli")
         results = [await client.call_tool("run_aws_cli", arguments) for arguments in calls]

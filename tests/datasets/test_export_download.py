@@ -7,8 +7,9 @@ import codecs
 
 import pytest
 
-from estat_aws_mcp.datasets.export import export_csv, json_cost, read_csv_page
+from estat_aws_mcp.datasets.export import export_csv, read_csv_page
 from estat_aws_mcp.errors import InputError
+from estat_aws_mcp.limits import result_wire_bytes
 
 BIG_BUDGET = 10**9
 # Lines of mixed width: ASCII, 2-byte cp932 / 3-byte UTF-8 kanji, half-width kana (1 byte in cp932),
@@ -88,7 +89,7 @@ def test_pages_are_trimmed_to_the_content_budget(local_store) -> None:
     pages = _pages(local_store, "exports/q.csv", max_bytes=100_000, budget=budget)
     assert "".join(p.content for p in pages) == text
     assert len(pages) > 1
-    assert all(json_cost(p.content) <= budget for p in pages)
+    assert all(result_wire_bytes({"content": p.content}) <= budget for p in pages)
     assert pages[0].note and "budget" in pages[0].note
 
 

@@ -29,6 +29,7 @@ from estat_aws_mcp.estat.search import (
     validate_survey_years,
 )
 from estat_aws_mcp.estat.search_models import SearchFilters, SearchResult
+from estat_aws_mcp.limits import result_wire_bytes
 
 # Recording #12 (PROVENANCE.md): table 0003433219 appears three times, once per COLLECT_AREA.
 CENSUS_LIST = "hermes__getStatsList_searchWord-danjobetsu-jinko_statsCode-00200521_surveyYears-2020_limit40__TRUNCATED-4of40__2026-10-02.json"
@@ -308,10 +309,9 @@ def test_fit_to_budget_drops_results_from_the_end(estat_fixtures_dir: Path) -> N
         query="q", search_word="q", keywords=["q"], filters=SearchFilters(), total_hits=40, hit_status="ok",
         results=results, tables_ranked=40, rows_fetched=40, more_available=False,
     )  # fmt: skip
-    one = len(results[0].model_dump_json().encode())
-    budget = len(response.model_dump_json().encode()) - 5 * one
+    budget = result_wire_bytes(response) - 5 * (result_wire_bytes(response) // 40)
     trimmed = fit_to_budget(response, budget)
-    assert len(trimmed.model_dump_json().encode()) <= budget
+    assert result_wire_bytes(trimmed) <= budget
     assert 30 <= len(trimmed.results) < 40
     assert "cut" in trimmed.notes[-1]
     assert fit_to_budget(response) is response

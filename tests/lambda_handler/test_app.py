@@ -96,7 +96,7 @@ def test_a_batch_gets_a_list_with_every_id(handler) -> None:
     assert status == 200
     assert [item["id"] for item in body] == [1, "two", 3]
     assert body[1]["result"]["content"][0]["text"] == "b"
-    assert body[2]["error"]["code"] == types.INVALID_PARAMS
+    assert body[2]["error"]["code"] == types.METHOD_NOT_FOUND  # issue 15: not the SDK's -32602
 
 
 @pytest.mark.parametrize(
@@ -265,7 +265,7 @@ class TestStructuredLogs:
         ("message", "outcome"),
         [
             (call("fails"), "tool_error"),
-            (rpc("no/such"), "error -32602"),
+            (rpc("no/such"), "error -32601"),
             (call("blob", size=7_000_000), "oversized"),
         ],
     )

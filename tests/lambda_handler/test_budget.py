@@ -7,7 +7,8 @@ import json
 import pytest
 from mcp import types
 
-from estat_aws_mcp.lambda_handler.budget import ResponseBudget, encoded_size
+from estat_aws_mcp.lambda_handler.budget import ResponseBudget
+from estat_aws_mcp.limits import result_wire_bytes
 
 
 @pytest.mark.parametrize(
@@ -17,7 +18,7 @@ from estat_aws_mcp.lambda_handler.budget import ResponseBudget, encoded_size
 def test_encoded_size_is_the_doubly_encoded_length(text) -> None:
     answer = types.JSONRPCResponse(jsonrpc="2.0", id="é", result={"text": text, "list": [1, 'a"b', None]})
     expected = len(json.dumps(json.dumps(answer.model_dump(by_alias=True, exclude_none=True))))
-    assert encoded_size(answer) == expected
+    assert result_wire_bytes(answer, lambda_body=True) == expected
 
 
 def test_budget_charges_what_it_admits_and_resets() -> None:
@@ -28,14 +29,39 @@ def test_budget_charges_what_it_admits_and_resets() -> None:
     assert budget.admit(request, small) == (small, True)
     replacement, fits = budget.admit(request, big)
     assert not fits and replacement.result["isError"] is True
-    assert budget.used_bytes > encoded_size(small)
+    assert budget.used_bytes > result_wire_bytes(small, lambda_body=True)
     budget.reset()
     assert budget.used_bytes == 0 and budget.available_bytes == 3000
 
 
 @pytest.mark.parametrize("body", ["", '{"a": "b\\\\c"}', "統計", "x" * 1000, "raw\nnewline\x01"])
 def test_result_size_matches_the_encoding(body) -> None:
-    from estat_aws_mcp.lambda_handler.app import _result_size
+    from estat_aws_mcp.lambda_handler.app import _invocation_payload_bytes
 
     response = {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": body}
-    assert _result_size(response) == len(json.dumps(response))
+    assert _invocation_payload_bytes(response) == len(json.dumps(response))
+
+
+def test_a_large_batch_keeps_every_answer_that_fits(log_capture) -> None:
+    """Issue 15: 200+ tools/list in one batch used to come back as 200+ errors (replacements not counted)."""
+    from estat_aws_mcp.lambda_handler.app import build_function_url_handler
+    from estat_aws_mcp.limits import LAMBDA_RESPONSE_CAP_BYTES
+    from estat_aws_mcp.settings import Settings
+    from tests.lambda_handler.conftest import FakeLambdaContext, rpc, url_event
+
+    handler = build_function_url_handler(Settings(), log=log_capture.logger)
+    one = handler.handle(url_event(rpc("tools/list")), FakeLambdaContext())
+    fits = LAMBDA_RESPONSE_CAP_BYTES // len(json.dumps(one["body"]))
+    count = max(250, 3 * fits)
+    response = handler.handle(url_event([rpc("tools/list", id=i) for i in range(count)]), FakeLambdaContext())
+    assert response["statusCode"] == 200
+    assert len(json.dumps(response)) <= LAMBDA_RESPONSE_CAP_BYTES
+    answers = json.loads(response["body"])
+    assert [a["id"] for a in answers] == list(range(count))
+    kept = [a for a in answers if "result" in a]
+    replaced = [a for a in answers if "error" in a]
+    assert len(kept) >= fits - 3  # nearly everything that fits is kept...
+    assert answers[: len(kept)] == kept  # ...in order, and only the tail is replaced
+    assert all("6 MB" in a["error"]["message"] for a in replaced)
+    (http,) = [r for r in log_capture.records() if r["message"] == "http request"][-1:]
+    assert http["replaced_answers"] == len(replaced) > 0

@@ -243,7 +243,11 @@ def test_http_edges_through_the_url(inprocess) -> None:
     assert (note.status_code, note.text) == (202, "")
     batch = httpx.post(f"{url}/mcp", headers=ACCEPT, json=[_ping(1), {"jsonrpc": "2.0", "method": "x/y", "id": "b"}])
     assert [item["id"] for item in batch.json()] == [1, "b"]
-    assert batch.json()[1]["error"]["code"] == -32602
+    assert batch.json()[1]["error"]["code"] == -32601  # method not found (issue 15)
+    empty = httpx.post(f"{url}/mcp", headers=ACCEPT, content=b"[]")
+    assert (empty.status_code, empty.json()["error"]["code"]) == (400, -32600)
+    deep = httpx.post(f"{url}/mcp", headers=ACCEPT, content=b"[" * 100_000 + b"]" * 100_000)
+    assert (deep.status_code, deep.json()["error"]["code"]) == (400, -32700)
     invocations = inprocess.none.invocations
     too_big = httpx.post(f"{url}/mcp", headers=ACCEPT, content=b"[" + b" " * (6 * 1024 * 1024 + 10) + b"]")
     assert too_big.status_code == 413

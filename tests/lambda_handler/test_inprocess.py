@@ -51,7 +51,6 @@ def test_tool_call_result_carries_the_request_id(dispatcher, request_id) -> None
 @pytest.mark.parametrize(
     ("message", "code"),
     [
-        (rpc("no/such/method", id=3), types.INVALID_PARAMS),  # the SDK's answer to an unknown method
         (rpc("tools/call", {"arguments": {}}, id=4), types.INVALID_PARAMS),
         # An exception outside a tool: the SDK says code 0, which JSON-RPC does not define.
         (rpc("prompts/get", {"name": "missing"}, id=5), types.INTERNAL_ERROR),

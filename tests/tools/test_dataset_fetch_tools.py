@@ -15,8 +15,8 @@ from mcp.types import JSONRPCResponse
 from estat_aws_mcp.datasets.manifest import load_manifest
 from estat_aws_mcp.datasets.store import LocalObjectStore
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
-from estat_aws_mcp.limits import SAMPLE_ROWS, TOOL_RESULT_BUDGET_BYTES
-from estat_aws_mcp.tools.dataset_fetch import ECHO_LIST_LIMIT, FetchDatasetResult, fit_to_budget, result_size
+from estat_aws_mcp.limits import SAMPLE_ROWS, TOOL_RESULT_BUDGET_BYTES, result_wire_bytes
+from estat_aws_mcp.tools.dataset_fetch import ECHO_LIST_LIMIT, FetchDatasetResult, fit_to_budget
 from estat_aws_mcp.tools.server import build_server
 from tests.estat.conftest import _fake_estat_server, fake_estat  # noqa: F401  (fixtures)
 from tests.fakes.fake_estat import Axis, AxisItem, FakeEstat
@@ -183,9 +183,9 @@ def test_fit_to_budget_bounds_any_result() -> None:
         elapsed_s=0.1,
         sample=[{"area_name": huge, "value": 1.0}] * SAMPLE_ROWS,
     )
-    assert result_size(result) > TOOL_RESULT_BUDGET_BYTES
+    assert result_wire_bytes(result) > TOOL_RESULT_BUDGET_BYTES
     fitted = fit_to_budget(result)
-    assert result_size(fitted) <= TOOL_RESULT_BUDGET_BYTES
+    assert result_wire_bytes(fitted) <= TOOL_RESULT_BUDGET_BYTES
     assert fitted.sample and fitted.truncated
 
 
@@ -247,7 +247,7 @@ def test_inline_rows_too_large_for_the_budget_fall_back_to_a_sample() -> None:
         sample=[],
     )
     fitted = fit_to_budget(result)
-    assert result_size(fitted) <= TOOL_RESULT_BUDGET_BYTES
+    assert result_wire_bytes(fitted) <= TOOL_RESULT_BUDGET_BYTES
     assert fitted.rows is None and not fitted.rows_inline and len(fitted.sample) == SAMPLE_ROWS
     assert any("inline" in note for note in fitted.truncated)
 

@@ -21,7 +21,7 @@ from estat_aws_mcp.awscli.result import AwsCliResult
 from estat_aws_mcp.awscli.validator import audit_text
 from estat_aws_mcp.deadline import stop_by
 from estat_aws_mcp.errors import ConfigurationError
-from estat_aws_mcp.limits import TEXT_OUTPUT_BUDGET_CHARS, TOOL_RESULT_BUDGET_BYTES
+from estat_aws_mcp.limits import TEXT_OUTPUT_BUDGET_CHARS, TOOL_RESULT_BUDGET_BYTES, result_wire_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ def to_call_tool_result(result: AwsCliResult, *, hard_cap_bytes: int = HARD_CAP_
 
     answer = build()
     for _ in range(8):
-        size = len(answer.model_dump_json(by_alias=True, exclude_none=True).encode("utf-8"))
+        size = result_wire_bytes(answer)
         if size <= hard_cap_bytes or not result.output:
             return answer
         keep = int(len(result.output) * hard_cap_bytes / size * 0.9)

@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 
 import httpx
 from mcp import ClientSession
-from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import McpError
 
 # Lambda's maximum timeout: a function never runs longer than this.
@@ -108,7 +107,7 @@ async def connect_function_url(
         headers: dict[str, str] | None = None, timeout: Any = None, auth: httpx.Auth | None = None
     ) -> httpx.AsyncClient:
         # Our timeout, not the wrapper's single number (which would also make connects wait 900 s).
-        return create_mcp_http_client(headers=headers, timeout=http_timeout(function_timeout_s), auth=auth)
+        return httpx.AsyncClient(headers=headers, timeout=http_timeout(function_timeout_s), auth=auth)
 
     if iam:
         if token:

@@ -30,6 +30,7 @@ from estat_aws_mcp.datasets.manifest import DATA_FILE, DatasetManifest, dataset_
 from estat_aws_mcp.datasets.store import ObjectStore
 from estat_aws_mcp.errors import InputError, UpstreamError, quote_prefix
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
+from estat_aws_mcp.limits import result_wire_bytes
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -427,14 +428,6 @@ def export_parquet(
 _CP932_LOOKBACK = 64 * 1024
 
 
-def json_cost(text: str) -> int:
-    """Bytes ``text`` can add to a FastMCP tool response: once in structuredContent, once as JSON inside
-    the text copy. Measured with ``ensure_ascii`` (non-ASCII as ``\\uXXXX``), the costlier of the two
-    encodings a transport may use, so the budget holds whichever serialiser sends the answer."""
-    once = json.dumps(text)
-    return len(once) + len(json.dumps(once))
-
-
 def detect_csv_encoding(key: str, head: bytes) -> str:
     """The encoding of a stored CSV: from the export's name, else a BOM, else UTF-8."""
     name = key.rsplit("/", 1)[-1]
@@ -518,7 +511,8 @@ LINE_PROBE_BYTES = 1024 * 1024
 
 def read_csv_page(store: ObjectStore, key: str, *, offset: int, max_bytes: int, content_budget: int) -> CsvPage:
     """Bytes ``[offset, offset + max_bytes)`` of a stored CSV, decoded, ending on a line (or at least a
-    character) boundary and trimmed until :func:`json_cost` fits ``content_budget``."""
+    character) boundary and trimmed until its cost in a tool result (:func:`~estat_aws_mcp.limits.result_wire_bytes` of
+    ``{"content": text}``) fits ``content_budget``."""
     if offset < 0:
         raise InputError("offset must be >= 0")
     if max_bytes < 1:
@@ -569,9 +563,9 @@ def read_csv_page(store: ObjectStore, key: str, *, offset: int, max_bytes: int, 
             note=f"the file is not valid {codec} text; content_base64 holds the raw bytes",
         )
     trimmed = False
-    while text and json_cost(text) > content_budget:
+    while text and result_wire_bytes({"content": text}) > content_budget:
         # Shrink in proportion (with a margin) and re-cut on a line/character boundary.
-        ratio = content_budget / json_cost(text)
+        ratio = content_budget / result_wire_bytes({"content": text})
         end = cut_point(raw, max(1, int(end * ratio * 0.95)), False)
         text = raw[:end].decode(codec)
         trimmed = True

@@ -28,7 +28,7 @@ from estat_aws_mcp.errors import EstatMcpError, InputError
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
 from estat_aws_mcp.estat.normalize import ClassAxis, MetaInfo, StatsData
 from estat_aws_mcp.estat.timecodes import parse_time_code
-from estat_aws_mcp.limits import TOOL_RESULT_BUDGET_BYTES
+from estat_aws_mcp.limits import TOOL_RESULT_BUDGET_BYTES, result_wire_bytes
 
 Lang = Literal["J", "E"]
 
@@ -309,26 +309,12 @@ async def describe_table(
     return fit_to_budget(result, budget)
 
 
-def wire_bytes(result: BaseModel) -> int:
-    """What the result costs on the wire: ``limits.result_wire_bytes`` when the shared measure exists, else
-    the same estimate the fetch tools use (the indented text copy, escaped, plus the structured copy)."""
-    try:
-        from estat_aws_mcp.limits import result_wire_bytes  # type: ignore[attr-defined]
-
-        return int(result_wire_bytes(result))
-    except (ImportError, TypeError, AttributeError):
-        import pydantic_core
-
-        text = pydantic_core.to_json(result, indent=2).decode()
-        return len(json.dumps(text, ensure_ascii=False).encode()) + len(pydantic_core.to_json(result)) + 1024
-
-
 def fit_to_budget(result: TableDescription, budget: int = TOOL_RESULT_BUDGET_BYTES) -> TableDescription:
     """Halve the listed items of the longest axes until the answer fits (paging still reaches the rest)."""
-    if wire_bytes(result) <= budget:
+    if result_wire_bytes(result) <= budget:
         return result
     result.explanation = {key: _text(value, 300) for key, value in result.explanation.items()}
-    while wire_bytes(result) > budget:
+    while result_wire_bytes(result) > budget:
         longest = max(result.axes, key=lambda a: len(a.items), default=None)
         if longest is None or len(longest.items) <= 1:
             break

@@ -54,7 +54,7 @@ from estat_aws_mcp.estat.suggest import (
     synonym_candidates,
 )
 from estat_aws_mcp.estat.text import QueryAnalysis, analyse_query, compact, join_keywords, normalize_text
-from estat_aws_mcp.limits import TOOL_RESULT_BUDGET_BYTES
+from estat_aws_mcp.limits import TOOL_RESULT_BUDGET_BYTES, result_wire_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -598,14 +598,14 @@ async def _suggest(
 
 
 def fit_to_budget(response: SearchResult, budget: int = TOOL_RESULT_BUDGET_BYTES) -> SearchResult:
-    """Drop results from the end until one JSON copy of the answer fits ``budget`` bytes."""
-    size = len(response.model_dump_json().encode())
+    """Drop results from the end until the answer fits ``budget`` bytes (both copies, :func:`result_wire_bytes`)."""
+    size = result_wire_bytes(response)
     if size <= budget:
         return response
     results = list(response.results)
     while results and size > budget:
         results.pop()
         trimmed = response.model_copy(update={"results": results})
-        size = len(trimmed.model_dump_json().encode())
+        size = result_wire_bytes(trimmed)
     note = f"Results were cut to {len(results)} to keep the answer under {budget} bytes."
     return response.model_copy(update={"results": results, "notes": [*response.notes, note]})

@@ -31,6 +31,7 @@ from typing import Any
 
 from mcp import types
 from mcp_lambda import LambdaFunctionURLEventHandler, RequestHandler
+from mcp_lambda.handlers.streamable_http_handler import HttpResponse, ParsedHttpRequest
 
 from estat_aws_mcp import __version__
 from estat_aws_mcp.auth import AuthGate, GateRequest, PublicRoutes, Refusal
@@ -39,6 +40,13 @@ from estat_aws_mcp.deadline import invocation_deadline, time_left
 from estat_aws_mcp.lambda_handler.budget import DEFAULT_RESPONSE_BUDGET_BYTES, ResponseBudget
 from estat_aws_mcp.lambda_handler.results import error_for_request, not_started_error, tool_name
 from estat_aws_mcp.limits import LAMBDA_RESPONSE_CAP_BYTES
+from estat_aws_mcp.protocol import (
+    METHOD_NOT_FOUND,
+    BodyRefusal,
+    is_unknown_method,
+    method_not_found_message,
+    parse_body,
+)
 from estat_aws_mcp.settings import Settings, get_settings
 
 HEALTH_PATH = "/health"
@@ -109,7 +117,9 @@ class ObservedRequestHandler(RequestHandler):
         started = time.perf_counter()
         left = time_left(START_RESERVE_S)
         try:
-            if left is not None and left <= 0:
+            if is_unknown_method(request.method):
+                answer = error_for_request(request.id, METHOD_NOT_FOUND, method_not_found_message(request.method))
+            elif left is not None and left <= 0:
                 # Too late to start: answer now rather than let the runtime kill the whole batch.
                 answer = not_started_error(request, START_RESERVE_S)
             else:
@@ -148,13 +158,25 @@ def _json_response(status: int, payload: Any, headers: Mapping[str, str] | None 
     }
 
 
-def _result_size(response: dict[str, Any]) -> int:
+def _invocation_payload_bytes(response: dict[str, Any]) -> int:
     """``len(json.dumps(response))`` without re-encoding a large printable ASCII body (JSON text is)."""
     body = response.get("body")
     if not isinstance(body, str) or not body.isascii() or not body.isprintable():
         return len(json.dumps(response))
     envelope = len(json.dumps({**response, "body": ""}))
     return envelope + len(body) + body.count('"') + body.count("\\")
+
+
+def _batch_requests(items: list[Any]) -> list[tuple[str | int, str]]:
+    """``(id, method)`` of each request in a batch (notifications and malformed items have no answer)."""
+    return [
+        (item["id"], item["method"])
+        for item in items
+        if isinstance(item, dict)
+        and isinstance(item.get("method"), str)
+        and isinstance(item.get("id"), str | int)
+        and not isinstance(item.get("id"), bool)
+    ]
 
 
 def _jsonrpc_error_body(code: int, message: str) -> dict[str, Any]:
@@ -205,6 +227,7 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     **self._caller_fields,
                     "dispatch": self.dispatch,
+                    "replaced_answers": self.observed.budget.replaced,
                 },
             )
         finally:
@@ -253,6 +276,22 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
         with invocation_deadline(seconds_left(context)):
             return super().handle(event, context)
 
+    def process_http_request(self, http_request: ParsedHttpRequest, context: Any) -> HttpResponse:
+        """The adapter's rules, with the JSON-RPC edge rules (:mod:`estat_aws_mcp.protocol`) and a batch plan."""
+        headers = http_request.headers
+        if (
+            http_request.method == "POST"
+            and http_request.body
+            and "application/json" in (self.get_header_value(headers, "accept") or "")
+            and "application/json" in (self.get_header_value(headers, "content-type") or "")
+        ):
+            parsed = parse_body(http_request.body)
+            if isinstance(parsed, BodyRefusal):
+                return self.create_error_http_response(parsed.status, parsed.code, parsed.message)
+            if isinstance(parsed, list):
+                self.observed.budget.plan(_batch_requests(parsed))
+        return super().process_http_request(http_request, context)
+
     def _admit(self, event: dict[str, Any], iam: str | None) -> dict[str, Any] | None:
         """None when the gate admits the request (its caller is then logged), else the refusal to send."""
         source_ip = ((event.get("requestContext") or {}).get("http") or {}).get("sourceIp")
@@ -266,7 +305,7 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
 
     def _within_cap(self, response: dict[str, Any]) -> dict[str, Any]:
         """Last line of defence: a result over the cap becomes per-id errors, never a 502."""
-        if _result_size(response) <= LAMBDA_RESPONSE_CAP_BYTES:
+        if _invocation_payload_bytes(response) <= LAMBDA_RESPONSE_CAP_BYTES:
             return response
         self.log.error("response over the Lambda cap after budgeting", extra={"status": response.get("statusCode")})
         try:

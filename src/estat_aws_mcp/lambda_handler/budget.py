@@ -10,26 +10,21 @@ for ``tools/call`` (the model reads it), a JSON-RPC error otherwise.
 
 from __future__ import annotations
 
-import json
-
 from mcp import types
 
-from estat_aws_mcp.lambda_handler.results import answer_with, tool_name
-from estat_aws_mcp.limits import LAMBDA_RESPONSE_CAP_BYTES
+from estat_aws_mcp.lambda_handler.results import RequestId, answer_with, error_for_request, tool_error, tool_name
+from estat_aws_mcp.limits import LAMBDA_RESPONSE_CAP_BYTES, result_wire_bytes
 
 # Room for the invocation result's envelope: statusCode, headers, batch brackets and commas.
 ENVELOPE_RESERVE_BYTES = 16 * 1024
 DEFAULT_RESPONSE_BUDGET_BYTES = LAMBDA_RESPONSE_CAP_BYTES - ENVELOPE_RESERVE_BYTES
 
 Answer = types.JSONRPCResponse | types.JSONRPCError
-
-
-def encoded_size(answer: Answer) -> int:
-    """Bytes this answer adds to the invocation result (JSON inside a JSON string)."""
-    body = json.dumps(answer.model_dump(by_alias=True, exclude_none=True))
-    # = len(json.dumps(body)): the body is ASCII (ensure_ascii), so re-encoding it as a JSON string
-    # adds the two quotes and one backslash per '"' or '\\' in it, nothing else.
-    return len(body) + 2 + body.count('"') + body.count("\\")
+# The replacement when not even the explaining one fits what is left (the tail of a large batch).
+NO_ROOM_MESSAGE = (
+    "This answer did not fit in what was left of this AWS Lambda response (6 MB): send this request "
+    "again on its own or in a smaller batch."
+)
 
 
 def _megabytes(size: int) -> str:
@@ -49,27 +44,59 @@ def oversized_message(request: types.JSONRPCRequest, size: int, available: int) 
     )
 
 
+def no_room_answer(request_id: RequestId, method: str) -> Answer:
+    """The short replacement for an answer that no longer fits; its size depends only on id and method."""
+    if method == "tools/call":
+        return tool_error(request_id, NO_ROOM_MESSAGE)
+    return error_for_request(request_id, types.INTERNAL_ERROR, NO_ROOM_MESSAGE)
+
+
+def _no_room_bytes(request_id: RequestId, method: str) -> int:
+    return result_wire_bytes(no_room_answer(request_id, method), lambda_body=True)
+
+
 class ResponseBudget:
-    """What is left of one invocation's response allowance; :meth:`reset` at each invocation."""
+    """What is left of one invocation's response allowance; :meth:`reset` at each invocation.
+
+    For a batch (:meth:`plan`), room for a short replacement of every answer still to come is kept
+    aside, so answers that fit are kept and only the ones that do not are replaced, whatever the
+    batch size; :attr:`replaced` counts the replacements.
+    """
 
     def __init__(self, limit_bytes: int = DEFAULT_RESPONSE_BUDGET_BYTES) -> None:
         self.limit_bytes = limit_bytes
         self.used_bytes = 0
+        self.reserved_bytes = 0
+        self.replaced = 0
 
     def reset(self) -> None:
         self.used_bytes = 0
+        self.reserved_bytes = 0
+        self.replaced = 0
+
+    def plan(self, requests: list[tuple[RequestId, str]]) -> None:
+        """The ``(id, method)`` of the requests a batch will answer, in order (one request needs no plan)."""
+        if len(requests) > 1:
+            self.reserved_bytes = sum(_no_room_bytes(request_id, method) for request_id, method in requests)
 
     @property
     def available_bytes(self) -> int:
-        return max(0, self.limit_bytes - self.used_bytes)
+        return max(0, self.limit_bytes - self.used_bytes - self.reserved_bytes)
 
     def admit(self, request: types.JSONRPCRequest, answer: Answer) -> tuple[Answer, bool]:
         """``(answer, True)`` if it fits, else ``(replacement, False)``; the budget is charged either way."""
-        size = encoded_size(answer)
+        if self.reserved_bytes:  # this request's own reserve is now available to it
+            self.reserved_bytes = max(0, self.reserved_bytes - _no_room_bytes(request.id, request.method))
+        size = result_wire_bytes(answer, lambda_body=True)
         available = self.available_bytes
         if size <= available:
             self.used_bytes += size
             return answer, True
+        self.replaced += 1
         replacement = answer_with(request, types.INTERNAL_ERROR, oversized_message(request, size, available))
-        self.used_bytes += encoded_size(replacement)
+        replacement_size = result_wire_bytes(replacement, lambda_body=True)
+        if replacement_size > available:
+            replacement = no_room_answer(request.id, request.method)
+            replacement_size = result_wire_bytes(replacement, lambda_body=True)
+        self.used_bytes += replacement_size
         return replacement, False

@@ -18,12 +18,12 @@ from typing import Any
 
 import anyio
 from mcp import types
-from mcp.server.lowlevel import Server
 from mcp.shared.message import SessionMessage
 from mcp_lambda import RequestHandler
 
 from estat_aws_mcp.deadline import time_left
 from estat_aws_mcp.lambda_handler.results import error_for_request, timed_out_error
+from estat_aws_mcp.sdk import low_level_server
 
 # How long an answered request's session may take to wind down before the answer is returned anyway.
 _SESSION_WIND_DOWN_S = 0.5
@@ -33,11 +33,6 @@ _SERVER_REQUEST_REFUSAL = types.ErrorData(
     code=types.METHOD_NOT_FOUND,
     message="This server runs on AWS Lambda with JSON responses: server-to-client requests are not available.",
 )
-
-
-def low_level_server(server: Any) -> Server:
-    """The low-level ``Server`` behind a FastMCP object (or the object itself)."""
-    return server._mcp_server if hasattr(server, "_mcp_server") else server
 
 
 class InProcessRequestHandler(RequestHandler):

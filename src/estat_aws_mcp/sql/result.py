@@ -1,9 +1,9 @@
 """The bounded, typed result every SQL engine returns.
 
-Rows are cut at ``max_rows`` and at a byte budget measured on what FastMCP actually sends for a
-typed result: the compact ``structuredContent`` AND the text copy (``pydantic_core.to_json(...,
-indent=2)``) as a JSON string inside the JSON-RPC response (quotes and newlines escaped). Both
-together stay under :data:`estat_aws_mcp.limits.TOOL_RESULT_BUDGET_BYTES`, so the whole response does.
+Rows are cut at ``max_rows`` and at :data:`estat_aws_mcp.limits.TOOL_RESULT_BUDGET_BYTES`: while rows
+stream in, each row's cost in both copies FastMCP sends (compact ``structuredContent`` and the
+indented text copy) is estimated; :func:`finish` then measures the whole result with
+:func:`estat_aws_mcp.limits.result_wire_bytes` and drops rows until it fits.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
-import json
 import math
 import uuid
 from typing import Any, Literal
@@ -20,7 +19,7 @@ import pydantic_core
 from pydantic import BaseModel, Field
 
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
-from estat_aws_mcp.limits import TOOL_RESULT_BUDGET_BYTES
+from estat_aws_mcp.limits import TOOL_RESULT_BUDGET_BYTES, result_wire_bytes
 
 TruncationReason = Literal["max_rows", "byte_budget"]
 
@@ -76,25 +75,11 @@ def to_json_value(value: Any) -> Any:
     return str(value)
 
 
-# JSON-RPC envelope around the two copies (ids, content type tags, isError...).
-ENVELOPE_BYTES = 512
-
-
-def _payload_size(text_json: str, compact_json: bytes) -> int:
-    """Bytes of a result sent as escaped text plus compact structured content."""
-    return len(json.dumps(text_json, ensure_ascii=False).encode()) + len(compact_json)
-
-
-def encoded_size(model: BaseModel) -> int:
-    """What a typed tool result costs in the JSON-RPC response (both copies and the envelope)."""
-    text = pydantic_core.to_json(model, indent=2).decode()
-    return _payload_size(text, pydantic_core.to_json(model)) + ENVELOPE_BYTES
-
-
-def _row_size(values: list[Any]) -> int:
+def _row_cost_estimate(values: list[Any]) -> int:
+    """A streamed row's share of the result (both copies); :func:`finish` measures the real total."""
     # A row sits three levels deep in the indented text copy: 6 more spaces on every line.
     indented = pydantic_core.to_json(values, indent=2).decode().replace("\n", "\n      ")
-    return _payload_size(indented, pydantic_core.to_json(values)) + 16
+    return len(pydantic_core.to_json(indented)) + len(pydantic_core.to_json(values)) + 16
 
 
 class BoundedRows:
@@ -123,7 +108,7 @@ class BoundedRows:
             self.reason = "max_rows"
             return False
         values = [to_json_value(v) for v in row]
-        cost = _row_size(values)
+        cost = _row_cost_estimate(values)
         if self.used_bytes + cost > self.row_budget:
             self.reason = "byte_budget"
             return False
@@ -134,7 +119,7 @@ class BoundedRows:
 
 def finish(result: QueryResult, budget_bytes: int = TOOL_RESULT_BUDGET_BYTES) -> QueryResult:
     """Drop trailing rows until the whole encoded result fits the budget (the estimate is then exact)."""
-    while result.rows and encoded_size(result) > budget_bytes:
+    while result.rows and result_wire_bytes(result) > budget_bytes:
         drop = max(1, len(result.rows) // 50)
         del result.rows[-drop:]
         result.truncated = True

@@ -8,7 +8,6 @@ as progress notifications when it sent a progress token, and always to the log.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.fastmcp import Context, FastMCP
@@ -17,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from estat_aws_mcp.datasets.filters import AxisFilter
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
-from estat_aws_mcp.limits import SAMPLE_ROWS, TOOL_RESULT_BUDGET_BYTES
+from estat_aws_mcp.limits import SAMPLE_ROWS, TOOL_RESULT_BUDGET_BYTES, result_wire_bytes
 from estat_aws_mcp.tools.errors import in_worker_thread, tool_errors
 from estat_aws_mcp.tools.template import STATS_DATA_ID_CHARS
 
@@ -26,8 +25,6 @@ if TYPE_CHECKING:
 
 #: Longest list (codes, names) echoed per filter axis in a result; the manifest keeps every entry.
 ECHO_LIST_LIMIT = 50
-#: JSON-RPC envelope and content wrappers around the two copies of a result.
-_ENVELOPE_BYTES = 1024
 #: Longest string kept in a sample cell.
 SAMPLE_TEXT_LIMIT = 200
 #: Rows returned inline by default when a fetch's result is that small (a lookup of a few cells), and at most.
@@ -241,19 +238,10 @@ def fetch_notes(metadata: Any) -> list[str]:
     return notes + metadata.time_notes()
 
 
-def result_size(result: BaseModel) -> int:
-    """Bytes the result costs in the JSON-RPC response, as FastMCP sends it: the text copy (indented
-    JSON, itself escaped inside a JSON string) plus the structuredContent copy, plus an envelope margin."""
-    import pydantic_core
-
-    text = pydantic_core.to_json(result, fallback=str, indent=2).decode()
-    structured = pydantic_core.to_json(result.model_dump(mode="json"))
-    return len(json.dumps(text, ensure_ascii=False).encode("utf-8")) + len(structured) + _ENVELOPE_BYTES
-
-
 def fit_to_budget(result: FetchDatasetResult, budget: int = TOOL_RESULT_BUDGET_BYTES) -> FetchDatasetResult:
-    """Shorten the parts that can grow (inline rows, filter echoes, sample cells, table text) until one copy fits."""
-    if result_size(result) <= budget:
+    """Shorten the parts that can grow (inline rows, filter echoes, sample cells, table text) until the result fits
+    (both copies, as :func:`~estat_aws_mcp.limits.result_wire_bytes` measures it)."""
+    if result_wire_bytes(result) <= budget:
         return result
     if result.rows is not None:  # too many to show inline after all: back to a sample
         result.sample = result.rows[:SAMPLE_ROWS]
@@ -261,19 +249,19 @@ def fit_to_budget(result: FetchDatasetResult, budget: int = TOOL_RESULT_BUDGET_B
         result.truncated.append(
             "rows: too large to return inline; query them with SQL or read an export (save_dataset_as_csv)"
         )
-        if result_size(result) <= budget:
+        if result_wire_bytes(result) <= budget:
             return result
     result.filters = {axis: _abbreviate_echo(echo) for axis, echo in result.filters.items()}
     result.truncated.append(f"filters: lists cut to {ECHO_LIST_LIMIT} entries (the manifest keeps them all)")
-    if result_size(result) <= budget:
+    if result_wire_bytes(result) <= budget:
         return result
     result.sample = [{key: _short(value, SAMPLE_TEXT_LIMIT) for key, value in row.items()} for row in result.sample]
     result.table = {key: _short(value, 2 * SAMPLE_TEXT_LIMIT) for key, value in result.table.items()}
     result.truncated.append(f"sample and table texts cut to {SAMPLE_TEXT_LIMIT} characters")
-    if result_size(result) > budget:
+    if result_wire_bytes(result) > budget:
         result.filters = {axis: "omitted: see the manifest" for axis in result.filters}
         result.truncated.append("filters omitted (see the manifest)")
-    while result.sample and result_size(result) > budget:
+    while result.sample and result_wire_bytes(result) > budget:
         result.sample = result.sample[: len(result.sample) // 2]
     return result
 

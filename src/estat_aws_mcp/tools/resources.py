@@ -21,6 +21,7 @@ from mcp.server.fastmcp import FastMCP
 from mcp.types import Resource
 
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
+from estat_aws_mcp.sdk import low_level_server
 from estat_aws_mcp.tools.errors import in_worker_thread, tool_errors
 
 DATASET_URI_PREFIX = "estat://datasets/"
@@ -215,7 +216,7 @@ def register(mcp: FastMCP) -> None:
         static = await mcp.list_resources()
         return [*static, *await in_worker_thread(dataset_resources)]
 
-    mcp._mcp_server.list_resources()(list_resources)  # every stored dataset, not only static resources
+    low_level_server(mcp).list_resources()(list_resources)  # every stored dataset, not only static resources
 
     @mcp.prompt(name="analyze_estat_statistics", title="Analyse e-Stat statistics", description=PROMPT_DESCRIPTION)
     def analyze_estat_statistics(question: str, area: str | None = None, years: str | None = None) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 
 from estat_aws_mcp import __version__
+from estat_aws_mcp.sdk import set_server_version
 from estat_aws_mcp.tools.template import EstatMCP
 
 SERVER_NAME = "estat-aws-mcp"
@@ -50,7 +51,7 @@ def build_server(*, host: str = "127.0.0.1", port: int = 8080) -> EstatMCP:
         stateless_http=True,
         json_response=True,
     )
-    mcp._mcp_server.version = __version__
+    set_server_version(mcp, __version__)
     for name in TOOL_MODULES:
         importlib.import_module(f"estat_aws_mcp.tools.{name}").register(mcp)
     return mcp

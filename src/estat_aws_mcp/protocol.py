@@ -1,0 +1,55 @@
+"""JSON-RPC edge rules shared by the Lambda Function URL handler and ``serve --http``.
+
+- a body that is not JSON, or is nested too deeply to parse, is HTTP 400 with ``-32700`` (never a
+  500 with a recursion traceback);
+- an empty batch ``[]`` is HTTP 400 with ``-32600`` (JSON-RPC 2.0: "an empty Array" is invalid);
+- a request whose method no MCP client may call is answered ``-32601`` (method not found), not the
+  SDK's ``-32602`` (it fails to validate the unknown request as a known one).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from estat_aws_mcp.sdk import client_request_methods
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+
+
+@dataclass(frozen=True)
+class BodyRefusal:
+    """An HTTP answer to a body that cannot be served: status and JSON-RPC error (``id: null``)."""
+
+    status: int
+    code: int
+    message: str
+
+    def body(self) -> dict[str, Any]:
+        return {"jsonrpc": "2.0", "error": {"code": self.code, "message": self.message}, "id": None}
+
+
+def parse_body(body: str | bytes) -> Any | BodyRefusal:
+    """The parsed JSON body, or the :class:`BodyRefusal` to send instead."""
+    try:
+        parsed = json.loads(body)
+    except RecursionError:
+        return BodyRefusal(400, PARSE_ERROR, "Parse error: the JSON is nested too deeply")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return BodyRefusal(400, PARSE_ERROR, "Parse error: Invalid JSON")
+    if parsed == []:
+        return BodyRefusal(400, INVALID_REQUEST, "Invalid Request: an empty batch")
+    return parsed
+
+
+def is_unknown_method(method: str) -> bool:
+    """True for a method no MCP client request has (the answer is then -32601)."""
+    return method not in client_request_methods()
+
+
+def method_not_found_message(method: str) -> str:
+    shown = method if len(method) <= 80 else method[:80] + "…"
+    return f"Method not found: {shown!r}"
