@@ -117,7 +117,9 @@ def test_query_result_fits_the_budget_over_http(local_env: LocalObjectStore) -> 
     data = result["structuredContent"]
     assert data["truncated"] and data["truncation_reason"] == "byte_budget"
     assert data["total_rows"] == 5000 and 50 < data["row_count"] < 5000
-    assert len(response.content) > TOOL_RESULT_BUDGET_BYTES * 0.7  # bounded, not emptied
+    # Bounded, not emptied. The budget is measured as the costliest transport encodes it (result_wire_bytes:
+    # ASCII escapes, as on Lambda), so this UTF-8 answer, half Japanese, is smaller than the budget.
+    assert len(response.content) > TOOL_RESULT_BUDGET_BYTES * 0.5
     assert data["rows"][-1][0] == data["row_count"] - 1
 
 

@@ -204,14 +204,14 @@ async def search_files(
 
 def fit_to_budget(result: FileSearchResult, budget: int = TOOL_RESULT_BUDGET_BYTES) -> FileSearchResult:
     """Halve the files listed per dataset, then the datasets, until the answer fits."""
-    from estat_aws_mcp.estat.describe import wire_bytes
+    from estat_aws_mcp.limits import result_wire_bytes
 
-    if wire_bytes(result) <= budget:
+    if result_wire_bytes(result) <= budget:
         return result
-    while wire_bytes(result) > budget and any(len(d.files) > 1 for d in result.datasets):
+    while result_wire_bytes(result) > budget and any(len(d.files) > 1 for d in result.datasets):
         for dataset in result.datasets:
             dataset.files = dataset.files[: max(1, len(dataset.files) // 2)]
-    while wire_bytes(result) > budget and len(result.datasets) > 1:
+    while result_wire_bytes(result) > budget and len(result.datasets) > 1:
         result.datasets = result.datasets[: len(result.datasets) // 2]
         result.more_available = True
     result.truncated.append(f"files and datasets listed were cut to fit {budget} bytes")

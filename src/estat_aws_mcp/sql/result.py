@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
+import json
 import math
 import uuid
 from typing import Any, Literal
@@ -79,7 +80,8 @@ def _row_cost_estimate(values: list[Any]) -> int:
     """A streamed row's share of the result (both copies); :func:`finish` measures the real total."""
     # A row sits three levels deep in the indented text copy: 6 more spaces on every line.
     indented = pydantic_core.to_json(values, indent=2).decode().replace("\n", "\n      ")
-    return len(pydantic_core.to_json(indented)) + len(pydantic_core.to_json(values)) + 16
+    # Escaped as result_wire_bytes measures it (ASCII escapes, ", " separators in the structured copy).
+    return len(json.dumps(indented)) + len(json.dumps(values)) + 16
 
 
 class BoundedRows:
