@@ -18,11 +18,8 @@ from estat_aws_mcp.charts.models import (
     SeriesSummary,
 )
 from estat_aws_mcp.errors import InputError
-from estat_aws_mcp.limits import TOOL_RESULT_BUDGET_BYTES
+from estat_aws_mcp.limits import TOOL_RESULT_BUDGET_BYTES, result_wire_bytes
 from estat_aws_mcp.settings import Settings
-
-#: Room for the JSON-RPC envelope and the text summary's fixed lines.
-_ENVELOPE_BYTES = 8 * 1024
 
 
 @dataclass(frozen=True)
@@ -98,13 +95,22 @@ def chart_dataset(settings: Settings, request: ChartRequest, *, deadline: float 
 
 
 def result_bytes(png: bytes, summary: ChartSummary) -> int:
-    """What the tool result costs on the wire: the PNG in base64, the structured summary, and the text
-    copy (the same facts without the spec, the SQL included)."""
-    import pydantic_core
+    """What the tool result costs on the wire (:func:`~estat_aws_mcp.limits.result_wire_bytes`): the PNG in
+    base64, the structured summary, and the text copy (the same facts without the spec: its SQL and notices
+    and about 2 KB of figures)."""
+    import base64
 
-    structured = len(pydantic_core.to_json(summary))
-    text = len(summary.sql.encode()) + sum(len(n.encode()) for n in summary.notices) + 2 * 1024
-    return (len(png) + 2) // 3 * 4 + structured + text + _ENVELOPE_BYTES
+    from mcp import types
+
+    text = "\n".join([summary.sql, *summary.notices, " " * 2048])
+    message = types.CallToolResult(
+        content=[
+            types.ImageContent(type="image", data=base64.b64encode(png).decode("ascii"), mimeType="image/png"),
+            types.TextContent(type="text", text=text),
+        ],
+        structuredContent=summary.model_dump(mode="json"),
+    )
+    return result_wire_bytes(message)
 
 
 def _check_budget(png: bytes, summary: ChartSummary) -> None:
