@@ -185,3 +185,24 @@ def test_information_schema_lists_each_table_once(loaded: Loaded) -> None:
     assert rows == [["estat", "population"]]
     # unqualified names still resolve in the default namespace
     assert engine.execute("SELECT count(*) FROM population").rows == [[600]]
+
+
+def test_default_spill_is_bounded_by_the_stores_free_disk(tmp_path: Path) -> None:
+    r = derive_resources(memory_limit_mb=4096, free_disk_bytes=2048 * MIB, environ={}, cgroup_root=tmp_path)
+    assert r.spill_mb == 512  # a quarter of the free space, below the 4,096 MB budget
+    r = derive_resources(memory_limit_mb=256, free_disk_bytes=2048 * MIB, environ={}, cgroup_root=tmp_path)
+    assert r.spill_mb == 256
+
+
+def test_spill_folders_of_killed_processes_are_swept(tmp_path: Path) -> None:
+    from estat_aws_mcp.sql.resources import STALE_SPILL_S, sweep_stale_spill
+
+    stale, live, other = tmp_path / "q-aaaaaaaaaaaa", tmp_path / "q-bbbbbbbbbbbb", tmp_path / "keep"
+    for folder in (stale, live, other):
+        folder.mkdir()
+        (folder / "duckdb_temp_storage.tmp").write_bytes(b"x")
+    old = time.time() - STALE_SPILL_S - 10
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    sweep_stale_spill(tmp_path)
+    assert not stale.exists() and live.exists() and other.exists()

@@ -42,6 +42,7 @@ from estat_aws_mcp.sql.resources import (
     process_rss_bytes,
     query_slots,
     resources_for,
+    sweep_stale_spill,
 )
 from estat_aws_mcp.sql.result import BoundedRows, QueryResult, ResultColumn, finish
 
@@ -156,6 +157,7 @@ class DuckDBEngine:
             root.mkdir(parents=True, exist_ok=True)
         except OSError:
             return None  # a store that cannot be written: no spilling (the query may still read)
+        sweep_stale_spill(root)
         return root / f"q-{uuid.uuid4().hex[:12]}"
 
     def _time_limit_message(self) -> str:

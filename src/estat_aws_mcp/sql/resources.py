@@ -18,7 +18,8 @@ quota, and on Lambda the vCPUs its memory size buys: one per 1,769 MB), and no m
 
 Spilling (sorts, joins and aggregates larger than memory written to disk) is allowed only with a
 *local* store, into ``<store>/.tmp/duckdb/<query>`` (removed afterwards), capped by
-``ESTAT_MCP_SQL_SPILL_MB`` (default: the budget; 0 turns spilling off). With an ``s3://`` store (Lambda)
+``ESTAT_MCP_SQL_SPILL_MB`` (default: the budget, at most a quarter of the store's free disk; 0 turns
+spilling off); folders left by a killed process are swept after two hours. With an ``s3://`` store (Lambda)
 there is no spilling: Lambda's ``/tmp`` is small and shared with the dataset writer. DuckDB does not
 enforce its own temp-directory cap for every operator (a recursive CTE was measured writing 2 GB past a
 200 MB ``max_temp_directory_size``), and some allocations live outside its buffer manager, so the engine
@@ -122,6 +123,7 @@ def derive_resources(
     max_concurrent: int = 2,
     spill_mb: int | None = None,
     local_store: bool = True,
+    free_disk_bytes: int | None = None,
     environ: dict[str, str] | None = None,
     cgroup_root: Path = Path("/sys/fs/cgroup"),
     physical_bytes: int | None = None,
@@ -159,7 +161,8 @@ def derive_resources(
     if not local_store:
         spill = 0
     elif spill_mb is None:
-        spill = budget_mb
+        # the budget again on disk, but never more than a quarter of the store's free space
+        spill = budget_mb if free_disk_bytes is None else min(budget_mb, free_disk_bytes // MIB // 4)
     else:
         spill = spill_mb
     return SqlResources(
@@ -174,13 +177,52 @@ def derive_resources(
 
 def resources_for(settings) -> SqlResources:
     """:func:`derive_resources` from :class:`~estat_aws_mcp.settings.Settings`."""
+    local = "://" not in settings.storage_uri
     return derive_resources(
         memory_limit_mb=settings.sql_memory_limit_mb,
         threads=settings.sql_threads,
         max_concurrent=settings.sql_max_concurrent,
         spill_mb=settings.sql_spill_mb,
-        local_store="://" not in settings.storage_uri,
+        local_store=local,
+        free_disk_bytes=free_disk_bytes(Path(settings.storage_uri)) if local else None,
     )
+
+
+def free_disk_bytes(path: Path) -> int | None:
+    """Free bytes on the filesystem that holds ``path`` (or its nearest existing parent)."""
+    import shutil
+
+    path = path.expanduser().resolve()
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            try:
+                return shutil.disk_usage(candidate).free
+            except OSError:
+                return None
+    return None
+
+
+#: A spill folder left by a killed process is removed once it is this old (longer than any query runs).
+STALE_SPILL_S = 2 * 3600
+
+
+def sweep_stale_spill(root: Path, *, now: float | None = None) -> None:
+    """Remove ``q-*`` spill folders under ``root`` untouched for :data:`STALE_SPILL_S` (a process killed mid-query
+    leaves its folder; a live query's folder is younger than the longest time limit, 3,600 s)."""
+    import shutil
+    import time
+
+    now = time.time() if now is None else now
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.name.startswith("q-") and now - entry.stat(follow_symlinks=False).st_mtime > STALE_SPILL_S:
+                shutil.rmtree(entry.path, ignore_errors=True)
+        except OSError:
+            continue
 
 
 # One gate per process for the concurrent DuckDB queries (sized by the first query's setting).
