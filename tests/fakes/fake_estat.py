@@ -1220,6 +1220,11 @@ class FakeEstat:
             resources = _as_list(entry["RESOURCES"].get("RESOURCE"))
             if formats and not any(str(r.get("FORMAT", "")).upper() in formats for r in resources):
                 continue
+            stats_code = params.get("statsCode")
+            if stats_code:  # an 8-digit survey code (STAT_NAME) or a 5-digit organisation code
+                node = entry["DATASET"].get("ORGANIZATION" if len(stats_code) == 5 else "STAT_NAME") or {}
+                if node.get("@code") != stats_code:
+                    continue
             if wanted_years is not None:  # SURVEY_DATE of the dataset's TITLE (#8: an int year such as 1997)
                 have = _entry_range((entry["DATASET"].get("TITLE") or {}).get("SURVEY_DATE"))
                 if have is None or have[1] < wanted_years[0] or have[0] > wanted_years[1]:

@@ -85,3 +85,17 @@ async def test_input_errors(fake_estat: FakeEstat, arguments: dict, message: str
 async def test_lang_is_sent(fake_estat: FakeEstat) -> None:
     found(await files({"query": "チョコレート", "lang": "E"}))
     assert all(p.get("lang") == "E" for p in catalog_requests(fake_estat))
+
+
+async def test_too_many_hits_give_counted_refinements(fake_estat: FakeEstat) -> None:
+    from estat_aws_mcp.estat.catalog import search_files
+    from estat_aws_mcp.estat.client import EstatClient
+    from tests.estat.conftest import TEST_APP_ID
+
+    async with EstatClient(app_id=TEST_APP_ID, base_url=fake_estat.base_url) as client:
+        data = await search_files(client, "チョコレート", too_many_hits=20)
+    assert data.total_hits > 20 and data.datasets and data.showing is None
+    assert data.suggestions and all(s.kind == "refinement" for s in data.suggestions)
+    assert all(0 < s.hit_count < data.total_hits for s in data.suggestions)
+    narrowed = {s.filters.survey_years or s.filters.stats_code for s in data.suggestions}
+    assert narrowed and None not in narrowed

@@ -7,7 +7,8 @@ with its resources (a file: name, table number, format, URL, release and modific
 :func:`search_files` reads the query exactly as ``search_estat_data`` does (NFKC, Janome keywords,
 filler words dropped, a year named on its own → ``surveyYears``, keywords ANDed, compounds split when
 the whole finds nothing) and, when nothing matches, counts the same synonym / relaxation rewrites against
-the catalog and shows the closest one that has hits. ``data_types`` narrows the files' formats (e-Stat's
+the catalog and shows the closest one that has hits; with too many hits it counts narrower searches (one
+survey, the latest year). ``data_types`` narrows the files' formats (e-Stat's
 ``dataType``: XLS, CSV, PDF, XML, XLS_REP, DB).
 """
 
@@ -122,9 +123,12 @@ async def search_files(
     auto_suggest: bool = True,
     lang: str = "J",
     budget: int = TOOL_RESULT_BUDGET_BYTES,
+    too_many_hits: int | None = None,
 ) -> FileSearchResult:
     """Search the catalog (see the module docstring)."""
-    from estat_aws_mcp.estat.search import _suggest, build_plan, validate_max_results, validate_query
+    from estat_aws_mcp.estat.search import TOO_MANY_HITS, _suggest, build_plan, validate_max_results, validate_query
+
+    too_many_hits = TOO_MANY_HITS if too_many_hits is None else too_many_hits
 
     validate_query(query)
     validate_max_results(max_results)
@@ -159,6 +163,29 @@ async def search_files(
 
     suggestions: list[Suggestion] = []
     showing: Suggestion | None = None
+    if total > too_many_hits and auto_suggest:  # narrower searches, from the datasets just read
+        from estat_aws_mcp.estat.search import FetchedPool
+
+        rows = [
+            {
+                "stats_data_id": node["dataset_id"],
+                "stat_code": node.get("stat_code"),
+                "stat_name": node.get("stat_name"),
+                "survey_date": node.get("survey_date"),
+            }
+            for node in catalog["datasets"]
+        ]
+        suggestions, more_notes = await _suggest(
+            None,
+            plan,
+            filters,
+            FetchedPool(total, rows),
+            hit_status="too_many",
+            too_many_hits=too_many_hits,
+            failed_split=None,
+            counter=count,
+        )
+        notes.extend(more_notes)
     if total == 0 and auto_suggest:
         from estat_aws_mcp.estat.search import FetchedPool
 
