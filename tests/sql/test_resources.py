@@ -97,13 +97,17 @@ def test_the_engine_runs_with_the_derived_settings(loaded: Loaded, monkeypatch: 
 # ------------------------------------------------------------------ memory bombs (child processes)
 
 
-def _probe(tmp_path: Path, sql: str, *, limit_mb: int, spill_mb: int | None, deadline_s: float = 60) -> dict:
+def _probe(
+    tmp_path: Path, sql: str, *, limit_mb: int | None, spill_mb: int | None, deadline_s: float = 60, **extra: str
+) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ESTAT_", "AWS_LAMBDA"))}
     env.update(
         ESTAT_MCP_STORAGE_URI=str(tmp_path / "store"),
-        ESTAT_MCP_SQL_MEMORY_LIMIT_MB=str(limit_mb),
         PYTHONPATH=os.pathsep.join([str(REPO_ROOT / "src"), str(REPO_ROOT)]),
+        **extra,
     )
+    if limit_mb is not None:
+        env["ESTAT_MCP_SQL_MEMORY_LIMIT_MB"] = str(limit_mb)
     if spill_mb is not None:
         env["ESTAT_MCP_SQL_SPILL_MB"] = str(spill_mb)
     done = subprocess.run(
@@ -131,6 +135,15 @@ def test_the_recursive_cte_bomb_ends_with_the_memory_error_within_bounds(tmp_pat
     assert out["elapsed_s"] < 30, out  # ended by the limit, not by the 60 s deadline
     spill_root = tmp_path / "store" / ".tmp" / "duckdb"
     assert not spill_root.exists() or not any(spill_root.iterdir())
+
+
+def test_a_1024_mb_lambda_keeps_the_bomb_inside_the_function(tmp_path: Path) -> None:
+    """No setting: the Lambda memory size alone bounds the query (512 MB budget, 256 MB per query)."""
+    out = _probe(tmp_path, MEMORY_BOMB_SQL, limit_mb=None, spill_mb=0, AWS_LAMBDA_FUNCTION_MEMORY_SIZE="1024")
+    assert out["error"] == "ResourceLimitError", out
+    assert (out["budget_mb"], out["query_memory_mb"], out["threads"]) == (512, 256, 1)
+    assert out["peak_mb"] < out["baseline_mb"] + out["query_memory_mb"] + RSS_MARGIN_MB, out
+    assert out["peak_mb"] < 1024, out  # the function would be killed past its memory size
 
 
 def test_spilling_lets_a_big_aggregate_finish_that_memory_alone_cannot(loaded: Loaded, monkeypatch) -> None:
