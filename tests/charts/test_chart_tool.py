@@ -208,3 +208,46 @@ async def test_chart_over_http(chart_fake: FakeEstat, tmp_path: Path) -> None:
             await fetch_and_load(session)
             await check_charts(session)
             await check_refusals(session)
+
+
+async def test_drawing_runs_off_the_event_loop(
+    fake_estat: FakeEstat,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While a chart is being drawn, the same server answers other requests: the drawing is held until a
+    tools/list has been answered, which could never happen if it ran on the event loop (it would deadlock
+    and fail_after would fail the test)."""
+    import threading
+
+    import estat_aws_mcp.charts.render as render
+
+    monkeypatch.setenv("ESTAT_MCP_STORAGE_URI", str(tmp_path / "store"))
+    listed = threading.Event()
+    real = render.render_png
+
+    def held(request, data):
+        assert listed.wait(timeout=20), "tools/list was not answered while the chart was being drawn"
+        return real(request, data)
+
+    monkeypatch.setattr(render, "render_png", held)
+    from estat_aws_mcp.tools.server import build_server
+
+    async with create_connected_server_and_client_session(build_server()) as session:
+        results: list[CallToolResult] = []
+
+        async def draw() -> None:
+            results.append(
+                await session.call_tool(
+                    "chart_dataset", {"sql": "SELECT 1 AS x, 2 AS y", "kind": "bar", "x": "x", "y": "y"}
+                )
+            )
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(draw)
+                await anyio.sleep(0.2)
+                assert (await session.list_tools()).tools
+                listed.set()
+        assert not results[0].isError, results[0].content
+        assert image_of(results[0]).size == (1000, 600)
