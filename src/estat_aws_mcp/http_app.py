@@ -1,4 +1,5 @@
-"""Streamable HTTP serving (stateless, JSON responses) with ``GET /health`` for container platforms.
+"""Streamable HTTP serving (stateless; JSON answers, or SSE when the client streams: :mod:`.http_edge`)
+with ``GET /health`` for container platforms.
 
 Every request except ``GET /health`` and the public routes of :func:`estat_aws_mcp.auth.routes`
 passes the same authentication gate as the Lambda handler (:mod:`estat_aws_mcp.auth`).
@@ -39,7 +40,9 @@ def build_http_app(
     async def health(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__})
 
-    return protect(mcp.streamable_http_app(), settings, gate)
+    from estat_aws_mcp.http_edge import McpHttpEdge  # JSON-RPC edge codes; SSE when the client streams
+
+    return protect(McpHttpEdge(mcp.streamable_http_app(), mcp), settings, gate)
 
 
 class QueryFreeAccessLog(logging.Filter):
