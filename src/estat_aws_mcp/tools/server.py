@@ -10,6 +10,7 @@ import importlib
 
 from estat_aws_mcp import __version__
 from estat_aws_mcp.sdk import set_server_version
+from estat_aws_mcp.tools.error_codes import correct_error_codes
 from estat_aws_mcp.tools.template import EstatMCP
 
 SERVER_NAME = "estat-aws-mcp"
@@ -54,4 +55,5 @@ def build_server(*, host: str = "127.0.0.1", port: int = 8080) -> EstatMCP:
     set_server_version(mcp, __version__)
     for name in TOOL_MODULES:
         importlib.import_module(f"estat_aws_mcp.tools.{name}").register(mcp)
+    correct_error_codes(mcp)  # JSON-RPC codes the SDK gets wrong (unknown tool/prompt/resource)
     return mcp
