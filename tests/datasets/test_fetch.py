@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,20 @@ def assert_matches_source(
         assert got["unit"] == want.get("@unit")
 
 
+#: How long a fake's hook waits for another request's answer before giving up (then the test's checks fail).
+HOLD_LIMIT_S = 30.0
+
+
+def wait_until(condition: Callable[[], bool], limit_s: float = HOLD_LIMIT_S) -> bool:
+    """Poll ``condition`` (in a fake's request thread) until it holds or ``limit_s`` passes."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
 @pytest.fixture
 def big(fake_estat: FakeEstat) -> Iterator[GeneratedTable]:
     table = fake_estat.add_table(big_table(), catalog=False)
@@ -111,10 +125,26 @@ def test_complete_fetch_of_250001_rows_out_of_order_with_a_transient_5xx(
     big: GeneratedTable,
     store: LocalObjectStore,
 ) -> None:
-    # Page 1 is the slowest, page 2 next: pages 3 then 2 then 1 complete, out of order.
-    fake_estat.set_latency(
-        lambda request: {1: 2.0, 100_001: 0.4}.get(request.start_position or 0, 0.0) if not request.is_count else 0.0
-    )
+    # Pages 3 then 2 then 1 complete, out of order: the fake holds page 1 until pages 2 and 3 have been
+    # answered, and page 2 until page 3 has (ordered by events, not by sleeps that a loaded machine can
+    # outrun). A fetch that does not request the pages concurrently leaves page 1 held until
+    # HOLD_LIMIT_S and then fails the order checks below.
+    def answered(start: int) -> bool:
+        return any(
+            r.endpoint == "getStatsData"
+            and not r.is_count
+            and r.start_position == start
+            and r.http_status == 200
+            and r.finished is not None
+            for r in list(fake_estat.requests)
+        )
+
+    def hold(request: Any) -> None:
+        if request.endpoint == "getStatsData" and not request.is_count:
+            waits_for = {1: (100_001, 200_001), 100_001: (200_001,)}.get(request.start_position or 1, ())
+            wait_until(lambda: all(answered(start) for start in waits_for))
+
+    fake_estat.before_response(hold)
     fake_estat.fail(times=1, status=503, endpoint="getStatsData", start_position=200_001)
     progress: list[tuple[int, int]] = []
 
