@@ -8,6 +8,7 @@ import random
 import subprocess
 import sys
 import time
+from functools import partial
 
 import pytest
 
@@ -181,12 +182,18 @@ def test_other_threads_output_never_lands_in_an_answer(
 def test_clients_are_reused_only_for_the_same_endpoint_identity_and_region(
     seeded_aws: SeededAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from estat_aws_mcp.awscli import runner
+    from estat_aws_mcp.awscli import runner, service
 
+    # Clients are cached only when the call's time left covers their standard worst case (24 s); the
+    # default budget (25 s) leaves one second for parsing, which a loaded machine can use up. This test
+    # is about the cache key, so its calls get a budget far above that worst case.
+    worst_case_s = runner.MAX_ATTEMPTS * (runner.CONNECT_TIMEOUT_S + runner.READ_TIMEOUT_S)
+    monkeypatch.setattr(service, "call_deadline", partial(call_deadline, 10 * worst_case_s))
     runner._client_cache.clear()
     run_aws_cli("aws logs describe-log-groups")
+    (first,) = runner._client_cache.values()
     run_aws_cli("aws logs describe-log-groups --output text")
-    assert len(runner._client_cache) == 1
+    assert list(runner._client_cache.values()) == [first]  # the same client object, not a rebuilt one
     run_aws_cli("aws logs describe-log-groups --region us-west-2")
     assert len(runner._client_cache) == 2
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAOTHERIDENTITY0001")
@@ -195,3 +202,29 @@ def test_clients_are_reused_only_for_the_same_endpoint_identity_and_region(
     monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "http://127.0.0.1:9")
     moved = run_aws_cli("aws logs describe-log-groups")
     assert len(runner._client_cache) == 4 and moved.error == "cli_error"
+
+
+def test_a_call_short_on_time_uses_a_one_off_client_with_tighter_timeouts(
+    seeded_aws: SeededAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from estat_aws_mcp.awscli import runner
+
+    built: list[object] = []
+    original = runner._client_for
+
+    def recording(*args, **kwargs):
+        client = original(*args, **kwargs)
+        built.append(client)
+        return client
+
+    monkeypatch.setattr(runner, "_client_for", recording)
+    runner._client_cache.clear()
+    worst_case_s = runner.MAX_ATTEMPTS * (runner.CONNECT_TIMEOUT_S + runner.READ_TIMEOUT_S)
+    with invocation_deadline(RESPONSE_RESERVE_S + worst_case_s / 2):  # less time left than the worst case
+        result = run_aws_cli("aws logs describe-log-groups")
+    assert result.exit_status == 0 and LOG_GROUP in result.output
+    (client,) = built
+    assert len(runner._client_cache) == 0  # not cached: its timeouts only fit this call
+    config = client.meta.config
+    assert config.retries["total_max_attempts"] == 1
+    assert config.connect_timeout + config.read_timeout <= worst_case_s / 2
