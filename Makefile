@@ -41,11 +41,13 @@ test: $(STAMP) e2e-tools scan lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## make e2e-tools: into .tools/, the Lambda Runtime Interface Emulator (from the aws-sam-cli==1.170.0
-## wheel, `pip download --no-deps`), @modelcontextprotocol/inspector@0.15.0 (npm) and the OpenID Provider
-## of the OAuth tests (oidc-provider@9.13.3, `npm ci` from tests/oauth_proxy/oidc_upstream); all idempotent
+## wheel, `pip download --no-deps`), @modelcontextprotocol/inspector@0.15.0 (npm), the OpenID Provider
+## of the OAuth tests (oidc-provider@9.13.3, `npm ci` from tests/oauth_proxy/oidc_upstream) and the MCP
+## conformance suite (@modelcontextprotocol/conformance@0.1.13, `npm ci` from tests/conformance/suite); all idempotent
 e2e-tools: $(STAMP)
 	$(BIN)/python -m tests.lambda_handler.rie
 	$(BIN)/python -m tests.oauth_proxy.oidc_upstream
+	$(BIN)/python -m tests.conformance.mcp_conformance
 
 $(SCAN_STAMP): Makefile
 	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)

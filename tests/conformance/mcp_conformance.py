@@ -1,0 +1,131 @@
+"""The official MCP conformance suite (npm ``@modelcontextprotocol/conformance``) and the servers it is run against.
+
+``make e2e-tools`` (and, if missing, the first test that needs it) installs the exact versions of
+``suite/package-lock.json`` into ``.tools/mcp-conformance`` with ``npm ci`` (0.1.13: the newest release
+that runs on Node 20). :func:`run_suite` runs every server scenario (``--suite all``) against one MCP URL
+and returns each scenario's checks, read from the ``checks.json`` files the suite writes.
+
+:func:`serve_http` starts the real ``estat-aws-mcp serve --http`` (a subprocess, this checkout's source
+first on the import path) for the conformance and Inspector tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.lambda_handler.rie import REPO_ROOT, TOOLS_DIR, free_port
+
+SOURCE_DIR = Path(__file__).resolve().parent / "suite"
+INSTALL_DIR = TOOLS_DIR / "mcp-conformance"
+LOCK = "package-lock.json"
+PACKAGE = "@modelcontextprotocol/conformance"
+_RESULT_DIR = re.compile(r"^server-(?P<scenario>.+)-\d{4}-\d{2}-\d{2}T[\d-]+Z$")
+
+
+class SuiteUnavailable(RuntimeError):
+    """Node.js/npm are missing (not a failure of the code under test; CI treats it as one)."""
+
+
+def install() -> Path:
+    """The suite's ``conformance`` command in ``.tools/mcp-conformance`` (``npm ci`` of the lock), unless there."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        raise SuiteUnavailable("Node.js and npm are needed to run the MCP conformance suite")
+    lock = (SOURCE_DIR / LOCK).read_bytes()
+    entry = INSTALL_DIR / "node_modules" / PACKAGE / "dist" / "index.js"
+    if not entry.is_file() or not (INSTALL_DIR / LOCK).is_file() or (INSTALL_DIR / LOCK).read_bytes() != lock:
+        INSTALL_DIR.mkdir(parents=True, exist_ok=True)
+        for name in ("package.json", LOCK):
+            shutil.copyfile(SOURCE_DIR / name, INSTALL_DIR / name)
+        # From the folder itself: with --prefix, npm ci reads the lock of an enclosing project.
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=INSTALL_DIR, check=True, timeout=600)
+    return entry
+
+
+def run_suite(url: str, out_dir: Path, timeout_s: float = 180) -> dict[str, list[dict[str, Any]]]:
+    """Every server scenario against ``url``: scenario name → its checks (``status``, ``errorMessage``…)."""
+    entry = install()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    completed = subprocess.run(
+        [shutil.which("node") or "node", str(entry), "server", "--url", url, "--suite", "all", "-o", str(out_dir)],
+        cwd=out_dir,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
+    (out_dir / "suite-output.txt").write_text(completed.stdout + completed.stderr)
+    results: dict[str, list[dict[str, Any]]] = {}
+    for folder in out_dir.iterdir():
+        match = _RESULT_DIR.match(folder.name)
+        if match and (folder / "checks.json").is_file():
+            results[match["scenario"]] = json.loads((folder / "checks.json").read_text())
+    if not results:
+        raise RuntimeError(
+            f"the conformance suite wrote no results:\n{completed.stdout[-3000:]}{completed.stderr[-3000:]}"
+        )
+    return results
+
+
+def server_env(store: Path, **extra: str) -> dict[str, str]:
+    """A minimal environment for ``serve --http``: nothing of the test process's own settings leaks in."""
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
+    env.update(
+        {
+            "PYTHONPATH": str(REPO_ROOT / "src"),  # this checkout's source (a worktree's too)
+            "ESTAT_MCP_STORAGE_URI": str(store),
+            "ESTAT_MCP_AUTH_MODE": "none",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+@contextlib.contextmanager
+def serve_http(env: dict[str, str], log_path: Path, startup_s: float = 60) -> Iterator[str]:
+    """``estat-aws-mcp serve --http`` (the console script's entry point) on a free loopback port; yields the MCP URL."""
+    port = free_port()
+    entry = "import sys; from estat_aws_mcp.cli import main; main(sys.argv[1:])"
+    command = [sys.executable, "-c", entry, "serve", "--http", "--host", "127.0.0.1", "--port", str(port)]
+    with log_path.open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=log_path.parent)
+    try:
+        deadline = time.monotonic() + startup_s
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"serve --http exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"serve --http did not answer /health in time:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+if __name__ == "__main__":  # make e2e-tools
+    try:
+        print(f"MCP conformance suite: {install()}")
+    except SuiteUnavailable as reason:
+        print(
+            f"MCP conformance suite: unavailable here ({reason}); the tests that need it will say so", file=sys.stderr
+        )
