@@ -19,6 +19,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from estat_aws_mcp.oauth_proxy.cimd import ClientMetadataFetcher
 from estat_aws_mcp.oauth_proxy.core import AuthorizationProxy, ProxyConfig, s256
 from estat_aws_mcp.oauth_proxy.routes import proxy_routes
 from estat_aws_mcp.oauth_proxy.store import SqliteStateStore
@@ -26,8 +27,10 @@ from estat_aws_mcp.oauth_proxy.upstream import UpstreamProvider
 from tests.lambda_handler.rie import free_port
 from tests.oauth_proxy.flow import UPSTREAM_CLIENT_ID, Browser, provider_for, query_of, uvicorn_server
 from tests.oauth_proxy.oidc_upstream import ProviderUnavailable
+from tests.oauth_proxy.tls_server import TlsServer
 
 CLIENT_REDIRECT = "http://127.0.0.1:33418/callback"
+CIMD_HOST = "mcp-client.test"
 
 
 @dataclass
@@ -35,35 +38,55 @@ class Stack:
     base: str
     upstream_issuer: str
     http: httpx.Client
+    cimd_base: str  # a second proxy (same provider and store) that may fetch metadata documents from loopback
+    document_url: str  # a Client ID Metadata Document on a local HTTPS server
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Stack]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    provider = provider_for(base)
+    port, cimd_port = free_port(), free_port()
+    base, cimd_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{cimd_port}"
+    provider = provider_for(base, extra_redirects=[f"{cimd_base}/callback"])
     try:
         provider.start()
     except ProviderUnavailable as reason:
         pytest.skip(str(reason))
     store = SqliteStateStore(tmp_path_factory.mktemp("oauth") / "state.sqlite3")
-    proxy = AuthorizationProxy(
-        ProxyConfig(
-            issuer=base,
-            resource=f"{base}/mcp",
+
+    def proxy_at(url: str, fetcher: ClientMetadataFetcher | None = None) -> AuthorizationProxy:
+        config = ProxyConfig(
+            issuer=url,
+            resource=f"{url}/mcp",
             scopes_supported=("mcp-server/tools",),
             upstream_scopes="openid mcp-server/tools",
-        ),
-        store,
-        UpstreamProvider(provider.issuer, UPSTREAM_CLIENT_ID),
+        )
+        return AuthorizationProxy(config, store, UpstreamProvider(provider.issuer, UPSTREAM_CLIENT_ID), fetcher)
+
+    tls = TlsServer(CIMD_HOST, {}).start()
+    document_url = tls.url("/client.json")
+    document = {
+        "client_id": document_url,
+        "client_name": "Metadata document client",
+        "redirect_uris": [CLIENT_REDIRECT],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_method": "none",
+    }
+    tls.routes["/client.json"] = lambda _p: (200, {"Content-Type": "application/json"}, json.dumps(document).encode())
+    # The real fetcher, told that the document's host is this machine and that loopback is fine here.
+    loopback = ClientMetadataFetcher(
+        resolver=lambda host, port: ["127.0.0.1"],
+        address_allowed=lambda address: address.is_loopback,
+        verify=tls.client_context(),
     )
     try:
         with (
-            uvicorn_server(Starlette(routes=proxy_routes(proxy)), port),
+            uvicorn_server(Starlette(routes=proxy_routes(proxy_at(base))), port),
+            uvicorn_server(Starlette(routes=proxy_routes(proxy_at(cimd_base, loopback))), cimd_port),
             httpx.Client(base_url=base, timeout=15) as http,
         ):
-            yield Stack(base, provider.issuer, http)
+            yield Stack(base, provider.issuer, http, cimd_base, document_url)
     finally:
+        tls.stop()
         provider.stop()
 
 
@@ -374,3 +397,43 @@ def test_unknown_clients_and_grants(stack: Stack) -> None:
     )
     assert repeated.status_code == 400
     assert stack.http.post("/register", content=b"{" * 70000).status_code == 400
+
+
+def test_a_client_id_metadata_document_client_signs_in_without_registering(stack: Stack, secrets_seen) -> None:
+    client_id = stack.document_url
+    verifier = secrets.token_urlsafe(48)
+    browser = Browser()
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": CLIENT_REDIRECT,
+        "state": "cimd-state",
+        "code_challenge": s256(verifier),
+        "code_challenge_method": "S256",
+    }
+    page = browser.consent_page(str(httpx.URL(f"{stack.cimd_base}/authorize", params=params)))
+    assert page.status_code == 200 and "Metadata document client" in page.text and "metadata document" in page.text
+    login = browser.approve(page, CLIENT_REDIRECT)
+    final = browser.sign_in(login, CLIENT_REDIRECT)
+    answer = query_of(final)
+    assert answer["state"] == "cimd-state"
+    secrets_seen.extend([verifier, answer["code"]])
+    tokens = httpx.post(
+        f"{stack.cimd_base}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": answer["code"],
+            "redirect_uri": CLIENT_REDIRECT,
+            "client_id": client_id,
+            "code_verifier": verifier,
+        },
+        timeout=15,
+    )
+    assert tokens.status_code == 200, tokens.text
+    secrets_seen.extend([tokens.json()["access_token"], tokens.json()["refresh_token"]])
+    assert claims(tokens.json()["access_token"])["sub"] == "analyst@example.com"
+
+    # The document's redirect_uris are matched exactly.
+    other = {**params, "redirect_uri": "http://127.0.0.1:33419/callback"}
+    elsewhere = httpx.get(f"{stack.cimd_base}/authorize", params=other, timeout=15)
+    assert elsewhere.status_code == 400 and "must match exactly" in elsewhere.text

@@ -451,6 +451,11 @@ class AuthorizationProxy:
                     {"error": "access_denied", "state": record.get("state"), "iss": self.config.issuer},
                 )
             )
+        try:
+            authorization_endpoint = self.upstream.metadata().authorization_endpoint
+        except EstatMcpError as error:
+            _log("consent", level=logging.WARNING, client_id=record["client_id"], outcome="provider_unavailable")
+            return _error_page(502, f"The sign-in provider cannot be reached right now: {error} Try again later.")
         upstream_state = secrets.token_urlsafe(32)
         upstream_verifier = secrets.token_urlsafe(64)
         callback_browser = secrets.token_urlsafe(32)
@@ -461,7 +466,7 @@ class AuthorizationProxy:
             self.config.transaction_ttl_s,
         )
         location = _with_query(
-            self.upstream.metadata().authorization_endpoint,
+            authorization_endpoint,
             {
                 "response_type": "code",
                 "client_id": self.upstream.client_id,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,11 @@ _CORS = {
 def build_store(settings: Settings) -> StateStore:
     if settings.oauth_state_table:
         return DynamoDbStateStore(settings.oauth_state_table)
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        # Each container has its own /tmp: a sign-in started on one would fail on another.
+        raise ConfigurationError(
+            "On AWS Lambda the OAuth proxy needs ESTAT_MCP_OAUTH_STATE_TABLE (a DynamoDB table shared by all containers)."
+        )
     if settings.oauth_state_path:
         return SqliteStateStore(settings.oauth_state_path)
     if "://" in settings.storage_uri:

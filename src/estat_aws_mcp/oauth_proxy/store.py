@@ -123,13 +123,18 @@ class DynamoDbStateStore:
     """A DynamoDB table (partition key ``pk``, TTL attribute ``expires_at``), shared by all containers."""
 
     def __init__(self, table: str, *, client: Any = None, clock: Clock = time.time) -> None:
-        if client is None:
+        self.table = table
+        self._given_client = client
+        self._clock = clock
+
+    @property
+    def _client(self) -> Any:
+        # Made on first use: building the proxy (at start-up) needs no AWS configuration yet.
+        if self._given_client is None:
             from estat_aws_mcp.aws.clients import aws_client
 
-            client = aws_client("dynamodb", connect_timeout=3.0, read_timeout=5.0)
-        self.table = table
-        self._client = client
-        self._clock = clock
+            self._given_client = aws_client("dynamodb", connect_timeout=3.0, read_timeout=5.0)
+        return self._given_client
 
     def put(self, kind: str, key: str, record: dict[str, Any], ttl_s: float) -> None:
         now = self._clock()

@@ -1,0 +1,81 @@
+"""Building the proxy from the settings, and what it does when the provider cannot be reached."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from estat_aws_mcp.errors import ConfigurationError
+from estat_aws_mcp.oauth_proxy.core import CONSENT_COOKIE, AuthorizationProxy, ProxyConfig, s256
+from estat_aws_mcp.oauth_proxy.routes import build_proxy, build_store
+from estat_aws_mcp.oauth_proxy.store import DynamoDbStateStore, SqliteStateStore
+from estat_aws_mcp.oauth_proxy.upstream import UpstreamProvider
+from estat_aws_mcp.settings import Settings
+from tests.lambda_handler.rie import free_port
+
+BASE = {
+    "ESTAT_MCP_AUTH_MODE": "oauth",
+    "ESTAT_MCP_PUBLIC_URL": "https://mcp.example.com/",
+    "ESTAT_MCP_OAUTH_ISSUER": "https://issuer.example.com",
+    "ESTAT_MCP_OAUTH_CLIENT_IDS": "proxy-client",
+    "ESTAT_MCP_OAUTH_REQUIRED_SCOPES": "mcp-server/tools",
+    "ESTAT_MCP_OAUTH_UPSTREAM_ISSUER": "https://issuer.example.com",
+    "ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID": "proxy-client",
+}
+
+
+def settings(tmp_path, **extra: str) -> Settings:
+    return Settings(**{**BASE, "ESTAT_MCP_STORAGE_URI": str(tmp_path / "data"), **extra})
+
+
+def test_the_proxy_from_the_settings(tmp_path) -> None:
+    proxy = build_proxy(settings(tmp_path))
+    assert proxy.config.issuer == "https://mcp.example.com"
+    assert proxy.config.resource == "https://mcp.example.com/mcp"
+    assert proxy.config.upstream_scopes == "openid mcp-server/tools"
+    assert proxy.metadata()["token_endpoint"] == "https://mcp.example.com/token"
+    assert isinstance(proxy.store, SqliteStateStore)
+    assert proxy.store.path == tmp_path / "data" / "oauth-proxy.sqlite3"
+
+
+def test_the_store_the_settings_choose(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    assert isinstance(build_store(settings(tmp_path, ESTAT_MCP_OAUTH_STATE_TABLE="t")), DynamoDbStateStore)
+    path = tmp_path / "elsewhere.sqlite3"
+    assert build_store(settings(tmp_path, ESTAT_MCP_OAUTH_STATE_PATH=str(path))).path == path
+    with pytest.raises(ConfigurationError, match="ESTAT_MCP_OAUTH_STATE_TABLE"):
+        build_store(settings(tmp_path, ESTAT_MCP_STORAGE_URI="s3://bucket/prefix"))
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "estat-aws-mcp")
+    with pytest.raises(ConfigurationError, match="On AWS Lambda"):
+        build_store(settings(tmp_path))  # containers do not share /tmp
+
+
+def test_missing_upstream_client_id_is_a_configuration_error(tmp_path) -> None:
+    with pytest.raises(ConfigurationError, match="ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID"):
+        build_proxy(settings(tmp_path, ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID=""))
+
+
+def test_an_unreachable_provider_is_a_clear_page_not_a_crash(tmp_path) -> None:
+    issuer = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    proxy = AuthorizationProxy(
+        ProxyConfig("https://mcp.example.com", "https://mcp.example.com/mcp", ("mcp-server/tools",), "openid"),
+        SqliteStateStore(tmp_path / "s.sqlite3"),
+        UpstreamProvider(issuer, "proxy-client", timeout_s=2),
+    )
+    registered = proxy.register({"redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none"})
+    client_id = __import__("json").loads(registered.body)["client_id"]
+    page = proxy.authorize(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": "http://127.0.0.1:9/cb",
+            "code_challenge": s256("v" * 43),
+            "code_challenge_method": "S256",
+        }
+    )
+    transaction = re.search(r"name='transaction' value='([^']+)'", page.body).group(1)
+    browser = page.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    answer = proxy.consent({"transaction": transaction, "decision": "approve"}, {CONSENT_COOKIE: browser})
+    assert answer.status == 502
+    assert "cannot be reached" in answer.body
