@@ -8,7 +8,7 @@ import pytest
 
 from estat_aws_mcp.errors import ConfigurationError
 from estat_aws_mcp.oauth_proxy.core import CONSENT_COOKIE, AuthorizationProxy, ProxyConfig, s256
-from estat_aws_mcp.oauth_proxy.routes import build_proxy, build_store
+from estat_aws_mcp.oauth_proxy.routes import build_proxy, build_store, proxy_routes
 from estat_aws_mcp.oauth_proxy.store import DynamoDbStateStore, SqliteStateStore
 from estat_aws_mcp.oauth_proxy.upstream import UpstreamProvider
 from estat_aws_mcp.settings import Settings
@@ -79,3 +79,20 @@ def test_an_unreachable_provider_is_a_clear_page_not_a_crash(tmp_path) -> None:
     answer = proxy.consent({"transaction": transaction, "decision": "approve"}, {CONSENT_COOKIE: browser})
     assert answer.status == 502
     assert "cannot be reached" in answer.body
+
+
+@pytest.mark.anyio
+async def test_registrations_are_limited_per_address(tmp_path) -> None:
+    import httpx
+    from starlette.applications import Starlette
+
+    proxy = build_proxy(settings(tmp_path))
+    body = {"redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none"}
+    app = Starlette(routes=proxy_routes(proxy, registrations_per_minute=3))
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://proxy.test") as client:
+        codes = [(await client.post("/register", json=body)).status_code for _ in range(3)]
+        refused = await client.post("/register", json=body)
+    assert codes == [201, 201, 201]
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1

@@ -80,7 +80,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     )
     try:
         with (
-            uvicorn_server(Starlette(routes=proxy_routes(proxy_at(base))), port),
+            uvicorn_server(Starlette(routes=proxy_routes(proxy_at(base), registrations_per_minute=1000)), port),
             uvicorn_server(Starlette(routes=proxy_routes(proxy_at(cimd_base, loopback))), cimd_port),
             httpx.Client(base_url=base, timeout=15) as http,
         ):

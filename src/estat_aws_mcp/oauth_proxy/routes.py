@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,7 @@ from estat_aws_mcp.oauth_proxy.upstream import UpstreamProvider
 from estat_aws_mcp.settings import Settings
 
 MAX_BODY_BYTES = 64 * 1024
+REGISTRATIONS_PER_MINUTE = 30
 METADATA_PATH = "/.well-known/oauth-authorization-server"
 _CORS = {
     "Access-Control-Allow-Origin": "*",
@@ -140,8 +142,15 @@ def _too_large_or_malformed() -> JSONResponse:
     )
 
 
-def proxy_routes(proxy: AuthorizationProxy) -> list[Route]:
-    """The proxy's endpoints, to be mounted at the root of the public URL."""
+def proxy_routes(proxy: AuthorizationProxy, *, registrations_per_minute: int = REGISTRATIONS_PER_MINUTE) -> list[Route]:
+    """The proxy's endpoints, to be mounted at the root of the public URL.
+
+    Registration is open to anyone, and each one is stored for months: it is limited per source
+    address and process (``registrations_per_minute``; 429 with ``Retry-After`` beyond).
+    """
+    from estat_aws_mcp.auth.ratelimit import TokenBuckets
+
+    registrations = TokenBuckets(registrations_per_minute)
 
     async def run(fn: Callable[..., Answer], *args: Any) -> Answer:
         return await anyio.to_thread.run_sync(fn, *args)
@@ -182,6 +191,13 @@ def proxy_routes(proxy: AuthorizationProxy) -> list[Route]:
     async def register(request: Request) -> Response:
         if request.method == "OPTIONS":
             return await preflight(request)
+        wait_s = registrations.admit(request.client.host if request.client else "unknown")
+        if wait_s is not None:
+            return JSONResponse(
+                {"error": "slow_down", "error_description": "too many registrations from this address; try later"},
+                status_code=429,
+                headers={**_CORS, "Retry-After": str(max(1, math.ceil(wait_s))), "Cache-Control": "no-store"},
+            )
         body = await _body(request)
         try:
             parsed: Any = json.loads(body) if body is not None else None
