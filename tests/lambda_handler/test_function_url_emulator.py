@@ -89,3 +89,24 @@ def test_limits_and_function_errors() -> None:
         assert binary.json()["isBase64Encoded"] is True
     finally:
         emulator.stop()
+
+
+def test_cookies_travel_in_their_own_lists_both_ways() -> None:
+    """As the service does: request cookies in ``event["cookies"]`` (not a header), and each entry of the
+    result's ``cookies`` a Set-Cookie header (the OAuth proxy's consent and callback rely on both)."""
+
+    def cookie_function(event, _context):
+        return {
+            "statusCode": 200,
+            "headers": {"content-type": "application/json"},
+            "cookies": ["a=1; Path=/; HttpOnly", "b=2; Path=/callback"],
+            "body": json.dumps({"cookies": event.get("cookies"), "cookie_header": event["headers"].get("cookie")}),
+        }
+
+    emulator = FunctionUrlEmulator(direct_invoker(cookie_function, lambda: None)).start()
+    try:
+        response = httpx.get(f"{emulator.url}/authorize", headers={"Cookie": "x=1; y=2"})
+    finally:
+        emulator.stop()
+    assert response.json() == {"cookies": ["x=1", "y=2"], "cookie_header": None}
+    assert response.headers.get_list("set-cookie") == ["a=1; Path=/; HttpOnly", "b=2; Path=/callback"]
