@@ -437,3 +437,11 @@ def test_a_client_id_metadata_document_client_signs_in_without_registering(stack
     other = {**params, "redirect_uri": "http://127.0.0.1:33419/callback"}
     elsewhere = httpx.get(f"{stack.cimd_base}/authorize", params=other, timeout=15)
     assert elsewhere.status_code == 400 and "must match exactly" in elsewhere.text
+
+
+def test_registration_keeps_only_the_grants_this_server_offers(stack: Stack) -> None:
+    """VS Code asks for the device-code grant too: it is registered without it rather than refused."""
+    device = "urn:ietf:params:oauth:grant-type:device_code"
+    client = register(stack, grant_types=["authorization_code", "refresh_token", device], response_types=["code"])
+    assert client["grant_types"] == ["authorization_code", "refresh_token"]
+    assert client["response_types"] == ["code"]

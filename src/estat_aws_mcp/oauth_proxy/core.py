@@ -289,16 +289,15 @@ class AuthorizationProxy:
         method = body.get("token_endpoint_auth_method") or "client_secret_basic"
         if method not in ("none", "client_secret_post", "client_secret_basic"):
             raise OAuthError("invalid_client_metadata", f"token_endpoint_auth_method {method!r} is not supported")
-        grant_types = body.get("grant_types") or ["authorization_code"]
-        response_types = body.get("response_types") or ["code"]
-        if (
-            not isinstance(grant_types, list)
-            or not set(grant_types) <= {"authorization_code", "refresh_token"}
-            or "authorization_code" not in grant_types
-        ):
-            raise OAuthError("invalid_client_metadata", "grant_types may be authorization_code and refresh_token")
-        if response_types != ["code"]:
-            raise OAuthError("invalid_client_metadata", "response_types must be ['code']")
+        # RFC 7591 §3.2.1: the server may register fewer values than asked for. Clients such as
+        # VS Code list grant types this server does not offer (device code): those are dropped.
+        requested_grants = body.get("grant_types") or ["authorization_code"]
+        requested_responses = body.get("response_types") or ["code"]
+        if not isinstance(requested_grants, list) or "authorization_code" not in requested_grants:
+            raise OAuthError("invalid_client_metadata", "grant_types must include authorization_code")
+        if not isinstance(requested_responses, list) or "code" not in requested_responses:
+            raise OAuthError("invalid_client_metadata", "response_types must include code")
+        grant_types = [grant for grant in ("authorization_code", "refresh_token") if grant in requested_grants]
         name = body.get("client_name")
         if name is not None and (not isinstance(name, str) or len(name) > 200):
             raise OAuthError("invalid_client_metadata", "client_name must be a string of at most 200 characters")
