@@ -60,6 +60,13 @@ OAuth authorization proxy (oauth mode with an upstream; see :mod:`estat_aws_mcp.
 - ``ESTAT_MCP_OAUTH_STATE_TABLE``: DynamoDB table (partition key ``pk``, TTL attribute ``expires_at``) for the
   proxy's short-lived state; unset: the SQLite file ``ESTAT_MCP_OAUTH_STATE_PATH`` (default
   ``<local storage>/oauth-proxy.sqlite3``).
+
+Handler engineer's block (logging, deadline):
+
+- ``ESTAT_MCP_LOG_LEVEL``: DEBUG | INFO (default) | WARNING | ERROR | CRITICAL for every ``estat_aws_mcp``
+  logger, on every transport (:mod:`estat_aws_mcp.logs`); another value is a configuration error.
+- ``ESTAT_MCP_INVOCATION_DEADLINE_EPOCH``: internal, never set by hand: the Lambda parent hands its
+  invocation deadline to a stdio-dispatch child (:mod:`estat_aws_mcp.deadline`).
 """
 
 from __future__ import annotations

@@ -309,3 +309,22 @@ class TestDirectInvoke:
     def test_the_budget_applies(self, handler) -> None:
         answer = handler.handle(call("blob", size=7_000_000), FakeLambdaContext())
         assert answer["result"]["isError"] is True
+
+
+@pytest.mark.parametrize("dispatch", ["inprocess", "stdio"])
+def test_an_unknown_method_is_method_not_found_in_both_dispatch_modes(test_server, log_capture, dispatch) -> None:
+    """Issue 15: -32601, not the SDK's -32602 (in-process) or the adapter's 500 (stdio)."""
+    handler = make_handler(test_server, log_capture, ESTAT_MCP_DISPATCH=dispatch)
+    status, _, body = invoke(handler, url_event(rpc("no/such/method", id="m-1")))
+    assert status == 200
+    assert body["id"] == "m-1" and body["error"]["code"] == types.METHOD_NOT_FOUND
+    assert "no/such/method" in body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"), [("[]", types.INVALID_REQUEST), ("[" * 100_000 + "]" * 100_000, types.PARSE_ERROR)]
+)
+def test_empty_batches_and_deep_nesting_are_400s(handler, log_capture, body, code) -> None:
+    status, _, answer = invoke(handler, url_event(body))
+    assert (status, answer["error"]["code"]) == (400, code)
+    assert "Traceback" not in log_capture.text and "RecursionError" not in log_capture.text

@@ -286,6 +286,22 @@ def test_a_batch_over_6mb_gets_tool_errors_not_a_502(inprocess, store) -> None:
     assert all("6 MB" in text and "offset" in text for text in refused)
 
 
+def test_an_allowed_run_aws_cli_call_leaves_its_info_audit_line(inprocess, log_group) -> None:
+    """The runtime leaves the root logger at WARNING; the INFO audit line must still reach the output."""
+    call = {"jsonrpc": "2.0", "id": "audit-1", "method": "tools/call"}
+    call["params"] = {"name": "run_aws_cli", "arguments": {"command": "logs describe-log-groups"}}
+    answer = httpx.post(inprocess.none.mcp_url, headers=ACCEPT, json=call, timeout=120).json()
+    assert not answer["result"].get("isError"), answer
+    call_id = answer["result"]["structuredContent"]["call_id"]
+    records = [json.loads(line) for line in inprocess.log().splitlines() if line.startswith('{"level"')]
+    # The audit message is a JSON object (powertools keeps it as one).
+    audits = [r for r in records if isinstance(r.get("message"), dict) and r["message"].get("event") == "run_aws_cli"]
+    mine = [r for r in audits if r["message"]["call_id"] == call_id]
+    assert len(mine) == 1, audits[-3:]
+    assert mine[0]["level"] == "INFO" and mine[0]["message"]["decision"] == "allowed"
+    assert mine[0]["request_id"]  # the invocation's id, as on every line of the function's logger
+
+
 def test_structured_logs_in_the_function_output(inprocess) -> None:
     records = [json.loads(line) for line in inprocess.log().splitlines() if line.startswith('{"level"')]
     calls = [r for r in records if r.get("message") == "mcp request" and r.get("tool") == "search_estat_data"]

@@ -257,6 +257,16 @@ class LocalObjectStore(ObjectStore):
             path.unlink()
 
 
+def store_location(uri: str) -> str:
+    """Where ``ESTAT_MCP_STORAGE_URI`` points (logged at start-up): the URI itself for S3, else the local
+    folder's absolute path (a relative setting is relative to the server's working directory)."""
+    if uri.startswith("file://"):
+        uri = unquote(uri[len("file://") :])
+    elif "://" in uri:
+        return uri
+    return str(Path(uri).expanduser().resolve())
+
+
 def open_store(uri: str) -> ObjectStore:
     """The store for ``ESTAT_MCP_STORAGE_URI``: ``s3://bucket/prefix`` or a local folder."""
     if uri.startswith("s3://"):

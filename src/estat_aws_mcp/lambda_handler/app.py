@@ -40,6 +40,7 @@ from estat_aws_mcp.deadline import invocation_deadline, time_left
 from estat_aws_mcp.lambda_handler.budget import DEFAULT_RESPONSE_BUDGET_BYTES, ResponseBudget
 from estat_aws_mcp.lambda_handler.results import error_for_request, not_started_error, tool_name
 from estat_aws_mcp.limits import LAMBDA_RESPONSE_CAP_BYTES
+from estat_aws_mcp.logs import configure_logging, log_level, log_startup
 from estat_aws_mcp.protocol import (
     METHOD_NOT_FOUND,
     BodyRefusal,
@@ -326,10 +327,15 @@ def _build_logger(settings: Settings) -> Any:
     from aws_lambda_powertools import Logger
 
     service = "estat-aws-mcp"
-    log = Logger(service=service, level=settings.log_level.upper())
+    level = log_level(settings.log_level)  # a ConfigurationError naming ESTAT_MCP_LOG_LEVEL, not a ValueError
+    log = Logger(service=service, level=level)
     # Powertools writes JSON to stdout itself; propagating would print every line again through
     # the root handler (awslambdaric's in Lambda, FastMCP's console handler elsewhere).
     logging.getLogger(service).propagate = False
+    # Every estat_aws_mcp logger through the same JSON handler at the same level (the runtime leaves
+    # the root logger at WARNING, which would drop the INFO audit lines of run_aws_cli).
+    configure_logging(settings.log_level, handler=log.registered_handler)
+    log_startup(settings.storage_uri, f"AWS Lambda ({settings.dispatch} dispatch)")
     return log
 
 
