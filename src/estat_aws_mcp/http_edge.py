@@ -10,6 +10,9 @@ For ``POST /mcp``:
   Accept); every other request gets plain JSON, as before (MCP SDK clients name
   ``text/event-stream`` on every request, so accepting it alone does not switch a client to SSE).
   Both modes are served by the same low-level MCP server, statelessly.
+
+``GET /mcp`` is 405 (as at the Function URL): a stateless server never sends anything on a standalone
+event stream, which the SDK would otherwise hold open for as long as the client keeps it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ from estat_aws_mcp.sdk import low_level_server
 
 _EVENT_STREAM = "text/event-stream"
 _BOTH = b"application/json, text/event-stream"
+_NO_GET_STREAM = {
+    "jsonrpc": "2.0",
+    "error": {"code": -32000, "message": "Method Not Allowed: this stateless server opens no GET event stream"},
+    "id": None,
+}
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str:
@@ -49,9 +57,9 @@ def _has_progress_token(message: Any) -> bool:
     return isinstance(meta, dict) and meta.get("progressToken") is not None
 
 
-async def _send_json(send: Any, status: int, payload: Any) -> None:
+async def _send_json(send: Any, status: int, payload: Any, extra_headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
     body = json.dumps(payload).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra_headers]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -109,6 +117,11 @@ class McpHttpEdge:
         app.router.lifespan_context = lifespan
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and (scope["path"].rstrip("/") or "/") == self.path:
+            # Stateless: nothing is ever sent on a standalone GET stream, which the SDK would hold open
+            # (an idle connection per client) and the Function URL refuses; 405, as the transport allows.
+            await _send_json(send, 405, _NO_GET_STREAM, ((b"allow", b"POST"),))
+            return
         if scope["type"] != "http" or scope["method"] != "POST" or (scope["path"].rstrip("/") or "/") != self.path:
             await self.app(scope, receive, send)
             return

@@ -4,7 +4,9 @@
   500 with a recursion traceback);
 - an empty batch ``[]`` is HTTP 400 with ``-32600`` (JSON-RPC 2.0: "an empty Array" is invalid);
 - a request whose method no MCP client may call is answered ``-32601`` (method not found), not the
-  SDK's ``-32602`` (it fails to validate the unknown request as a known one).
+  SDK's ``-32602`` (it fails to validate the unknown request as a known one);
+- an ``MCP-Protocol-Version`` header naming a version the server does not support is HTTP 400 (the
+  transport specification's MUST; the SDK checks it for ``serve --http``, the Lambda adapter does not).
 """
 
 from __future__ import annotations
@@ -43,6 +45,23 @@ def parse_body(body: str | bytes) -> Any | BodyRefusal:
     if parsed == []:
         return BodyRefusal(400, INVALID_REQUEST, "Invalid Request: an empty batch")
     return parsed
+
+
+def protocol_version_refusal(header: str | None, body: Any) -> BodyRefusal | None:
+    """The 400 for an unsupported ``MCP-Protocol-Version`` header (none for ``initialize``, which negotiates)."""
+    from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
+
+    if header is None or header in SUPPORTED_PROTOCOL_VERSIONS:
+        return None
+    messages = body if isinstance(body, list) else [body]
+    if any(isinstance(message, dict) and message.get("method") == "initialize" for message in messages):
+        return None
+    shown = header if len(header) <= 40 else header[:40] + "…"
+    return BodyRefusal(
+        400,
+        INVALID_REQUEST,
+        f"Bad Request: Unsupported protocol version: {shown!r}. Supported versions: {', '.join(SUPPORTED_PROTOCOL_VERSIONS)}",
+    )
 
 
 def is_unknown_method(method: str) -> bool:

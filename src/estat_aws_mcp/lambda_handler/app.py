@@ -47,6 +47,7 @@ from estat_aws_mcp.protocol import (
     is_unknown_method,
     method_not_found_message,
     parse_body,
+    protocol_version_refusal,
 )
 from estat_aws_mcp.settings import Settings, get_settings
 
@@ -287,6 +288,10 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
             and "application/json" in (self.get_header_value(headers, "content-type") or "")
         ):
             parsed = parse_body(http_request.body)
+            if not isinstance(parsed, BodyRefusal):
+                parsed = (
+                    protocol_version_refusal(self.get_header_value(headers, "mcp-protocol-version"), parsed) or parsed
+                )
             if isinstance(parsed, BodyRefusal):
                 return self.create_error_http_response(parsed.status, parsed.code, parsed.message)
             if isinstance(parsed, list):
