@@ -55,7 +55,8 @@ OAuth authorization proxy (oauth mode with an upstream; see :mod:`estat_aws_mcp.
 - ``ESTAT_MCP_OAUTH_UPSTREAM_ISSUER``: the OpenID Provider users sign in at (found by discovery; Cognito:
   ``https://cognito-idp.<region>.amazonaws.com/<pool id>``). Set, in oauth mode, it enables the proxy.
 - ``ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID``: the proxy's client at that provider (its redirect URI is
-  ``<public>/callback``); ``ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_SECRET`` only for a confidential client.
+  ``<public>/callback``); ``ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_SECRET`` (local runs) or the SSM SecureString named
+  by ``ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_SECRET_SSM_PARAMETER`` only for a confidential client.
 - ``ESTAT_MCP_OAUTH_UPSTREAM_SCOPES``: scopes asked of the provider (default ``openid`` plus the required scopes).
 - ``ESTAT_MCP_OAUTH_STATE_TABLE``: DynamoDB table (partition key ``pk``, TTL attribute ``expires_at``) for the
   proxy's short-lived state; unset: the SQLite file ``ESTAT_MCP_OAUTH_STATE_PATH`` (default
@@ -140,6 +141,9 @@ class Settings(BaseSettings):
     oauth_upstream_issuer: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_UPSTREAM_ISSUER")
     oauth_upstream_client_id: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID")
     oauth_upstream_client_secret: SecretStr | None = Field(default=None, alias="ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_SECRET")
+    oauth_upstream_client_secret_ssm_parameter: str | None = Field(
+        default=None, alias="ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_SECRET_SSM_PARAMETER"
+    )
     oauth_upstream_scopes: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_UPSTREAM_SCOPES")
     oauth_state_table: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_STATE_TABLE")
     oauth_state_path: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_STATE_PATH")

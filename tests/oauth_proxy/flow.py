@@ -20,19 +20,25 @@ UPSTREAM_CLIENT_ID = "estat-mcp-proxy"
 
 
 def provider_for(
-    base_url: str, *, access_token_ttl: int = 300, extra_redirects: list[str] | None = None
+    base_url: str,
+    *,
+    access_token_ttl: int = 300,
+    extra_redirects: list[str] | None = None,
+    client_secret: str | None = None,
 ) -> OidcProvider:
-    """An oidc-provider with the proxy at ``base_url`` as its public client and one user."""
+    """An oidc-provider with the proxy at ``base_url`` as its client (public, or confidential with
+    ``client_secret``, HTTP Basic) and one user."""
+    client: dict = {
+        "client_id": UPSTREAM_CLIENT_ID,
+        "token_endpoint_auth_method": "none",
+        "redirect_uris": [f"{base_url}/callback", *(extra_redirects or [])],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+    }
+    if client_secret:
+        client.update(token_endpoint_auth_method="client_secret_basic", client_secret=client_secret)
     return OidcProvider(
-        clients=[
-            {
-                "client_id": UPSTREAM_CLIENT_ID,
-                "token_endpoint_auth_method": "none",
-                "redirect_uris": [f"{base_url}/callback", *(extra_redirects or [])],
-                "grant_types": ["authorization_code", "refresh_token"],
-                "response_types": ["code"],
-            }
-        ],
+        clients=[client],
         resource=f"{base_url}/mcp",
         access_token_ttl=access_token_ttl,
         users={USER_EMAIL: USER_PASSWORD},

@@ -96,3 +96,70 @@ async def test_registrations_are_limited_per_address(tmp_path) -> None:
     assert codes == [201, 201, 201]
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) >= 1
+
+
+def test_a_confidential_upstream_client_with_its_secret_in_ssm(tmp_path, aws_env, caplog) -> None:
+    """The provider's client is confidential (HTTP Basic); the proxy reads the secret from an SSM
+    SecureString (moto) on the first token request and never logs it."""
+    import logging
+
+    from starlette.applications import Starlette
+
+    from estat_aws_mcp.aws.clients import aws_client
+    from estat_aws_mcp.aws.ssm import clear_cache
+    from tests.oauth_proxy.flow import UPSTREAM_CLIENT_ID, Browser, provider_for, query_of, uvicorn_server
+    from tests.oauth_proxy.oidc_upstream import ProviderUnavailable
+
+    secret = "upstream-client-secret-7d1f0c9e4b2a"
+    aws_client("ssm").put_parameter(Name="/estat-mcp/oauth-secret", Type="SecureString", Value=secret)
+    caplog.set_level(logging.DEBUG)  # from here on: the proxy's reads and requests
+    clear_cache()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    provider = provider_for(base, client_secret=secret)
+    try:
+        provider.start()
+    except ProviderUnavailable as reason:
+        pytest.skip(str(reason))
+    try:
+        proxy = build_proxy(
+            settings(
+                tmp_path,
+                ESTAT_MCP_PUBLIC_URL=base,
+                ESTAT_MCP_OAUTH_UPSTREAM_ISSUER=provider.issuer,
+                ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID=UPSTREAM_CLIENT_ID,
+                ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_SECRET_SSM_PARAMETER="/estat-mcp/oauth-secret",
+            )
+        )
+        redirect = "http://127.0.0.1:33418/callback"
+        with uvicorn_server(Starlette(routes=proxy_routes(proxy)), port):
+            import httpx
+
+            client_id = httpx.post(
+                f"{base}/register", json={"redirect_uris": [redirect], "token_endpoint_auth_method": "none"}
+            ).json()["client_id"]
+            verifier = "v" * 50
+            params = {
+                "response_type": "code",
+                "client_id": client_id,
+                "redirect_uri": redirect,
+                "state": "s",
+                "code_challenge": s256(verifier),
+                "code_challenge_method": "S256",
+            }
+            final = Browser().authorize(str(httpx.URL(f"{base}/authorize", params=params)), redirect)
+            form = {
+                "grant_type": "authorization_code",
+                "code": query_of(final)["code"],
+                "redirect_uri": redirect,
+                "client_id": client_id,
+                "code_verifier": verifier,
+            }
+            tokens = httpx.post(f"{base}/token", data=form, timeout=15)
+    finally:
+        provider.stop()
+        clear_cache()
+    assert tokens.status_code == 200, tokens.text
+    assert tokens.json()["token_type"] == "Bearer"
+    leaks = [(r.name, r.threadName) for r in caplog.records if secret in f"{r.getMessage()} {r.__dict__}"]
+    assert not leaks, leaks

@@ -73,7 +73,18 @@ def build_proxy(settings: Settings, *, store: StateStore | None = None) -> Autho
         )
     required = (settings.oauth_required_scopes or "").split()
     upstream_scopes = settings.oauth_upstream_scopes or " ".join(["openid", *[s for s in required if s != "openid"]])
-    secret = settings.oauth_upstream_client_secret
+    secret: str | Callable[[], str] | None = None
+    if settings.oauth_upstream_client_secret_ssm_parameter:
+        parameter = settings.oauth_upstream_client_secret_ssm_parameter
+
+        def secret_from_ssm() -> str:
+            from estat_aws_mcp.aws.ssm import get_secure_string
+
+            return get_secure_string(parameter)
+
+        secret = secret_from_ssm
+    elif settings.oauth_upstream_client_secret is not None:
+        secret = settings.oauth_upstream_client_secret.get_secret_value() or None
     config = ProxyConfig(
         issuer=public_url,
         resource=f"{public_url}/mcp",
@@ -83,7 +94,7 @@ def build_proxy(settings: Settings, *, store: StateStore | None = None) -> Autho
     upstream = UpstreamProvider(
         settings.oauth_upstream_issuer,
         settings.oauth_upstream_client_id,
-        secret.get_secret_value() if secret is not None and secret.get_secret_value() else None,
+        secret,
     )
     proxy_log = logging.getLogger("estat_aws_mcp.oauth_proxy")
     if proxy_log.level == logging.NOTSET:

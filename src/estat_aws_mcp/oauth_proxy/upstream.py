@@ -5,13 +5,15 @@ The provider is found by discovery (``<issuer>/.well-known/openid-configuration`
 It must support the authorization code flow with PKCE S256 (a document that lists
 ``code_challenge_methods_supported`` without ``S256`` is refused; Cognito's omits the list and
 supports S256). The proxy is one client of the provider: public (PKCE only, Cognito's default) or
-confidential when a client secret is configured (HTTP Basic).
+confidential when a client secret is configured (HTTP Basic; the secret may be read lazily, from
+SSM, on the first token request).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -50,7 +52,7 @@ class UpstreamProvider:
         self,
         issuer: str,
         client_id: str,
-        client_secret: str | None = None,
+        client_secret: str | Callable[[], str] | None = None,
         *,
         timeout_s: float = HTTP_TIMEOUT_S,
         verify: Any = True,
@@ -117,8 +119,9 @@ class UpstreamProvider:
         form = {**form, "client_id": self.client_id}
         headers = {"Accept": "application/json"}
         auth = None
-        if self._client_secret:
-            auth = httpx.BasicAuth(quote(self.client_id, safe=""), quote(self._client_secret, safe=""))
+        secret = self._client_secret() if callable(self._client_secret) else self._client_secret
+        if secret:
+            auth = httpx.BasicAuth(quote(self.client_id, safe=""), quote(secret, safe=""))
         try:
             with self._client() as client:
                 response = client.post(metadata.token_endpoint, data=form, headers=headers, auth=auth)
