@@ -212,11 +212,9 @@ def test_failure_after_retries_writes_nothing(
 
 
 def test_auto_fetches_a_small_table_in_one_request(fake_estat: FakeEstat, store: LocalObjectStore) -> None:
-    fake_estat.set_latency(0.5)  # every answer waits: all three requests must be out before any returns
-    try:
-        result = asyncio.run(fetch(fake_estat, store, "0003445078", mode="auto"))
-    finally:
-        fake_estat.set_latency(None)
+    # No answer before three requests are out at once (a fetch asking one by one is held, then fails below).
+    fake_estat.hold_until_in_flight(3)
+    result = asyncio.run(fetch(fake_estat, store, "0003445078", mode="auto"))
     assert result.fetch_mode == "single_request" and result.manifest.row_count == 42
     (meta,) = [r for r in fake_estat.requests if r.endpoint == "getMetaInfo"]
     (count,) = [r for r in fake_estat.requests if r.endpoint == "getStatsData" and r.is_count]

@@ -319,17 +319,30 @@ def test_rate_limit_reset_and_malformed(fake_estat: FakeEstat) -> None:
     assert get(fake_estat, "getStatsList").json()["GET_STATS_LIST"]["RESULT"]["STATUS"] == 0
 
 
-def test_per_page_latency_completes_pages_out_of_order(fake_estat: FakeEstat, table) -> None:
-    fake_estat.set_latency(lambda request: 0.4 if request.start_position == 1 else 0.15)
+def test_per_page_latency_and_holding_until_requests_are_in_flight(fake_estat: FakeEstat, table) -> None:
+    latency = {1: 0.4, 101: 0.15, 201: 0.15}
+    fake_estat.set_latency(lambda request: latency[request.start_position])
+    fake_estat.hold_until_in_flight(3)
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         futures = [
             pool.submit(get, fake_estat, "getStatsData", statsDataId="0009300001", limit=100, startPosition=start)
             for start in (1, 101, 201)
         ]
         assert all(f.result().status_code == 200 for f in futures)
-    finished = sorted(fake_estat.requests, key=lambda r: r.finished)
-    assert finished[-1].start_position == 1  # the first page finished last
+    # Each answer waited at least its own latency (how much longer depends on the machine's load) ...
+    assert all(r.finished - r.started >= latency[r.start_position] for r in fake_estat.requests)
+    # ... and none came before all three were out.
+    assert max(r.started for r in fake_estat.requests) < min(r.finished for r in fake_estat.requests)
     assert fake_estat.max_in_flight == 3
+
+
+def test_holding_until_in_flight_gives_up_after_its_limit(fake_estat: FakeEstat) -> None:
+    fake_estat.hold_until_in_flight(2, when=lambda request: request.endpoint == "getStatsList", limit_s=0.3)
+    assert get(fake_estat, "getStatsList").status_code == 200  # alone: held 0.3 s, then answered
+    assert get(fake_estat, "getStatsList").status_code == 200  # the gate stays open
+    first, second = fake_estat.requests
+    assert first.finished - first.started >= 0.3 and second.started >= first.finished
+    assert fake_estat.max_in_flight == 1
 
 
 def test_table_that_changes_mid_fetch(fake_estat: FakeEstat, table) -> None:

@@ -271,6 +271,8 @@ async def test_paging_stops_once_the_pool_is_big_enough(crowded_fake: FakeEstat,
 
 async def test_suggestion_counts_stay_within_the_concurrency_bound(fake_estat: FakeEstat, client: EstatClient) -> None:
     fake_estat.set_latency(0.02)
+    # The suggestions' counts (limit=1 probes) wait for each other: concurrency shows however loaded the machine.
+    fake_estat.hold_until_in_flight(2, when=lambda request: request.params.get("limit") == "1")
     result = await search_estat(client, "人口", too_many_hits=5)
     assert result.suggestions
     assert 1 < fake_estat.max_in_flight <= client.limiter.limit

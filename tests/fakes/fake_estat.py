@@ -19,6 +19,7 @@ Usage::
         fake.change_table_after("0009000001", 2, updated_date="2026-12-01", row_limit=100)
         fake.before_response(lambda request: None)          # general hook -> FakeResponse | None
         fake.delay(1.0, times=1)                            # one slow answer (client timeouts)
+        fake.hold_until_in_flight(3)                        # answers wait until 3 requests are out at once
         fake.requests, fake.max_in_flight, fake.count("getStatsData")   # request log (appId never kept)
         table.rows({"cdArea": "13000"}), table.row_at(12)   # expected VALUE rows, to compare with pages
         fake.add_catalog_entry(table_inf_dict)              # more search results (label them synthetic)
@@ -1100,6 +1101,36 @@ class FakeEstat:
             self._latency = latency
         else:
             self._latency = lambda request, seconds=float(latency): seconds
+
+    def hold_until_in_flight(
+        self, count: int, *, when: Callable[[FakeRequest], bool] | None = None, limit_s: float = 30.0
+    ) -> None:
+        """Hold every answer (to requests ``when`` accepts) until ``count`` such requests are in flight at
+        once; from then on, or once ``limit_s`` has passed, answer at once. A concurrent client thus shows
+        its concurrency in :attr:`max_in_flight` however slow the machine is (a latency only makes an
+        overlap likely); a client that never has ``count`` requests out at once is held ``limit_s`` in
+        all, and the test's check of ``max_in_flight`` fails."""
+        accept = when or (lambda request: True)
+        state: dict[str, Any] = {"open": False, "deadline": None}
+        changed = threading.Condition(self._lock)
+
+        def hook(request: FakeRequest) -> None:
+            if not accept(request):
+                return None
+            with changed:
+                if state["deadline"] is None:
+                    state["deadline"] = time.monotonic() + limit_s
+                changed.notify_all()  # one more request out: the waiting ones count again
+                while not state["open"]:
+                    out = sum(1 for r in self.requests if r.finished is None and accept(r))
+                    if out >= count or time.monotonic() >= state["deadline"]:
+                        state["open"] = True
+                        changed.notify_all()
+                        break
+                    changed.wait(timeout=min(0.05, max(0.0, state["deadline"] - time.monotonic())))
+            return None
+
+        self.before_response(hook)
 
     def change_table_after(self, stats_data_id: str, page_requests: int, **changes: Any) -> None:
         """After ``page_requests`` getStatsData page requests (count probes excluded) for the table,
