@@ -164,9 +164,10 @@ def test_cli_config_points_at_the_filesystem_mirror(tmp_path: Path) -> None:
     assert 'include = ["registry.terraform.io/*/*"]' in text
 
 
-def test_destroy_after_a_deploy_stopped_at_stage_two_uses_a_placeholder_digest(tmp_path, monkeypatch) -> None:
+def test_destroy_after_a_deploy_stopped_at_stage_two_needs_no_image(tmp_path, monkeypatch) -> None:
     """Stage 2 failed (say docker died): the state holds the repository only and no image_uri output;
-    `make destroy` must still satisfy the provider's image_uri validation to remove the repository."""
+    `make destroy` passes no image (the module's destroy-only placeholder satisfies the provider)
+    and removes the recorded variables with the stack."""
     from estat_aws_mcp.deploy import flow
 
     launcher = tmp_path / "bin" / "terraform"
@@ -180,11 +181,31 @@ def test_destroy_after_a_deploy_stopped_at_stage_two_uses_a_placeholder_digest(t
     monkeypatch.setenv("FAKE_TF_OUTPUTS", json.dumps({"repository_url": {"value": repository}}))
     root = tmp_path / "root"
     root.mkdir()
+    recorded = flow.record_variables(root, {"region": "us-east-1", "image_uri": None})
 
     flow.destroy(flow.DeployOptions(root=root), echo=lambda _: None, skip_preflight=True, stream_output=False)
 
     calls = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     assert [c["argv"][0] for c in calls] == ["init", "output", "destroy"]
     (variables,) = calls[-1]["var_files"]
-    assert variables["image_uri"] == f"{repository}@sha256:{'0' * 64}"
+    assert variables["image_uri"] is None
     assert "-auto-approve" in calls[-1]["argv"]
+    assert not recorded.exists()
+
+
+def test_recorded_variables_are_what_stage_three_applies_without_nulls(tmp_path) -> None:
+    from estat_aws_mcp.deploy import flow
+
+    options = flow.DeployOptions(
+        root=tmp_path, region="us-east-1", auth_token_parameter="/t", extra_variables={"subnet_ids": ["a", "b"]}
+    )
+    path = flow.record_variables(tmp_path, options.variables(image_uri="r/x@sha256:" + "a" * 64))
+    assert path.name == "deploy.auto.tfvars.json"  # Terraform loads *.auto.tfvars.json by itself
+    assert json.loads(path.read_text(encoding="utf-8")) == {
+        "app_id_ssm_parameter_name": "/estat-aws-mcp/estat-app-id",
+        "architecture": "arm64",
+        "auth_token_ssm_parameter_name": "/t",
+        "image_uri": "r/x@sha256:" + "a" * 64,
+        "region": "us-east-1",
+        "subnet_ids": ["a", "b"],
+    }

@@ -43,9 +43,13 @@ def moto_stacks(
     polling, so the two deployments overlap well on 2 cores); destroyed at the end if a test did not."""
     plans = {
         "public-url": {},
-        # The iam-auth deployment runs with the AWS data backends off: the real apply covers the
-        # optional resources both on (public-url) and off.
-        "iam-auth": {"enable_aws_data_backends": False},
+        # The iam-auth deployment runs with the AWS data backends off and run_aws_cli's wider log
+        # reads on: the real apply covers the optional resources both on (public-url) and off.
+        "iam-auth": {
+            "enable_aws_data_backends": False,
+            "aws_cli_account_wide_log_reads": True,
+            "aws_cli_extra_log_group_arns": [moto_stack.OTHER_LOG_GROUP],
+        },
     }
     with pytest.MonkeyPatch.context() as patch:
         # The adapter runs without its environment lock when the environment already matches.

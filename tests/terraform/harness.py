@@ -1,6 +1,6 @@
 """Running this repository's Terraform offline: the local aws provider, a compatible copy, moto.
 
-The module declares ``aws >= 6.28`` for real users (the public Function URL permission needs
+The Lambda module declares ``aws >= 6.28`` for real users (the public Function URL permission needs
 ``invoked_via_function_url``, added in 6.28); this machine has only the 5.100 provider. Tests work
 on a copy of terraform/ where a test-only ``provider_version_override.tf`` lowers the constraint and
 the lines tagged ``# provider>=6.28`` (that one argument) are left out. Everything else is the
@@ -17,7 +17,14 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = REPO_ROOT / "terraform"
 MODULE_DIR = TERRAFORM_DIR / "modules" / "estat-mcp-lambda"
-EXAMPLES = ("public-url", "iam-auth")
+MODULES = ("modules/estat-mcp-common", "modules/estat-mcp-lambda", "modules/estat-mcp-ecs")
+LAMBDA_EXAMPLES = ("public-url", "iam-auth")
+EXAMPLES = (*LAMBDA_EXAMPLES, "ecs-fargate")
+# Root modules with a tests/*.tftest.hcl (terraform test, mock provider).
+TESTED_ROOTS = MODULES
+# Roots whose constraint includes the Lambda module's ">= 6.28" (they get the test-only override);
+# the common and ECS modules and the ECS example need only what 5.100 has.
+NEEDS_PROVIDER6 = ("modules/estat-mcp-lambda", *(f"examples/{e}" for e in LAMBDA_EXAMPLES))
 PROVIDER6_MARKER = "# provider>=6.28"
 VERSION_OVERRIDE = """terraform {
   required_providers {
@@ -29,7 +36,23 @@ VERSION_OVERRIDE = """terraform {
 }
 """
 # Every service the stack touches, pointed at one moto server.
-MOTO_SERVICES = ("athena", "cloudwatch", "ecr", "glue", "iam", "kms", "lambda", "logs", "s3", "ssm", "sts")
+MOTO_SERVICES = (
+    "appautoscaling",
+    "athena",
+    "cloudwatch",
+    "ec2",
+    "ecr",
+    "ecs",
+    "elbv2",
+    "glue",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "s3",
+    "ssm",
+    "sts",
+)
 
 
 @functools.cache
@@ -72,8 +95,8 @@ def compat_copy(destination: Path) -> Path:
         if PROVIDER6_MARKER in text:
             kept = [line for line in text.splitlines(keepends=True) if not line.rstrip().endswith(PROVIDER6_MARKER)]
             tf_file.write_text("".join(kept), encoding="utf-8")
-    for root in [destination / "modules" / "estat-mcp-lambda", *(destination / "examples" / e for e in EXAMPLES)]:
-        (root / "provider_version_override.tf").write_text(VERSION_OVERRIDE, encoding="utf-8")
+    for root in NEEDS_PROVIDER6:
+        (destination / root / "provider_version_override.tf").write_text(VERSION_OVERRIDE, encoding="utf-8")
     return destination
 
 

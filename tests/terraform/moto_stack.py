@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,13 +78,23 @@ class PinnedDigestBuilder:
         return f"{repository_url}@{FAKE_IMAGE_DIGEST}"
 
 
-def start_stack(example: str, workdir: Path, plugin_root: Path, cli_config: Path, **variables: Any) -> Stack:
-    """A moto server of its own and the example deployed through stages 1 and 3 (see :func:`close_stack`)."""
+def start_stack(
+    example: str,
+    workdir: Path,
+    plugin_root: Path,
+    cli_config: Path,
+    prepare: Callable[[Stack], dict[str, Any]] | None = None,
+    **variables: Any,
+) -> Stack:
+    """A moto server of its own and the example deployed through stages 1 and 3 (see :func:`close_stack`).
+
+    ``prepare`` creates what the user brings (a VPC, a certificate) on the stack's moto server and
+    returns the variables that name it."""
     server = MotoServer().start()
     tree = harness.compat_copy(workdir / "terraform")
     root = tree / "examples" / example
     harness.write_moto_provider_override(root, server.url)
-    auth_token = example == "public-url"
+    auth_token = example in flow.TOKEN_EXAMPLES
     options = flow.DeployOptions(
         root=root,
         region=REGION,
@@ -101,6 +114,8 @@ def start_stack(example: str, workdir: Path, plugin_root: Path, cli_config: Path
         ssm.put_parameter(Name=APP_ID_PARAMETER, Type="SecureString", Value=APP_ID_VALUE)
         if auth_token:
             ssm.put_parameter(Name=AUTH_TOKEN_PARAMETER, Type="SecureString", Value=AUTH_TOKEN_VALUE)
+        if prepare is not None:
+            options.extra_variables.update(prepare(stack))
         # The real staged deployment (init, stage 1, stage 2 through the builder, stage 3), with the
         # preflight's docker check left out: no Docker engine here (tests/deploy covers the checks).
         builder = PinnedDigestBuilder()
@@ -126,6 +141,19 @@ def destroy_stack(stack: Stack) -> None:
     """`make destroy`'s own path: it reads the running image back from the outputs."""
     flow.destroy(stack.options, echo=stack.messages.append, skip_preflight=True, stream_output=False)
     stack.destroyed = True
+
+
+def plain_terraform(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    """terraform as a user types it in the example folder: no -var, no -var-file."""
+    return subprocess.run(
+        [harness.terraform_bin() or "terraform", *args, "-no-color", "-input=false"],
+        cwd=stack.root,
+        env={**os.environ, **stack.options.terraform_env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def terraform_env(cli_config: Path) -> dict[str, str]:
@@ -195,6 +223,19 @@ def statements_of(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+# A log group the user lets run_aws_cli read besides the server's own (aws_cli_extra_log_group_arns).
+OTHER_LOG_GROUP = "arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/lambda/another-function:*"
+# Reads IAM cannot limit to log groups although they return log content: granted only with
+# aws_cli_account_wide_log_reads (terraform/modules/estat-mcp-common/policies.tf).
+ACCOUNT_WIDE_LOG_READS = {
+    "logs:DescribeQueries",
+    "logs:GetLogRecord",
+    "logs:GetQueryResults",
+    "logs:GetLogAnomalyDetector",
+    "logs:ListAnomalies",
+}
 
 
 def aws_cli_allowlist_actions() -> set[str]:

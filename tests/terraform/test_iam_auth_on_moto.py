@@ -1,5 +1,6 @@
-"""examples/iam-auth, really applied to moto's server (AWS data backends off): AWS_IAM URL, the caller
-policy, no drift, AWS_IAM -> NONE in place, destroy.
+"""examples/iam-auth, really applied to moto's server (AWS data backends off, run_aws_cli's wider log
+reads on): AWS_IAM URL, the caller policy, no drift, AWS_IAM -> NONE in place, destroy with plain
+terraform and no variables.
 
 Shares the session deployment of ``moto_stacks``; the tests run in order and the last destroys it.
 """
@@ -11,6 +12,7 @@ import json
 
 import pytest
 
+from estat_aws_mcp.deploy import flow
 from tests.terraform import moto_stack
 from tests.terraform.moto_stack import Stack
 
@@ -75,6 +77,15 @@ def test_data_backends_off_means_embedded_engines_and_no_data_permissions(stack:
     assert [(g["logGroupName"], g["retentionInDays"]) for g in groups] == [(stack.outputs["log_group_name"], 30)]
 
 
+def test_listed_log_groups_and_account_wide_reads_widen_run_aws_cli_on_request(stack: Stack) -> None:
+    document = moto_stack.role_policies(stack)["aws-cli-read"]
+    granted = {a for s in moto_stack.statements_of(document) for a in moto_stack.as_list(s["Action"])}
+    assert granted == moto_stack.aws_cli_allowlist_actions()
+    (log_groups,) = [s for s in moto_stack.statements_of(document) if s["Sid"] == "ReadLogGroups"]
+    own = f"arn:aws:logs:ap-northeast-1:123456789012:log-group:{stack.outputs['log_group_name']}"
+    assert sorted(moto_stack.as_list(log_groups["Resource"])) == sorted([own, f"{own}:*", moto_stack.OTHER_LOG_GROUP])
+
+
 def test_replan_shows_no_drift_and_the_app_id_stays_out_of_state(stack: Stack) -> None:
     assert stack.tf.plan(stack.variables()).changes is False
     assert moto_stack.APP_ID_VALUE not in stack.state_text()
@@ -89,7 +100,7 @@ def test_switch_to_none_and_a_new_image_are_in_place_updates(stack: Stack) -> No
     new_digest = "sha256:" + hashlib.sha256(b"the next image").hexdigest()
     stack.image_uri = f"{stack.outputs['repository_url']}@{new_digest}"
     stack.options.extra_variables["authorization_type"] = "NONE"
-    stack.tf.apply(stack.variables())
+    flow.stage_service(stack.tf, stack.options, stack.image_uri)  # stage 3, as make deploy runs it
 
     function = lam.get_function(FunctionName=stack.outputs["function_name"])
     assert function["Code"]["ImageUri"] == stack.image_uri
@@ -103,8 +114,24 @@ def test_switch_to_none_and_a_new_image_are_in_place_updates(stack: Stack) -> No
     assert json.loads(outputs["cursor_config"]) == {"mcpServers": {"estat": {"url": outputs["mcp_endpoint"]}}}
 
 
-def test_destroy_removes_everything(stack: Stack) -> None:
-    moto_stack.destroy_stack(stack)
+def test_plain_terraform_plans_and_destroys_with_no_variables(stack: Stack) -> None:
+    """What a user types after make deploy. Even without the recorded variables, `plan -destroy`
+    passes the provider's validation (the module's destroy-only image placeholder)."""
+    recorded = stack.root / flow.RECORDED_VARIABLES_FILE
+    assert moto_stack.plain_terraform(stack, "plan", "-detailed-exitcode").returncode == 0
+    hidden = recorded.rename(recorded.with_suffix(".hidden"))
+    try:
+        result = moto_stack.plain_terraform(stack, "plan", "-destroy")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "module.estat_mcp.aws_lambda_function.this will be destroyed" in result.stdout
+    finally:
+        hidden.rename(recorded)
+    result = moto_stack.plain_terraform(stack, "destroy", "-auto-approve")
+    assert result.returncode == 0, result.stdout + result.stderr
+    stack.destroyed = True
+
+
+def test_destroy_removed_everything(stack: Stack) -> None:
     assert stack.client("lambda").list_functions()["Functions"] == []
     iam = stack.client("iam")
     with pytest.raises(iam.exceptions.NoSuchEntityException):

@@ -42,7 +42,7 @@ def test_fmt_check_of_the_shipped_code(terraform_ready: Path, terraform_cli_conf
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("root", ["modules/estat-mcp-lambda", "examples/public-url", "examples/iam-auth"])
+@pytest.mark.parametrize("root", [*harness.MODULES, *(f"examples/{e}" for e in harness.EXAMPLES)])
 def test_validate(root: str, compat_tree: Path, terraform_ready: Path, terraform_cli_config: Path) -> None:
     folder = compat_tree / root
     _init(folder, terraform_ready, terraform_cli_config)
@@ -51,10 +51,11 @@ def test_validate(root: str, compat_tree: Path, terraform_ready: Path, terraform
     assert "Success! The configuration is valid." in result.stdout
 
 
+@pytest.mark.parametrize("root", harness.TESTED_ROOTS)
 def test_terraform_test_with_the_mock_provider(
-    compat_tree: Path, terraform_ready: Path, terraform_cli_config: Path
+    root: str, compat_tree: Path, terraform_ready: Path, terraform_cli_config: Path
 ) -> None:
-    folder = compat_tree / "modules" / "estat-mcp-lambda"
+    folder = compat_tree / root
     _init(folder, terraform_ready, terraform_cli_config)
     result = _terraform(["test", "-no-color"], folder, terraform_cli_config)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -84,11 +85,7 @@ def test_compat_copy_changes_only_the_tagged_lines(tmp_path: Path) -> None:
     # Exactly the two invoked_via_function_url arguments (public and cross-account InvokeFunction grants).
     assert len(changed) == 2 and all("invoked_via_function_url = true" in line for line in changed)
     overrides = sorted(p.relative_to(copy).as_posix() for p in copy.rglob("provider_version_override.tf"))
-    assert overrides == [
-        "examples/iam-auth/provider_version_override.tf",
-        "examples/public-url/provider_version_override.tf",
-        "modules/estat-mcp-lambda/provider_version_override.tf",
-    ]
+    assert overrides == sorted(f"{root}/provider_version_override.tf" for root in harness.NEEDS_PROVIDER6)
 
 
 def test_image_command_default_matches_the_dockerfile_cmd() -> None:

@@ -129,9 +129,10 @@ def test_role_has_one_least_privilege_policy_per_concern(stack: Stack) -> None:
         return moto_stack.as_list(statement["Resource"])
 
     bucket = stack.outputs["data_bucket_name"]
-    assert resources("logs", "WriteOwnLogGroup") == [
-        f"arn:aws:logs:ap-northeast-1:123456789012:log-group:{stack.outputs['log_group_name']}:*"
-    ]
+    own_log_group = f"arn:aws:logs:ap-northeast-1:123456789012:log-group:{stack.outputs['log_group_name']}"
+    assert resources("logs", "WriteOwnLogGroup") == [f"{own_log_group}:*"]
+    # run_aws_cli reads its own log group, no other (none listed in aws_cli_extra_log_group_arns).
+    assert sorted(resources("aws-cli-read", "ReadLogGroups")) == [own_log_group, f"{own_log_group}:*"]
     assert sorted(resources("data-bucket", "ReadWriteOwnObjects")) == [
         f"arn:aws:s3:::{bucket}/estat-athena-results/*",
         f"arn:aws:s3:::{bucket}/estat/*",
@@ -156,9 +157,11 @@ def test_role_has_one_least_privilege_policy_per_concern(stack: Stack) -> None:
 
 
 def test_aws_cli_read_permissions_match_the_run_aws_cli_allowlist(stack: Stack) -> None:
+    """By default: the allowlist's actions minus the log reads IAM cannot scope to log groups."""
     document = moto_stack.role_policies(stack)["aws-cli-read"]
     granted = {a for s in moto_stack.statements_of(document) for a in moto_stack.as_list(s["Action"])}
-    assert granted == moto_stack.aws_cli_allowlist_actions()
+    assert moto_stack.ACCOUNT_WIDE_LOG_READS <= moto_stack.aws_cli_allowlist_actions()
+    assert granted == moto_stack.aws_cli_allowlist_actions() - moto_stack.ACCOUNT_WIDE_LOG_READS
 
 
 def test_replan_shows_no_drift_and_secrets_stay_out_of_state(stack: Stack) -> None:
@@ -166,6 +169,16 @@ def test_replan_shows_no_drift_and_secrets_stay_out_of_state(stack: Stack) -> No
     state = stack.state_text()
     assert moto_stack.APP_ID_VALUE not in state
     assert moto_stack.AUTH_TOKEN_VALUE not in state
+
+
+def test_plain_terraform_plan_after_make_deploy_shows_no_changes(stack: Stack) -> None:
+    """make deploy recorded its variables (deploy.auto.tfvars.json): no -var needed afterwards."""
+    recorded = json.loads((stack.root / "deploy.auto.tfvars.json").read_text(encoding="utf-8"))
+    assert recorded["image_uri"] == stack.image_uri
+    assert recorded["auth_token_ssm_parameter_name"] == moto_stack.AUTH_TOKEN_PARAMETER
+    assert moto_stack.AUTH_TOKEN_VALUE not in json.dumps(recorded)
+    result = moto_stack.plain_terraform(stack, "plan", "-detailed-exitcode")
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_switch_to_aws_iam_in_place(stack: Stack) -> None:
@@ -195,3 +208,4 @@ def test_destroy_removes_everything(stack: Stack) -> None:
     names = {p["Name"] for p in stack.client("ssm").describe_parameters()["Parameters"]}
     assert names == {moto_stack.APP_ID_PARAMETER, moto_stack.AUTH_TOKEN_PARAMETER}
     assert '"resources": []' in stack.state_text()
+    assert not (stack.root / "deploy.auto.tfvars.json").exists()  # make destroy leaves nothing behind

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 
-def _parse_assignments(pairs: list[str]) -> dict[str, str]:
-    values = {}
+def _parse_assignments(pairs: list[str]) -> dict[str, Any]:
+    """NAME=VALUE pairs; a VALUE in JSON list or object syntax (``'subnet_ids=["subnet-a"]'``) is
+    that list or object, anything else a string (Terraform converts strings to numbers and bools)."""
+    values: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise SystemExit(f"--var expects NAME=VALUE, got {pair!r}")
-        values[key] = value
+        if value.lstrip().startswith(("[", "{")):
+            try:
+                values[key] = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise SystemExit(f"--var {key}: a list or object must be JSON ({exc.msg}), got {value!r}") from None
+        else:
+            values[key] = value
     return values
 
 
@@ -73,9 +83,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="deployment name (default estat-aws-mcp)")
     parser.add_argument("--app-id-parameter", help="SSM SecureString with the e-Stat appId")
     parser.add_argument(
-        "--auth-token-parameter", help="SSM SecureString with the bearer token ('' for none; public-url default)"
+        "--auth-token-parameter",
+        help="SSM SecureString with the bearer token ('' for none; the public-url and ecs-fargate default)",
     )
-    parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="extra Terraform variable")
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help='extra Terraform variable (lists and maps in JSON: \'subnet_ids=["subnet-a","subnet-b"]\')',
+    )
     parser.add_argument("--plugin-dir", help="offline provider mirror for terraform init -plugin-dir")
 
 

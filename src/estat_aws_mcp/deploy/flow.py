@@ -1,9 +1,13 @@
 """The staged deployment and the teardown, driven through the Terraform adapter.
 
-1. ECR repository (a targeted apply: Lambda needs the image in ECR before the function exists)
+1. ECR repository (a targeted apply: Lambda and ECS need the image in ECR before they can run it)
 2. docker buildx build + push, capture the digest (:mod:`estat_aws_mcp.deploy.image`)
 3. everything else, with ``image_uri`` pinned by that digest (no ``ignore_changes`` needed: a new
-   push is a new digest, which updates the function)
+   push is a new digest, which updates the function or the task definition)
+
+Before stage 3 the variables of the deployment are recorded in the root module's
+``deploy.auto.tfvars.json``, which Terraform reads by itself: afterwards plain ``terraform plan``,
+``apply`` and ``destroy`` in that folder manage the same stack with no extra flags.
 """
 
 from __future__ import annotations
@@ -24,14 +28,21 @@ from estat_aws_mcp.deploy.terraform import Terraform
 REPO_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES_DIR = REPO_ROOT / "terraform" / "examples"
 MODULE_ADDRESS = "module.estat_mcp"
-STAGE1_TARGETS = (f"{MODULE_ADDRESS}.aws_ecr_repository.this", f"{MODULE_ADDRESS}.aws_ecr_lifecycle_policy.this")
+# The repository lives in the shared module (terraform/modules/estat-mcp-common) of either target.
+STAGE1_TARGETS = (
+    f"{MODULE_ADDRESS}.module.common.aws_ecr_repository.this",
+    f"{MODULE_ADDRESS}.module.common.aws_ecr_lifecycle_policy.this",
+)
+# Written by stage 3, read by every plain terraform command in the root module (*.auto.tfvars.json).
+RECORDED_VARIABLES_FILE = "deploy.auto.tfvars.json"
+# Examples whose stack is not a Lambda function (no concurrency reservation to check).
+NON_LAMBDA_EXAMPLES = frozenset({"ecs-fargate"})
+# Examples that read a bearer token from SSM by default.
+TOKEN_EXAMPLES = frozenset({"public-url", "ecs-fargate"})
 DEFAULT_NAME = "estat-aws-mcp"
 DEFAULT_RESERVED_CONCURRENCY = 10  # the examples' default
 DEFAULT_APP_ID_PARAMETER = "/estat-aws-mcp/estat-app-id"
 DEFAULT_AUTH_TOKEN_PARAMETER = "/estat-aws-mcp/auth-token"  # noqa: S105 - a parameter name, not a secret
-# Only satisfies the provider's "image_uri must be set" validation when there is no function to
-# destroy any more (e.g. a deployment stopped after stage 1); destroy never creates anything.
-DESTROY_PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
 
 Printer = Callable[[str], None]
 
@@ -55,6 +66,7 @@ class DeployOptions:
     terraform_env: dict[str, str] = field(default_factory=dict)
     parallelism: int = 10
     image_tag: str | None = None
+    check_lambda_concurrency: bool = True
 
     @classmethod
     def for_example(cls, example: str, **kwargs: Any) -> DeployOptions:
@@ -67,8 +79,10 @@ class DeployOptions:
         if not (root / "main.tf").is_file():
             known = sorted(p.name for p in EXAMPLES_DIR.iterdir() if (p / "main.tf").is_file())
             raise DeployError(f"unknown example {example!r}; choose one of {known} or pass --root")
-        if example == "public-url":
+        if example in TOKEN_EXAMPLES:
             kwargs.setdefault("auth_token_parameter", DEFAULT_AUTH_TOKEN_PARAMETER)
+        if example in NON_LAMBDA_EXAMPLES:
+            kwargs.setdefault("check_lambda_concurrency", False)
         return cls(root=root, **kwargs)
 
     def variables(self, image_uri: str | None) -> dict[str, Any]:
@@ -116,15 +130,8 @@ def run_preflight(options: DeployOptions, *, need_docker: bool = True) -> prefli
                 problem := preflight.check_secure_string_parameter(name, options.region, what=what, put_value_hint=hint)
             ):
                 problems.append(problem)
-        raw = options.extra_variables.get("reserved_concurrent_executions", DEFAULT_RESERVED_CONCURRENCY)
-        try:
-            wanted = int(raw)
-        except (TypeError, ValueError):
-            problems.append(f"reserved_concurrent_executions must be a whole number or -1, not {raw!r}")
-        else:
-            function_name = options.name or DEFAULT_NAME
-            if problem := preflight.check_lambda_concurrency(options.region, function_name, wanted):
-                problems.append(problem)
+        if options.check_lambda_concurrency and (problem := _concurrency_problem(options)):
+            problems.append(problem)
     if problem := preflight.check_terraform():
         problems.append(problem)
     if need_docker and (problem := preflight.check_docker()):
@@ -133,6 +140,27 @@ def run_preflight(options: DeployOptions, *, need_docker: bool = True) -> prefli
         raise PreflightError(problems)
     assert identity is not None
     return identity
+
+
+def _concurrency_problem(options: DeployOptions) -> str | None:
+    raw = options.extra_variables.get("reserved_concurrent_executions", DEFAULT_RESERVED_CONCURRENCY)
+    try:
+        wanted = int(raw)
+    except (TypeError, ValueError):
+        return f"reserved_concurrent_executions must be a whole number or -1, not {raw!r}"
+    return preflight.check_lambda_concurrency(options.region, options.name or DEFAULT_NAME, wanted)
+
+
+def recorded_variables_path(root: Path) -> Path:
+    return root / RECORDED_VARIABLES_FILE
+
+
+def record_variables(root: Path, variables: Mapping[str, Any]) -> Path:
+    """What stage 3 applies, for plain terraform afterwards (names and settings only, no secret)."""
+    path = recorded_variables_path(root)
+    values = {name: value for name, value in variables.items() if value is not None}
+    path.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
 
 
 def default_image_tag(now: dt.datetime | None = None) -> str:
@@ -162,8 +190,13 @@ def stage_repository(tf: Terraform, options: DeployOptions) -> str:
 
 
 def stage_service(tf: Terraform, options: DeployOptions, image_uri: str) -> dict[str, Any]:
-    """Stage 3: everything else, with the image pinned by digest. Returns the outputs."""
-    tf.apply(options.variables(image_uri=image_uri))
+    """Stage 3: everything else, with the image pinned by digest. Returns the outputs.
+
+    The variables are recorded first, so that even a failed apply leaves a stack that plain
+    ``terraform destroy`` can remove."""
+    variables = options.variables(image_uri=image_uri)
+    record_variables(options.root, variables)
+    tf.apply(variables)
     return tf.outputs()
 
 
@@ -187,7 +220,7 @@ def deploy(
     image_uri = builder.build_and_push(
         repository_url, tag=tag, architecture=options.architecture, region=options.region
     )
-    echo(f"Stage 3/3: function, URL, IAM, logs and data stores with {image_uri}")
+    echo(f"Stage 3/3: everything else (compute, endpoint, IAM, logs, data stores) with {image_uri}")
     outputs = stage_service(tf, options, image_uri)
     echo(render_summary(outputs))
     return DeployResult(image_uri=image_uri, outputs=outputs)
@@ -205,12 +238,12 @@ def destroy(
             raise PreflightError(problems)
     tf = terraform_for(options, stream_output=stream_output)
     tf.init()
-    outputs = tf.outputs()
-    image_uri = outputs.get("image_uri") or (
-        f"{outputs.get('repository_url') or 'placeholder.invalid/estat-aws-mcp'}@{DESTROY_PLACEHOLDER_DIGEST}"
-    )
+    # The running image, so that the destroy plan matches what runs (without one, the module's
+    # destroy-only placeholder satisfies the provider).
+    image_uri = tf.outputs().get("image_uri")
     echo(f"Destroying every resource of {options.root.name} in {options.region}")
     tf.destroy(options.variables(image_uri=image_uri))
+    recorded_variables_path(options.root).unlink(missing_ok=True)
     echo("Destroyed. The SSM parameters you created with put-parameter are yours to delete (see docs/deployment.md).")
 
 
@@ -236,12 +269,16 @@ def client_configs(outputs: Mapping[str, Any]) -> dict[str, str]:
 
 def render_summary(outputs: Mapping[str, Any]) -> str:
     configs = client_configs(outputs)
+    auth = outputs.get("authorization_type")
     lines = [
         "",
-        f"MCP endpoint ({outputs.get('authorization_type')}): {outputs.get('mcp_endpoint') or outputs['function_url']}",
-        f"Function: {outputs.get('function_arn')}",
-        f"Logs: {outputs.get('log_group_name')}",
+        f"MCP endpoint{f' ({auth})' if auth else ''}: {outputs.get('mcp_endpoint') or outputs['function_url']}",
     ]
+    if outputs.get("function_arn"):
+        lines.append(f"Function: {outputs['function_arn']}")
+    if outputs.get("service_name"):
+        lines.append(f"ECS service: {outputs['service_name']} in cluster {outputs.get('cluster_name')}")
+    lines.append(f"Logs: {outputs.get('log_group_name')}")
     if outputs.get("data_bucket_name"):
         lines.append(
             f"Data: s3://{outputs['data_bucket_name']}, Athena workgroup {outputs.get('athena_workgroup_name')}, "

@@ -1,111 +1,56 @@
-data "aws_partition" "current" {}
-data "aws_region" "current" {}
-data "aws_caller_identity" "current" {}
-
 locals {
-  partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
-  account_id = data.aws_caller_identity.current.account_id
-
   function_name  = var.name
   log_group_name = "/aws/lambda/${var.name}"
-  log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
-
-  repository_name = coalesce(var.ecr_repository_name, var.name)
-
-  data_enabled     = var.enable_aws_data_backends
-  data_bucket_name = local.data_enabled ? coalesce(var.data_bucket_name, "${var.name}-data-${local.account_id}-${local.region}") : null
-  data_bucket_arn  = local.data_enabled ? "arn:${local.partition}:s3:::${local.data_bucket_name}" : null
-  storage_uri      = local.data_enabled ? "s3://${local.data_bucket_name}/${var.data_prefix}" : "/tmp/estat-data"
-  # Athena results live beside the datasets, under a prefix of their own.
-  athena_results_prefix  = "${var.data_prefix}-athena-results"
-  athena_output_location = local.data_enabled ? "s3://${local.data_bucket_name}/${local.athena_results_prefix}/" : null
-  athena_workgroup_name  = coalesce(var.athena_workgroup_name, var.name)
-  athena_workgroup_arn   = "arn:${local.partition}:athena:${local.region}:${local.account_id}:workgroup/${local.athena_workgroup_name}"
-  glue_catalog_arn       = "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog"
-  glue_database_arn      = "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${var.glue_database_name}"
-  glue_tables_arn        = "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${var.glue_database_name}/*"
-  ssm_parameter_names    = compact([var.app_id_ssm_parameter_name, var.auth_token_ssm_parameter_name])
-  ssm_parameter_arn_stem = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter"
-  ssm_parameter_arns     = [for n in local.ssm_parameter_names : "${local.ssm_parameter_arn_stem}${startswith(n, "/") ? "" : "/"}${n}"]
-  placeholder_ssm_value  = "placeholder: set with aws ssm put-parameter --overwrite"
-  image_config_command   = var.image_command
-  reserved_concurrency   = var.reserved_concurrent_executions
-  module_environment_vars = merge(
-    {
-      ESTAT_MCP_DISPATCH         = var.dispatch_mode
-      ESTAT_MCP_LOG_LEVEL        = var.log_level
-      ESTAT_APP_ID_SSM_PARAMETER = var.app_id_ssm_parameter_name
-      ESTAT_MCP_STORAGE_URI      = local.storage_uri
-      ESTAT_MCP_SQL_ENGINE       = local.data_enabled ? "athena" : "duckdb"
-    },
-    var.auth_token_ssm_parameter_name == null ? {} : {
-      ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER = var.auth_token_ssm_parameter_name
-    },
-    local.data_enabled ? {
-      ESTAT_MCP_ATHENA_WORKGROUP       = local.athena_workgroup_name
-      ESTAT_MCP_ATHENA_DATABASE        = var.glue_database_name
-      ESTAT_MCP_ATHENA_OUTPUT_LOCATION = local.athena_output_location
-      ESTAT_MCP_GLUE_DATABASE          = var.glue_database_name
-    } : {},
-  )
-  environment_variables = merge(var.environment_variables, local.module_environment_vars)
-}
-
-################################################################################
-# ECR repository (stage 1 of the deployment: it must exist before the image)
-################################################################################
-
-# Justification: AES256 (ECR's default) protects an image built from public source; a customer managed key adds cost for no confidentiality gain.
-#trivy:ignore:AWS-0033
-resource "aws_ecr_repository" "this" {
-  count = var.create_ecr_repository ? 1 : 0
-
-  #checkov:skip=CKV_AWS_136:AES256 (ECR's default encryption) protects a public-source image; a CMK adds cost and a key policy to manage for no confidentiality gain.
-  name                 = local.repository_name
-  image_tag_mutability = "IMMUTABLE"
-  force_delete         = var.ecr_force_delete
-
-  image_scanning_configuration {
-    scan_on_push = true
-  }
-
-  encryption_configuration {
-    encryption_type = "AES256"
-  }
-
-  tags = var.tags
-}
-
-resource "aws_ecr_lifecycle_policy" "this" {
-  count = var.create_ecr_repository ? 1 : 0
-
-  repository = aws_ecr_repository.this[0].name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Expire untagged images after one day"
-        selection = {
-          tagStatus   = "untagged"
-          countType   = "sinceImagePushed"
-          countUnit   = "days"
-          countNumber = 1
-        }
-        action = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the last ${var.ecr_keep_images} images"
-        selection = {
-          tagStatus   = "any"
-          countType   = "imageCountMoreThan"
-          countNumber = var.ecr_keep_images
-        }
-        action = { type = "expire" }
-      },
-    ]
+  # Never deployed: see aws_lambda_function.this.
+  destroy_only_image_uri = "placeholder.invalid/image-uri-is-required@sha256:${format("%064d", 0)}"
+  region                 = module.common.region
+  # Lambda-only settings; the module's own variables win over environment_variables on a name clash.
+  environment_variables = merge(var.environment_variables, module.common.environment, {
+    ESTAT_MCP_DISPATCH = var.dispatch_mode
   })
+}
+
+################################################################################
+# What the Lambda and ECS targets share: ECR repository, data stores, SSM parameters, the role's
+# policy documents and the server's environment (../estat-mcp-common)
+################################################################################
+
+module "common" {
+  source = "../estat-mcp-common"
+
+  name           = var.name
+  tags           = var.tags
+  log_group_name = local.log_group_name
+  log_level      = var.log_level
+
+  create_ecr_repository = var.create_ecr_repository
+  ecr_repository_name   = var.ecr_repository_name
+  ecr_keep_images       = var.ecr_keep_images
+  ecr_force_delete      = var.ecr_force_delete
+
+  app_id_ssm_parameter_name       = var.app_id_ssm_parameter_name
+  create_app_id_ssm_parameter     = var.create_app_id_ssm_parameter
+  auth_token_ssm_parameter_name   = var.auth_token_ssm_parameter_name
+  create_auth_token_ssm_parameter = var.create_auth_token_ssm_parameter
+  ssm_kms_key_arn                 = var.ssm_kms_key_arn
+
+  enable_aws_data_backends           = var.enable_aws_data_backends
+  create_data_bucket                 = var.create_data_bucket
+  data_bucket_name                   = var.data_bucket_name
+  data_prefix                        = var.data_prefix
+  data_bucket_force_destroy          = var.data_bucket_force_destroy
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+  create_glue_database               = var.create_glue_database
+  glue_database_name                 = var.glue_database_name
+  create_athena_workgroup            = var.create_athena_workgroup
+  athena_workgroup_name              = var.athena_workgroup_name
+  athena_bytes_scanned_cutoff        = var.athena_bytes_scanned_cutoff
+  athena_force_destroy               = var.athena_force_destroy
+
+  enable_aws_cli_read_access     = var.enable_aws_cli_read_access
+  aws_cli_extra_log_group_arns   = var.aws_cli_extra_log_group_arns
+  aws_cli_account_wide_log_reads = var.aws_cli_account_wide_log_reads
+  extra_policy_documents         = var.extra_policy_documents
 }
 
 ################################################################################
@@ -139,16 +84,19 @@ resource "aws_lambda_function" "this" {
   description   = "estat-aws-mcp: MCP server for e-Stat and a guarded AWS CLI"
   role          = aws_iam_role.this.arn
   package_type  = "Image"
-  image_uri     = var.image_uri
+  # Without image_uri only a destroy can run: the placeholder satisfies the provider's validation
+  # (so `terraform plan -destroy` / `destroy` need no variables) and the precondition below stops
+  # any create or update from using it.
+  image_uri     = coalesce(var.image_uri, local.destroy_only_image_uri)
   architectures = [var.architecture]
   memory_size   = var.memory_size
   timeout       = var.timeout
 
-  reserved_concurrent_executions = local.reserved_concurrency
+  reserved_concurrent_executions = var.reserved_concurrent_executions
 
   # Same CMD as the Dockerfile: Lambda (and moto) report image_config, so leaving it empty is a perpetual diff.
   image_config {
-    command = local.image_config_command
+    command = var.image_command
   }
 
   environment {

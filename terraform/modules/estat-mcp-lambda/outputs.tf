@@ -1,11 +1,11 @@
 output "repository_url" {
   description = "ECR repository URL to push the image to (null when create_ecr_repository is false)."
-  value       = try(aws_ecr_repository.this[0].repository_url, null)
+  value       = module.common.repository_url
 }
 
 output "repository_arn" {
   description = "ECR repository ARN."
-  value       = try(aws_ecr_repository.this[0].arn, null)
+  value       = module.common.repository_arn
 }
 
 output "function_name" {
@@ -55,22 +55,22 @@ output "authorization_type" {
 
 output "data_bucket_name" {
   description = "Data bucket (null when the AWS data backends are off)."
-  value       = local.data_bucket_name
+  value       = module.common.data_bucket_name
 }
 
 output "storage_uri" {
   description = "ESTAT_MCP_STORAGE_URI of the function."
-  value       = local.storage_uri
+  value       = module.common.storage_uri
 }
 
 output "athena_workgroup_name" {
   description = "Athena workgroup (null when the AWS data backends are off)."
-  value       = local.data_enabled ? local.athena_workgroup_name : null
+  value       = module.common.athena_workgroup_name
 }
 
 output "glue_database_name" {
   description = "Glue database of the Iceberg tables (null when the AWS data backends are off)."
-  value       = local.data_enabled ? var.glue_database_name : null
+  value       = module.common.glue_database_name
 }
 
 output "app_id_ssm_parameter_name" {

@@ -40,11 +40,6 @@ variable "ecr_keep_images" {
   description = "How many tagged images the repository keeps; older ones expire (untagged images expire after one day)."
   type        = number
   default     = 10
-
-  validation {
-    condition     = var.ecr_keep_images >= 1 && var.ecr_keep_images <= 1000
-    error_message = "ecr_keep_images must be between 1 and 1000."
-  }
 }
 
 variable "ecr_force_delete" {
@@ -138,11 +133,6 @@ variable "log_level" {
   description = "ESTAT_MCP_LOG_LEVEL of the function."
   type        = string
   default     = "INFO"
-
-  validation {
-    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
-    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
-  }
 }
 
 variable "environment_variables" {
@@ -220,11 +210,6 @@ variable "app_id_ssm_parameter_name" {
   description = "SSM SecureString holding the e-Stat appId (ESTAT_APP_ID_SSM_PARAMETER). Its value never enters Terraform state."
   type        = string
   default     = "/estat-aws-mcp/estat-app-id"
-
-  validation {
-    condition     = can(regex("^/?[a-zA-Z0-9_.\\-/]{1,1000}$", var.app_id_ssm_parameter_name))
-    error_message = "app_id_ssm_parameter_name must be a valid SSM parameter name."
-  }
 }
 
 variable "create_app_id_ssm_parameter" {
@@ -237,11 +222,6 @@ variable "auth_token_ssm_parameter_name" {
   description = "SSM SecureString holding the bearer token that a NONE-auth URL requires (ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER). null: no token."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.auth_token_ssm_parameter_name == null || can(regex("^/?[a-zA-Z0-9_.\\-/]{1,1000}$", var.auth_token_ssm_parameter_name))
-    error_message = "auth_token_ssm_parameter_name must be a valid SSM parameter name."
-  }
 }
 
 variable "create_auth_token_ssm_parameter" {
@@ -254,15 +234,11 @@ variable "ssm_kms_key_arn" {
   description = "Customer managed KMS key of the SecureString parameters (null: the AWS managed key alias/aws/ssm, which needs no extra grant)."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.ssm_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.ssm_kms_key_arn))
-    error_message = "ssm_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
-  }
 }
 
 ################################################################################
 # Data: S3 storage, Glue catalog, Athena
+# (passed to ../estat-mcp-common, which validates them, like the secrets and ECR settings above)
 ################################################################################
 
 variable "enable_aws_data_backends" {
@@ -281,22 +257,12 @@ variable "data_bucket_name" {
   description = "Existing bucket when create_data_bucket is false; name of the new bucket otherwise (default: <name>-data-<account id>-<region>)."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.data_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.data_bucket_name))
-    error_message = "data_bucket_name must be a valid S3 bucket name."
-  }
 }
 
 variable "data_prefix" {
   description = "Key prefix of the datasets inside the bucket (the function can only touch this prefix and the Athena results prefix)."
   type        = string
   default     = "estat"
-
-  validation {
-    condition     = can(regex("^[a-zA-Z0-9][a-zA-Z0-9_.-]*(/[a-zA-Z0-9][a-zA-Z0-9_.-]*)*$", var.data_prefix))
-    error_message = "data_prefix must be one or more path segments without leading/trailing slashes (e.g. estat or team/estat)."
-  }
 }
 
 variable "data_bucket_force_destroy" {
@@ -309,11 +275,6 @@ variable "noncurrent_version_expiration_days" {
   description = "Days after which overwritten object versions in the data bucket expire."
   type        = number
   default     = 30
-
-  validation {
-    condition     = var.noncurrent_version_expiration_days >= 1
-    error_message = "noncurrent_version_expiration_days must be at least 1."
-  }
 }
 
 variable "create_glue_database" {
@@ -326,11 +287,6 @@ variable "glue_database_name" {
   description = "Glue database for the Iceberg tables (created or existing)."
   type        = string
   default     = "estat_mcp"
-
-  validation {
-    condition     = can(regex("^[a-z0-9_]{1,255}$", var.glue_database_name))
-    error_message = "glue_database_name must be lowercase letters, digits and underscores (Athena's rule)."
-  }
 }
 
 variable "create_athena_workgroup" {
@@ -349,11 +305,6 @@ variable "athena_bytes_scanned_cutoff" {
   description = "Per-query scan limit of the workgroup in bytes (the cost ceiling of one query; Athena bills $5 per TB scanned)."
   type        = number
   default     = 10737418240
-
-  validation {
-    condition     = var.athena_bytes_scanned_cutoff >= 10485760
-    error_message = "athena_bytes_scanned_cutoff must be at least 10 MB (Athena's minimum)."
-  }
 }
 
 variable "athena_force_destroy" {
@@ -363,7 +314,7 @@ variable "athena_force_destroy" {
 }
 
 ################################################################################
-# run_aws_cli read access
+# Permissions: run_aws_cli read access and extra policies
 ################################################################################
 
 variable "enable_aws_cli_read_access" {
@@ -372,13 +323,20 @@ variable "enable_aws_cli_read_access" {
   default     = true
 }
 
-variable "aws_cli_log_group_arns" {
-  description = "Log groups run_aws_cli may read (ARN patterns). null: every log group of this account in this region."
+variable "aws_cli_extra_log_group_arns" {
+  description = "Log groups run_aws_cli may read besides the server's own (ARN patterns, e.g. arn:aws:logs:<region>:<account>:log-group:/aws/lambda/other-fn:*). Empty: only its own log group."
   type        = list(string)
-  default     = null
+  default     = []
+}
 
-  validation {
-    condition     = var.aws_cli_log_group_arns == null || alltrue([for a in coalesce(var.aws_cli_log_group_arns, []) : can(regex("^arn:aws[a-z-]*:logs:[a-z0-9-]+:[0-9]{12}:log-group:.+$", a))])
-    error_message = "aws_cli_log_group_arns must be log group ARNs (wildcards allowed after log-group:)."
-  }
+variable "aws_cli_account_wide_log_reads" {
+  description = "Also grant the log reads IAM cannot scope to log groups: Logs Insights query results (DescribeQueries, GetQueryResults, GetLogRecord) and log anomaly detectors (GetLogAnomalyDetector, ListAnomalies). They can reveal any log group's content, so they are off by default."
+  type        = bool
+  default     = false
+}
+
+variable "extra_policy_documents" {
+  description = "Extra IAM policy documents (name => JSON) for the role the server runs as, e.g. a DynamoDB table of an add-on. Names must be static; the JSON may be computed."
+  type        = map(string)
+  default     = {}
 }

@@ -35,14 +35,6 @@ run "defaults_are_iam_auth_with_every_data_store" {
     error_message = "no invoker_principals, no resource-policy grants"
   }
   assert {
-    condition     = length(aws_s3_bucket.data) == 1 && length(aws_glue_catalog_database.this) == 1 && length(aws_athena_workgroup.this) == 1
-    error_message = "the data stores are created by default"
-  }
-  assert {
-    condition     = length(aws_ecr_repository.this) == 1 && aws_ecr_repository.this[0].image_tag_mutability == "IMMUTABLE" && aws_ecr_repository.this[0].image_scanning_configuration[0].scan_on_push
-    error_message = "the repository must be immutable and scanned on push"
-  }
-  assert {
     condition     = tolist(aws_lambda_function.this.image_config[0].command) == tolist(["estat_aws_mcp.lambda_handler.handler"])
     error_message = "image_config must match the Dockerfile CMD"
   }
@@ -62,94 +54,45 @@ run "defaults_are_iam_auth_with_every_data_store" {
     condition     = aws_cloudwatch_log_group.this.retention_in_days == 30 && aws_cloudwatch_log_group.this.name == "/aws/lambda/estat-aws-mcp"
     error_message = "the function's own log group with its retention"
   }
-  assert {
-    condition     = aws_athena_workgroup.this[0].configuration[0].enforce_workgroup_configuration
-    error_message = "the workgroup must enforce its configuration"
-  }
-  assert {
-    condition     = aws_s3_bucket_versioning.data[0].versioning_configuration[0].status == "Enabled"
-    error_message = "the data bucket must be versioned"
-  }
-  assert {
-    condition     = alltrue([aws_s3_bucket_public_access_block.data[0].block_public_acls, aws_s3_bucket_public_access_block.data[0].block_public_policy, aws_s3_bucket_public_access_block.data[0].ignore_public_acls, aws_s3_bucket_public_access_block.data[0].restrict_public_buckets])
-    error_message = "public access must be blocked"
-  }
-  assert {
-    condition     = one(data.aws_iam_policy_document.data_bucket[0].statement).effect == "Deny" && one(one(data.aws_iam_policy_document.data_bucket[0].statement).condition).variable == "aws:SecureTransport"
-    error_message = "the bucket policy must deny non-TLS requests"
-  }
-  assert {
-    condition     = length(aws_ssm_parameter.app_id) == 0 && length(aws_ssm_parameter.auth_token) == 0
-    error_message = "parameters are referenced, not created, by default"
-  }
 }
 
-run "least_privilege_statements" {
+run "role_attaches_the_shared_policy_documents" {
   command = plan
 
   variables {
     auth_token_ssm_parameter_name = "/estat-aws-mcp/auth-token"
+    extra_policy_documents        = { "oauth-table" = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
   }
 
-  # No statement of any execution-role policy uses a wildcard action.
+  # The statements themselves are tested in ../estat-mcp-common/tests (their single source).
   assert {
-    condition = alltrue(flatten([
-      for document in [data.aws_iam_policy_document.logs, data.aws_iam_policy_document.aws_cli_read[0], data.aws_iam_policy_document.data_bucket_access[0], data.aws_iam_policy_document.athena[0], data.aws_iam_policy_document.glue[0], data.aws_iam_policy_document.ssm] : [
-        for statement in document.statement : [for action in statement.actions : !strcontains(action, "*")]
-      ]
-    ]))
-    error_message = "wildcard action in an execution-role policy"
-  }
-  # "*" resources only for the read actions IAM cannot scope.
-  assert {
-    condition = alltrue(flatten([
-      for document in [data.aws_iam_policy_document.logs, data.aws_iam_policy_document.data_bucket_access[0], data.aws_iam_policy_document.athena[0], data.aws_iam_policy_document.glue[0], data.aws_iam_policy_document.ssm] : [
-        for statement in document.statement : [for resource in statement.resources : resource != "*"]
-      ]
-    ]))
-    error_message = "only run_aws_cli's unscoped reads may use a * resource"
+    condition     = keys(aws_iam_role_policy.this) == ["athena", "aws-cli-read", "data-bucket", "glue", "oauth-table", "ssm-parameters"]
+    error_message = "one inline policy per shared document, extra documents included"
   }
   assert {
-    condition     = [for s in data.aws_iam_policy_document.aws_cli_read[0].statement : s.sid if contains(s.resources, "*")] == ["ReadWithoutResourceLevelPermissions"]
-    error_message = "exactly one aws-cli-read statement needs a * resource"
+    condition     = alltrue([for name, policy in aws_iam_role_policy.this : policy.name == name && policy.policy == module.common.policy_documents[name]])
+    error_message = "each inline policy is the shared document of its name"
   }
   assert {
-    condition     = alltrue([for s in data.aws_iam_policy_document.aws_cli_read[0].statement : alltrue([for a in s.actions : can(regex("^(logs|cloudwatch):(Describe|Get|List|FilterLogEvents|TestMetricFilter)", a))])])
-    error_message = "run_aws_cli's permissions must be reads of CloudWatch Logs and CloudWatch"
+    condition     = aws_iam_role_policy.logs.policy == module.common.log_write_policy_json
+    error_message = "the log policy is the shared log-writer document"
   }
   assert {
-    condition     = one(data.aws_iam_policy_document.logs.statement).resources == toset(["arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/lambda/estat-aws-mcp:*"])
-    error_message = "log writes only to the function's own log group"
+    condition     = aws_lambda_function.this.environment[0].variables["ESTAT_MCP_DISPATCH"] == "inprocess" && aws_lambda_function.this.environment[0].variables["ESTAT_MCP_LOG_LEVEL"] == "INFO"
+    error_message = "the function's environment adds the Lambda-only dispatch mode to the shared settings"
   }
-  assert {
-    condition = [for s in data.aws_iam_policy_document.data_bucket_access[0].statement : s.resources if s.sid == "ReadWriteOwnObjects"][0] == toset([
-      "arn:aws:s3:::estat-aws-mcp-data-123456789012-ap-northeast-1/estat/*",
-      "arn:aws:s3:::estat-aws-mcp-data-123456789012-ap-northeast-1/estat-athena-results/*",
-    ])
-    error_message = "object access only under the data and Athena results prefixes"
+}
+
+run "extra_environment_never_overrides_the_module_settings" {
+  command = plan
+
+  variables {
+    environment_variables = { ESTAT_MCP_AUTH_MODE = "oauth", ESTAT_MCP_SQL_ENGINE = "duckdb" }
   }
+
   assert {
-    condition     = one(data.aws_iam_policy_document.athena[0].statement).resources == toset(["arn:aws:athena:ap-northeast-1:123456789012:workgroup/estat-aws-mcp"])
-    error_message = "Athena only in its own workgroup"
-  }
-  assert {
-    condition = one(data.aws_iam_policy_document.glue[0].statement).resources == toset([
-      "arn:aws:glue:ap-northeast-1:123456789012:catalog",
-      "arn:aws:glue:ap-northeast-1:123456789012:database/estat_mcp",
-      "arn:aws:glue:ap-northeast-1:123456789012:table/estat_mcp/*",
-    ])
-    error_message = "Glue only on its database and its tables"
-  }
-  assert {
-    condition = one(data.aws_iam_policy_document.ssm.statement).resources == toset([
-      "arn:aws:ssm:ap-northeast-1:123456789012:parameter/estat-aws-mcp/estat-app-id",
-      "arn:aws:ssm:ap-northeast-1:123456789012:parameter/estat-aws-mcp/auth-token",
-    ])
-    error_message = "SSM reads only of the two parameters"
-  }
-  assert {
-    condition     = length(data.aws_iam_policy_document.ssm.statement) == 1
-    error_message = "no KMS statement without a customer managed key"
+    condition     = aws_lambda_function.this.environment[0].variables["ESTAT_MCP_AUTH_MODE"] == "oauth" && aws_lambda_function.this.environment[0].variables["ESTAT_MCP_SQL_ENGINE"] == "athena"
+    error_message = "extra variables are added; the module's own win on a clash"
   }
 }
 
@@ -206,15 +149,7 @@ run "optional_resources_off" {
   }
 
   assert {
-    condition     = length(aws_ecr_repository.this) == 0 && length(aws_ecr_lifecycle_policy.this) == 0
-    error_message = "no repository when create_ecr_repository is false"
-  }
-  assert {
-    condition     = length(aws_s3_bucket.data) == 0 && length(aws_glue_catalog_database.this) == 0 && length(aws_athena_workgroup.this) == 0
-    error_message = "no data stores when the AWS data backends are off"
-  }
-  assert {
-    condition     = length(aws_iam_role_policy.data_bucket) == 0 && length(aws_iam_role_policy.athena) == 0 && length(aws_iam_role_policy.glue) == 0 && length(aws_iam_role_policy.aws_cli_read) == 0
+    condition     = keys(aws_iam_role_policy.this) == ["ssm-parameters"]
     error_message = "no permissions for resources that are off"
   }
   assert {
@@ -224,45 +159,6 @@ run "optional_resources_off" {
   assert {
     condition     = output.repository_url == null && output.data_bucket_name == null
     error_message = "outputs of resources that are off are null"
-  }
-}
-
-run "existing_bucket_and_created_parameters_with_a_kms_key" {
-  command = plan
-
-  variables {
-    create_data_bucket              = false
-    data_bucket_name                = "my-existing-bucket"
-    data_prefix                     = "team/estat"
-    create_app_id_ssm_parameter     = true
-    auth_token_ssm_parameter_name   = "estat-token"
-    create_auth_token_ssm_parameter = true
-    ssm_kms_key_arn                 = "arn:aws:kms:ap-northeast-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-  }
-
-  assert {
-    condition     = length(aws_s3_bucket.data) == 0 && aws_lambda_function.this.environment[0].variables["ESTAT_MCP_STORAGE_URI"] == "s3://my-existing-bucket/team/estat"
-    error_message = "an existing bucket is used, not created"
-  }
-  assert {
-    condition     = contains([for s in data.aws_iam_policy_document.data_bucket_access[0].statement : s.resources if s.sid == "ReadWriteOwnObjects"][0], "arn:aws:s3:::my-existing-bucket/team/estat/*")
-    error_message = "permissions follow the existing bucket and prefix"
-  }
-  assert {
-    condition     = aws_ssm_parameter.app_id[0].type == "SecureString" && aws_ssm_parameter.auth_token[0].type == "SecureString" && aws_ssm_parameter.app_id[0].key_id == var.ssm_kms_key_arn
-    error_message = "created parameters are SecureStrings under the given key"
-  }
-  assert {
-    condition     = aws_ssm_parameter.app_id[0].value_wo_version == 1 && aws_ssm_parameter.auth_token[0].value_wo_version == 1
-    error_message = "the placeholder goes through the write-only value_wo (never stored), written once"
-  }
-  assert {
-    condition     = [for s in data.aws_iam_policy_document.ssm.statement : s.resources if s.sid == "DecryptParametersThroughSsm"][0] == toset([var.ssm_kms_key_arn])
-    error_message = "kms:Decrypt only on the parameters' key"
-  }
-  assert {
-    condition     = contains([for s in data.aws_iam_policy_document.ssm.statement : s.resources if s.sid == "ReadOwnParameters"][0], "arn:aws:ssm:ap-northeast-1:123456789012:parameter/estat-token")
-    error_message = "a parameter name without a leading slash still gets a valid ARN"
   }
 }
 
@@ -348,13 +244,12 @@ run "rejects_a_wildcard_invoker" {
   expect_failures = [var.invoker_principals]
 }
 
-run "rejects_a_bad_name_and_prefix" {
+run "rejects_a_bad_name" {
   command = plan
   variables {
-    name        = "Estat_MCP"
-    data_prefix = "/estat/"
+    name = "Estat_MCP"
   }
-  expect_failures = [var.name, var.data_prefix]
+  expect_failures = [var.name]
 }
 
 run "requires_an_image_for_the_function" {
@@ -363,12 +258,4 @@ run "requires_an_image_for_the_function" {
     image_uri = null
   }
   expect_failures = [aws_lambda_function.this]
-}
-
-run "rejects_a_default_bucket_name_longer_than_s3_allows" {
-  command = plan
-  variables {
-    name = "estat-aws-mcp-with-a-very-long-name-xyz"
-  }
-  expect_failures = [aws_s3_bucket.data]
 }
