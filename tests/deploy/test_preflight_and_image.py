@@ -225,8 +225,52 @@ def test_a_non_numeric_reservation_is_reported(aws_env, tmp_path, monkeypatch) -
         flow.run_preflight(options)
 
 
+def test_the_ecs_example_takes_the_token_and_skips_the_lambda_concurrency_check(aws_env, tmp_path, monkeypatch) -> None:
+    """A reservation Lambda could not afford is no concern of an ECS deployment."""
+    monkeypatch.setenv("PATH", str(_bin_dir(tmp_path, docker=True)))
+    monkeypatch.setenv("FAKE_DOCKER_LOG", str(tmp_path / "docker.jsonl"))
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform is not installed")
+    options = flow.DeployOptions.for_example("ecs-fargate", region=REGION)
+    assert options.auth_token_parameter == TOKEN and options.check_lambda_concurrency is False
+    options.extra_variables["reserved_concurrent_executions"] = "ten"  # would be refused for Lambda
+    _ssm().put_parameter(Name=APP_ID, Type="SecureString", Value="secret-app-id")
+    _ssm().put_parameter(Name=TOKEN, Type="SecureString", Value="secret-token")
+    assert flow.run_preflight(options).account
+
+
+def test_render_summary_names_the_ecs_service() -> None:
+    outputs = {
+        "mcp_endpoint": "https://estat-1.ap-northeast-1.elb.amazonaws.com/mcp",
+        "service_name": "estat",
+        "cluster_name": "estat",
+        "log_group_name": "/ecs/estat",
+        "auth_token_ssm_parameter_name": TOKEN,
+        "region": REGION,
+    }
+    summary = flow.render_summary(outputs)
+    assert "MCP endpoint: https://estat-1.ap-northeast-1.elb.amazonaws.com/mcp" in summary
+    assert "ECS service: estat in cluster estat" in summary and "Function:" not in summary
+    assert '--header "Authorization: Bearer $ESTAT_MCP_TOKEN"' in summary
+
+
+def test_var_values_in_json_syntax_become_lists_and_maps() -> None:
+    from estat_aws_mcp.deploy.cli import _parse_assignments
+
+    assert _parse_assignments(['alb_subnet_ids=["subnet-a", "subnet-b"]', "tags={}", "cpu=2048", "x=a=b"]) == {
+        "alb_subnet_ids": ["subnet-a", "subnet-b"],
+        "tags": {},
+        "cpu": "2048",
+        "x": "a=b",
+    }
+    with pytest.raises(SystemExit, match="a list or object must be JSON"):
+        _parse_assignments(["alb_subnet_ids=[subnet-a]"])
+
+
 def test_unknown_example_and_missing_examples_folder_are_explained(tmp_path, monkeypatch) -> None:
-    with pytest.raises(DeployError, match=r"unknown example 'nope'; choose one of \['iam-auth', 'public-url'\]"):
+    with pytest.raises(
+        DeployError, match=r"unknown example 'nope'; choose one of \['ecs-fargate', 'iam-auth', 'public-url'\]"
+    ):
         flow.DeployOptions.for_example("nope")
     monkeypatch.setattr(flow, "EXAMPLES_DIR", tmp_path / "site-packages" / "terraform" / "examples")
     with pytest.raises(DeployError, match="run from a clone of estat-aws-mcp, or pass --root"):

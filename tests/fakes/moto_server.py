@@ -14,6 +14,9 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Dummy credentials: moto accepts any; real ones must never be used by tests.
 FAKE_AWS_ENV = {
@@ -34,8 +37,11 @@ def free_port() -> int:
 class MotoServer:
     """Runs ``python -m moto.server`` on a free loopback port until :meth:`stop`."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, module: str = "moto.server") -> None:
+        """``module``: what ``python -m`` runs, moto's server or a launcher that extends it (run from
+        the repository root, so that ``tests.…`` launchers import)."""
         self.port = port or free_port()
+        self.module = module
         self.url = f"http://127.0.0.1:{self.port}"
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -43,8 +49,9 @@ class MotoServer:
         env = {**os.environ, **FAKE_AWS_ENV}
         env.pop("AWS_ENDPOINT_URL", None)
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", self.module, "-H", "127.0.0.1", "-p", str(self.port)],
             env=env,
+            cwd=REPO_ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -90,7 +90,8 @@ def start_stack(
 
     ``prepare`` creates what the user brings (a VPC, a certificate) on the stack's moto server and
     returns the variables that name it."""
-    server = MotoServer().start()
+    # moto plus what it leaves out of the ECS example's calls (see that module).
+    server = MotoServer(module="tests.terraform.moto_for_ecs").start()
     tree = harness.compat_copy(workdir / "terraform")
     root = tree / "examples" / example
     harness.write_moto_provider_override(root, server.url)

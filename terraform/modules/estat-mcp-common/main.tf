@@ -1,7 +1,8 @@
 ################################################################################
 # What every compute target of estat-aws-mcp shares (the Lambda module and the ECS module call it):
-# the ECR repository, the data stores, the optional SSM parameters, the least-privilege policy
-# documents of the role the server runs as (policies.tf) and the server's environment.
+# the ECR repository, the server's log group, the data stores, the optional SSM parameters, the
+# least-privilege policy documents of the role the server runs as (policies.tf) and the server's
+# environment.
 ################################################################################
 
 data "aws_partition" "current" {}
@@ -108,4 +109,18 @@ resource "aws_ecr_lifecycle_policy" "this" {
       },
     ]
   })
+}
+
+################################################################################
+# The server's log group (created before the function or the tasks could create it)
+################################################################################
+
+resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_338:Retention is a variable (default 30 days): request logs hold no secrets and a year of them is cost without use for most deployments.
+  #checkov:skip=CKV_AWS_158:KMS is optional through log_kms_key_arn; CloudWatch Logs encrypts at rest by default.
+  name              = var.log_group_name
+  retention_in_days = var.log_retention_in_days
+  kms_key_id        = var.log_kms_key_arn
+
+  tags = var.tags
 }

@@ -8,6 +8,11 @@ output "repository_arn" {
   value       = try(aws_ecr_repository.this[0].arn, null)
 }
 
+output "log_group_name" {
+  description = "The server's log group (created here)."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
 output "log_write_policy_json" {
   description = "Policy document: write to the server's own log group (CreateLogStream, PutLogEvents), nothing else."
   value       = data.aws_iam_policy_document.logs.json

@@ -14,8 +14,25 @@ variable "tags" {
 }
 
 variable "log_group_name" {
-  description = "The server's own CloudWatch Logs group (created by the target module): the role writes to it and run_aws_cli may read it."
+  description = "The server's own CloudWatch Logs group (the target chooses the name, this module creates it): the role writes to it and run_aws_cli may read it."
   type        = string
+}
+
+variable "log_retention_in_days" {
+  description = "Retention of the server's log group."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "log_retention_in_days must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
+  }
+}
+
+variable "log_kms_key_arn" {
+  description = "Optional KMS key for the log group (its key policy must allow the CloudWatch Logs service)."
+  type        = string
+  default     = null
 }
 
 variable "log_level" {

@@ -18,10 +18,12 @@ locals {
 module "common" {
   source = "../estat-mcp-common"
 
-  name           = var.name
-  tags           = var.tags
-  log_group_name = local.log_group_name
-  log_level      = var.log_level
+  name                  = var.name
+  tags                  = var.tags
+  log_group_name        = local.log_group_name
+  log_retention_in_days = var.log_retention_in_days
+  log_kms_key_arn       = var.log_kms_key_arn
+  log_level             = var.log_level
 
   create_ecr_repository = var.create_ecr_repository
   ecr_repository_name   = var.ecr_repository_name
@@ -51,20 +53,6 @@ module "common" {
   aws_cli_extra_log_group_arns   = var.aws_cli_extra_log_group_arns
   aws_cli_account_wide_log_reads = var.aws_cli_account_wide_log_reads
   extra_policy_documents         = var.extra_policy_documents
-}
-
-################################################################################
-# Logs
-################################################################################
-
-resource "aws_cloudwatch_log_group" "this" {
-  #checkov:skip=CKV_AWS_338:Retention is a variable (default 30 days): request logs hold no secrets and a year of them is cost without use for most deployments.
-  #checkov:skip=CKV_AWS_158:KMS is optional through log_kms_key_arn; CloudWatch Logs encrypts at rest by default.
-  name              = local.log_group_name
-  retention_in_days = var.log_retention_in_days
-  kms_key_id        = var.log_kms_key_arn
-
-  tags = var.tags
 }
 
 ################################################################################
@@ -105,8 +93,9 @@ resource "aws_lambda_function" "this" {
 
   tags = var.tags
 
-  # The log group exists (with its retention) before the first invocation could create it.
-  depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.logs]
+  # The log group (in module.common) exists with its retention before the first invocation could
+  # create it; the role may write to it.
+  depends_on = [module.common, aws_iam_role_policy.logs]
 
   lifecycle {
     precondition {

@@ -12,6 +12,11 @@ moved {
 }
 
 moved {
+  from = aws_cloudwatch_log_group.this
+  to   = module.common.aws_cloudwatch_log_group.this
+}
+
+moved {
   from = aws_s3_bucket.data
   to   = module.common.aws_s3_bucket.data
 }

@@ -35,7 +35,7 @@ output "role_name" {
 
 output "log_group_name" {
   description = "CloudWatch Logs group of the function."
-  value       = aws_cloudwatch_log_group.this.name
+  value       = module.common.log_group_name
 }
 
 output "function_url" {

@@ -54,6 +54,10 @@ run "defaults_create_every_data_store_and_reference_the_parameters" {
     error_message = "parameters are referenced, not created, by default"
   }
   assert {
+    condition     = aws_cloudwatch_log_group.this.retention_in_days == 30 && output.log_group_name == "/aws/lambda/estat-aws-mcp"
+    error_message = "the server's own log group with its retention"
+  }
+  assert {
     condition = output.environment == {
       ESTAT_MCP_LOG_LEVEL              = "INFO"
       ESTAT_APP_ID_SSM_PARAMETER       = "/estat-aws-mcp/estat-app-id"
@@ -261,12 +265,13 @@ run "rejects_a_bad_prefix_and_a_reused_policy_name" {
   expect_failures = [var.data_prefix, var.extra_policy_documents]
 }
 
-run "rejects_a_log_group_pattern_that_is_not_an_arn" {
+run "rejects_a_log_group_pattern_that_is_not_an_arn_and_an_odd_retention" {
   command = plan
   variables {
     aws_cli_extra_log_group_arns = ["*"]
+    log_retention_in_days        = 10
   }
-  expect_failures = [var.aws_cli_extra_log_group_arns]
+  expect_failures = [var.aws_cli_extra_log_group_arns, var.log_retention_in_days]
 }
 
 run "rejects_a_default_bucket_name_longer_than_s3_allows" {
