@@ -269,7 +269,7 @@ def test_var_values_in_json_syntax_become_lists_and_maps() -> None:
 
 def test_unknown_example_and_missing_examples_folder_are_explained(tmp_path, monkeypatch) -> None:
     with pytest.raises(
-        DeployError, match=r"unknown example 'nope'; choose one of \['ecs-fargate', 'iam-auth', 'public-url'\]"
+        DeployError, match=r"unknown example 'nope'; choose one of \['ecs-fargate', 'iam-auth', 'oauth', 'public-url'\]"
     ):
         flow.DeployOptions.for_example("nope")
     monkeypatch.setattr(flow, "EXAMPLES_DIR", tmp_path / "site-packages" / "terraform" / "examples")
