@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,23 @@ def test_stdio_mode_errors_carry_the_callers_id(stdio_handler) -> None:
     request = types.JSONRPCRequest.model_validate(call("no_such_tool_here", id=42))
     answer = stdio_handler.handle_request(request, FakeLambdaContext())
     assert answer.id == 42
+
+
+def test_a_child_that_does_not_answer_in_time_is_abandoned_and_the_caller_answered() -> None:
+    """The parent reads the invocation's deadline too: a hung child (here one that never speaks MCP)
+    does not hold the answer past it."""
+    from mcp.client.stdio import StdioServerParameters
+
+    from estat_aws_mcp.deadline import invocation_deadline
+    from estat_aws_mcp.lambda_handler.stdio import ANSWER_RESERVE_S
+
+    silent = StdioServerParameters(command=sys.executable, args=["-c", "import time; time.sleep(6)"])
+    handler = StdioRequestHandler(silent)
+    request = types.JSONRPCRequest.model_validate(call("echo", id="late-1", text="x"))
+    started = time.monotonic()
+    with invocation_deadline(2.5):
+        answer = handler.handle_request(request, FakeLambdaContext(2.5))
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.5 - ANSWER_RESERVE_S + 0.5
+    assert answer.id == "late-1" and answer.result["isError"] is True
+    assert "did not finish within the time left" in answer.result["content"][0]["text"]

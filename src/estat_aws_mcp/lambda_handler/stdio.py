@@ -9,7 +9,9 @@ so this mode is the compatibility path, not the fast one. Two gaps are filled he
   them), and HOME falls back to ``/tmp``, the only writable place in Lambda;
 - the adapter answers some failures with ``id: 0``; the caller's id is put back;
 - the invocation's deadline (:mod:`estat_aws_mcp.deadline`) goes to each child in its
-  environment, so the child's SQL, ``run_aws_cli`` and e-Stat calls stop in time as in-process.
+  environment, so the child's SQL, ``run_aws_cli`` and e-Stat calls stop in time as in-process;
+  a child that has not answered :data:`ANSWER_RESERVE_S` before the deadline is abandoned and the
+  caller gets the same timed-out answer as in-process.
 
 The adapter still reports a server error as code 500 "Internal failure" (it does not forward the
 child's JSON-RPC error); use the in-process mode for the SDK's real error codes.
@@ -17,19 +19,26 @@ child's JSON-RPC error); use the in-process mode for the SDK's real error codes.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import sys
-from collections.abc import Mapping
-from typing import Any
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from mcp import types
 from mcp.client.stdio import StdioServerParameters
 from mcp_lambda import StdioServerAdapterRequestHandler
 
-from estat_aws_mcp.deadline import CHILD_DEADLINE_ENV, child_environment_entry
+from estat_aws_mcp.deadline import CHILD_DEADLINE_ENV, child_environment_entry, time_left
+from estat_aws_mcp.lambda_handler.results import timed_out_error
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Time kept before the invocation's deadline to answer when the child has not (as in-process).
+ANSWER_RESERVE_S = 1.0
 
 # Prefixes and names the server process needs; everything else stays with the parent.
 _PASSED_PREFIXES = ("AWS_", "ESTAT_", "LC_", "LAMBDA_")
@@ -123,14 +132,41 @@ class StdioRequestHandler(StdioServerAdapterRequestHandler):
     def handle_request(self, request: types.JSONRPCRequest, context: Any) -> types.JSONRPCResponse | types.JSONRPCError:
         if request.method == "tools/call":
             self._pass_app_id_once()
-        params = self.server_params
-        deadline = child_environment_entry()  # set per request: this invocation's deadline
+        call = copy.copy(self)  # this request's parameters, without touching the shared handler
+        deadline = child_environment_entry()  # this invocation's deadline, for the child
         if deadline:
-            self.server_params = params.model_copy(update={"env": {**(params.env or {}), **deadline}})
-        try:
-            answer = super().handle_request(request, context)
-        finally:
-            self.server_params = params
+            call.server_params = self.server_params.model_copy(
+                update={"env": {**(self.server_params.env or {}), **deadline}}
+            )
+        left = time_left(ANSWER_RESERVE_S)
+        if left is None:
+            answer = StdioServerAdapterRequestHandler.handle_request(call, request, context)
+        else:
+            answer = _within(left, StdioServerAdapterRequestHandler.handle_request, call, request, context)
+            if answer is None:  # the child did not answer in time: the caller still gets an answer
+                logger.warning("stdio child did not answer before the invocation's deadline; abandoned")
+                return timed_out_error(request, left)
         if answer.id != request.id:
             answer = answer.model_copy(update={"id": request.id})
         return answer
+
+
+def _within(seconds: float, fn: Callable[..., T], *args: Any) -> T | None:
+    """``fn(*args)`` in a worker thread, or None if it has not returned after ``seconds`` (it is abandoned)."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, fn(*args)))
+        except BaseException as error:
+            outcome.append((False, error))
+
+    worker = threading.Thread(target=run, name="stdio-dispatch", daemon=True)
+    worker.start()
+    worker.join(max(0.0, seconds))
+    if not outcome:
+        return None
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
