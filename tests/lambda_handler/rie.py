@@ -130,7 +130,7 @@ class RuntimeEmulator:
         self._process = subprocess.Popen(
             command, cwd=self.task_root, env=self.environment(), stdout=log, stderr=subprocess.STDOUT
         )
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a generous bound: the binary may start slowly on a loaded machine
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"the RIE exited with {self._process.returncode}:\n{self.log_tail()}")

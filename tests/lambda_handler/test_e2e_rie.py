@@ -21,6 +21,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -50,6 +51,13 @@ TOKEN = "e2e-bearer-token-3f1c9a7d5b"
 TOKEN_PARAMETER = "/estat-aws-mcp/e2e/bearer-token"
 LOG_GROUP = "/e2e/estat-aws-mcp"
 ACCEPT = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+# Every request through the Function URL is a Lambda invocation: the first one of a deployment carries the
+# cold start (the RIE counts the handler's import inside it), and the RIE serves one invocation at a time,
+# so a request may queue behind another test's. httpx's 5 s default is a timing assumption that a loaded
+# machine breaks; a request that gets no answer at all still fails, after this bound.
+HTTP_TIMEOUT_S = 120.0
+post = partial(httpx.post, timeout=HTTP_TIMEOUT_S)
+get = partial(httpx.get, timeout=HTTP_TIMEOUT_S)
 
 
 def unavailable(reason: str) -> None:
@@ -155,9 +163,7 @@ def guarded(task_root, e2e_dir, function_env, moto_server) -> Iterator[Deploymen
     }
     deployment = deploy(task_root, e2e_dir, "guarded", env)
     # Warm up now (a cold start on a busy machine can take a while): the token is read and cached.
-    response = httpx.post(
-        deployment.none.mcp_url, headers={**ACCEPT, "authorization": f"Bearer {TOKEN}"}, json=_ping(), timeout=120
-    )
+    response = post(deployment.none.mcp_url, headers={**ACCEPT, "authorization": f"Bearer {TOKEN}"}, json=_ping())
     assert response.status_code == 200, deployment.rie.log_tail()
     yield deployment
     undeploy(deployment)
@@ -188,7 +194,7 @@ def text_of(result) -> str:
 async def sdk_session_round_trip(url: str, log_group: str, headers: dict[str, str] | None = None) -> None:
     """The stock MCP Python SDK client: initialize, list, and two tool calls."""
     async with (
-        httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(120, connect=10)) as http,
+        httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(HTTP_TIMEOUT_S, connect=10)) as http,
         streamable_http_client(url, http_client=http) as (read, write, _),
         ClientSession(read, write) as session,
     ):
@@ -236,26 +242,26 @@ def test_inspector_cli_inprocess(inprocess) -> None:
 
 def test_http_edges_through_the_url(inprocess) -> None:
     url = inprocess.none.url
-    health = httpx.get(f"{url}/health")
+    health = get(f"{url}/health")
     assert (health.status_code, health.json()["status"]) == (200, "ok")
-    assert httpx.get(f"{url}/mcp").status_code == 405
-    note = httpx.post(f"{url}/mcp", headers=ACCEPT, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+    assert get(f"{url}/mcp").status_code == 405
+    note = post(f"{url}/mcp", headers=ACCEPT, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
     assert (note.status_code, note.text) == (202, "")
-    batch = httpx.post(f"{url}/mcp", headers=ACCEPT, json=[_ping(1), {"jsonrpc": "2.0", "method": "x/y", "id": "b"}])
+    batch = post(f"{url}/mcp", headers=ACCEPT, json=[_ping(1), {"jsonrpc": "2.0", "method": "x/y", "id": "b"}])
     assert [item["id"] for item in batch.json()] == [1, "b"]
     assert batch.json()[1]["error"]["code"] == -32601  # method not found (issue 15)
-    empty = httpx.post(f"{url}/mcp", headers=ACCEPT, content=b"[]")
+    empty = post(f"{url}/mcp", headers=ACCEPT, content=b"[]")
     assert (empty.status_code, empty.json()["error"]["code"]) == (400, -32600)
-    deep = httpx.post(f"{url}/mcp", headers=ACCEPT, content=b"[" * 100_000 + b"]" * 100_000)
+    deep = post(f"{url}/mcp", headers=ACCEPT, content=b"[" * 100_000 + b"]" * 100_000)
     assert (deep.status_code, deep.json()["error"]["code"]) == (400, -32700)
     invocations = inprocess.none.invocations
-    too_big = httpx.post(f"{url}/mcp", headers=ACCEPT, content=b"[" + b" " * (6 * 1024 * 1024 + 10) + b"]")
+    too_big = post(f"{url}/mcp", headers=ACCEPT, content=b"[" + b" " * (6 * 1024 * 1024 + 10) + b"]")
     assert too_big.status_code == 413
     assert inprocess.none.invocations == invocations
 
 
 def test_base64_bodies(inprocess) -> None:
-    response = httpx.post(
+    response = post(
         inprocess.base64.mcp_url,
         headers=ACCEPT,
         json={
@@ -276,7 +282,7 @@ def test_a_batch_over_6mb_gets_tool_errors_not_a_502(inprocess, store) -> None:
     arguments = {"uri": uri, "max_bytes": 1_048_576}
     call = {"method": "tools/call", "params": {"name": "download_csv_from_s3", "arguments": arguments}}
     batch = [{"jsonrpc": "2.0", "id": i, **call} for i in range(8)]
-    response = httpx.post(inprocess.none.mcp_url, headers=ACCEPT, json=batch, timeout=120)
+    response = post(inprocess.none.mcp_url, headers=ACCEPT, json=batch)
     assert response.status_code == 200, inprocess.rie.log_tail()
     answers = response.json()
     assert [answer["id"] for answer in answers] == list(range(8))
@@ -290,7 +296,7 @@ def test_an_allowed_run_aws_cli_call_leaves_its_info_audit_line(inprocess, log_g
     """The runtime leaves the root logger at WARNING; the INFO audit line must still reach the output."""
     call = {"jsonrpc": "2.0", "id": "audit-1", "method": "tools/call"}
     call["params"] = {"name": "run_aws_cli", "arguments": {"command": "logs describe-log-groups"}}
-    answer = httpx.post(inprocess.none.mcp_url, headers=ACCEPT, json=call, timeout=120).json()
+    answer = post(inprocess.none.mcp_url, headers=ACCEPT, json=call).json()
     assert not answer["result"].get("isError"), answer
     call_id = answer["result"]["structuredContent"]["call_id"]
     records = [json.loads(line) for line in inprocess.log().splitlines() if line.startswith('{"level"')]
@@ -362,13 +368,13 @@ def signed_post(url: str, *, secret: str, region: str) -> httpx.Response:
     body = json.dumps(_ping()).encode()
     request = AWSRequest(method="POST", url=url, data=body, headers=dict(ACCEPT))
     SigV4Auth(Credentials(PRINCIPAL.access_key, secret), "lambda", region).add_auth(request)
-    return httpx.post(url, headers=dict(request.headers), content=body)
+    return post(url, headers=dict(request.headers), content=body)
 
 
 def test_iam_refusals_never_reach_the_function(inprocess) -> None:
     url = inprocess.iam.mcp_url
     before = inprocess.iam.invocations
-    assert httpx.post(url, headers=ACCEPT, json=_ping()).status_code == 403
+    assert post(url, headers=ACCEPT, json=_ping()).status_code == 403
     assert signed_post(url, secret="wrong-secret", region=REGION).status_code == 403
     assert signed_post(url, secret=PRINCIPAL.secret_key, region="us-east-1").status_code == 403
     assert inprocess.iam.invocations == before
@@ -415,7 +421,7 @@ def test_token_refusals(guarded, authorization, error) -> None:
     headers = dict(ACCEPT)
     if authorization:
         headers["authorization"] = authorization
-    response = httpx.post(guarded.none.mcp_url, headers=headers, json=_ping())
+    response = post(guarded.none.mcp_url, headers=headers, json=_ping())
     assert response.status_code == 401
     challenge = response.headers["www-authenticate"]
     assert challenge.startswith('Bearer realm="estat-aws-mcp"')
