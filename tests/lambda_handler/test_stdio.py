@@ -98,6 +98,27 @@ def test_stdio_mode_errors_carry_the_callers_id(stdio_handler) -> None:
     request = types.JSONRPCRequest.model_validate(call("no_such_tool_here", id=42))
     answer = stdio_handler.handle_request(request, FakeLambdaContext())
     assert answer.id == 42
+    # the child's own JSON-RPC error, not the adapter's code 500 "Internal failure"
+    assert isinstance(answer, types.JSONRPCError)
+    assert (answer.error.code, answer.error.message) == (-32602, "Unknown tool: 'no_such_tool_here'")
+
+
+def test_stdio_mode_passes_on_resource_not_found(stdio_handler) -> None:
+    request = types.JSONRPCRequest.model_validate(rpc("resources/read", {"uri": "test://static-text"}, id="r-1"))
+    answer = stdio_handler.handle_request(request, FakeLambdaContext())
+    assert isinstance(answer, types.JSONRPCError), answer
+    assert (answer.id, answer.error.code, answer.error.data) == ("r-1", -32002, {"uri": "test://static-text"})
+
+
+def test_a_child_that_cannot_start_is_an_internal_error() -> None:
+    from estat_aws_mcp.lambda_handler.stdio import server_parameters
+
+    broken = server_parameters().model_copy(update={"command": "/nonexistent/python-for-estat-aws-mcp"})
+    answer = StdioRequestHandler(broken).handle_request(
+        types.JSONRPCRequest.model_validate(rpc("tools/list", id=7)), FakeLambdaContext()
+    )
+    assert isinstance(answer, types.JSONRPCError)
+    assert (answer.id, answer.error.code) == (7, -32603)
 
 
 def test_a_child_that_does_not_answer_in_time_is_abandoned_and_the_caller_answered() -> None:

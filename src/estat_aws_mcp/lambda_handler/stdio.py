@@ -13,8 +13,9 @@ so this mode is the compatibility path, not the fast one. Two gaps are filled he
   a child that has not answered :data:`ANSWER_RESERVE_S` before the deadline is abandoned and the
   caller gets the same timed-out answer as in-process.
 
-The adapter still reports a server error as code 500 "Internal failure" (it does not forward the
-child's JSON-RPC error); use the in-process mode for the SDK's real error codes.
+- the child's JSON-RPC errors (unknown tool or prompt ``-32602``, resource not found ``-32002``…) are
+  passed on as the child sent them; the adapter turns every one into code 500 "Internal failure",
+  which JSON-RPC does not define. Failures of the child itself are ``-32603``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+import anyio
 from mcp import types
-from mcp.client.stdio import StdioServerParameters
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.shared.exceptions import McpError
 from mcp_lambda import StdioServerAdapterRequestHandler
 
 from estat_aws_mcp.deadline import CHILD_DEADLINE_ENV, child_environment_entry, time_left
@@ -140,15 +144,37 @@ class StdioRequestHandler(StdioServerAdapterRequestHandler):
             )
         left = time_left(ANSWER_RESERVE_S)
         if left is None:
-            answer = StdioServerAdapterRequestHandler.handle_request(call, request, context)
+            answer = anyio.run(call._forward, request)
         else:
-            answer = _within(left, StdioServerAdapterRequestHandler.handle_request, call, request, context)
+            answer = _within(left, anyio.run, call._forward, request)
             if answer is None:  # the child did not answer in time: the caller still gets an answer
                 logger.warning("stdio child did not answer before the invocation's deadline; abandoned")
                 return timed_out_error(request, left)
         if answer.id != request.id:
             answer = answer.model_copy(update={"id": request.id})
         return answer
+
+    async def _forward(self, request: types.JSONRPCRequest) -> types.JSONRPCResponse | types.JSONRPCError:
+        """One child, ``initialize``, then ``request`` (as the adapter does); the child's JSON-RPC error is the
+        answer as it is."""
+        message = request.model_dump(by_alias=True, mode="json", exclude_none=True)
+        outgoing = types.ClientRequest.model_validate(
+            {key: message[key] for key in ("method", "params") if key in message}
+        )
+        try:
+            async with stdio_client(self.server_params) as streams, ClientSession(*streams) as session:
+                await session.initialize()
+                try:
+                    result = await session.send_request(outgoing, types.Result)
+                except McpError as error:
+                    return types.JSONRPCError(jsonrpc="2.0", id=request.id, error=error.error)
+        except Exception:  # the child failed (or could not start): logged here, never its details to the caller
+            logger.exception("stdio dispatch: the server child failed on %s", request.method)
+            error = types.ErrorData(code=types.INTERNAL_ERROR, message="Internal error: see the function's logs")
+            return types.JSONRPCError(jsonrpc="2.0", id=request.id, error=error)
+        return types.JSONRPCResponse(
+            jsonrpc="2.0", id=request.id, result=result.model_dump(by_alias=True, mode="json", exclude_none=True)
+        )
 
 
 def _within(seconds: float, fn: Callable[..., T], *args: Any) -> T | None:
