@@ -56,6 +56,9 @@ module "estat_mcp" {
 
   enable_aws_data_backends = var.enable_aws_data_backends
 
+  aws_cli_extra_log_group_arns   = var.aws_cli_extra_log_group_arns
+  aws_cli_account_wide_log_reads = var.aws_cli_account_wide_log_reads
+
   ecr_force_delete          = var.force_destroy
   data_bucket_force_destroy = var.force_destroy
   athena_force_destroy      = var.force_destroy

@@ -92,3 +92,15 @@ variable "reserved_concurrent_executions" {
   type        = number
   default     = 10
 }
+
+variable "aws_cli_extra_log_group_arns" {
+  description = "Log groups run_aws_cli may read besides the function's own (ARN patterns). Empty: only its own."
+  type        = list(string)
+  default     = []
+}
+
+variable "aws_cli_account_wide_log_reads" {
+  description = "Also let run_aws_cli read Logs Insights query results and log anomalies, which IAM cannot limit to log groups (see docs/deployment.md)."
+  type        = bool
+  default     = false
+}
