@@ -224,9 +224,11 @@ async def test_drawing_runs_off_the_event_loop(
 
     monkeypatch.setenv("ESTAT_MCP_STORAGE_URI", str(tmp_path / "store"))
     listed = threading.Event()
+    drawing = threading.Event()
     real = render.render_png
 
     def held(request, data):
+        drawing.set()
         assert listed.wait(timeout=20), "tools/list was not answered while the chart was being drawn"
         return real(request, data)
 
@@ -246,7 +248,8 @@ async def test_drawing_runs_off_the_event_loop(
         with anyio.fail_after(30):
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(draw)
-                await anyio.sleep(0.2)
+                # tools/list is asked only once the drawing has begun (and is held), however slow the machine
+                assert await anyio.to_thread.run_sync(drawing.wait, 20), "the chart was never drawn"
                 assert (await session.list_tools()).tools
                 listed.set()
         assert not results[0].isError, results[0].content
