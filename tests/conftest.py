@@ -36,6 +36,15 @@ def moto_server() -> Iterator[MotoServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def lambda_task_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Lambda task root built like the image's /var/task (tests/lambda_handler/task_root.py), once per
+    session (building it takes ~15 s): the runtime-emulator tests only read it."""
+    from tests.lambda_handler.task_root import build_task_root
+
+    return build_task_root(tmp_path_factory.mktemp("lambda-task-root") / "task")
+
+
 @pytest.fixture
 def aws_env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoServer]:
     """Point AWS SDKs at a freshly reset moto server with dummy credentials."""

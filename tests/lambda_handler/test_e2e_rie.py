@@ -37,7 +37,7 @@ from tests.estat.conftest import TEST_APP_ID, _fake_estat_server  # noqa: F401 -
 from tests.fakes.moto_server import MotoServer
 from tests.lambda_handler.function_url import FunctionUrlEmulator, IamPrincipal, rie_invoker
 from tests.lambda_handler.rie import EmulatorUnavailable, RuntimeEmulator, inspector_cli, rie_binary
-from tests.lambda_handler.task_root import build_task_root, runtime_layer
+from tests.lambda_handler.task_root import runtime_layer
 
 pytestmark = [pytest.mark.lambda_e2e, pytest.mark.timeout(240)]
 
@@ -88,8 +88,8 @@ def e2e_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def task_root(e2e_dir) -> Path:
-    return build_task_root(e2e_dir / "task")
+def task_root(e2e_dir, lambda_task_root) -> Path:
+    return lambda_task_root
 
 
 @pytest.fixture(scope="module")

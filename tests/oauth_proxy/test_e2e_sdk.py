@@ -31,7 +31,7 @@ from tests.fakes.fake_estat import FakeEstat
 from tests.fakes.moto_server import MotoServer
 from tests.lambda_handler.function_url import FunctionUrlEmulator, rie_invoker
 from tests.lambda_handler.rie import REPO_ROOT, EmulatorUnavailable, RuntimeEmulator, free_port, rie_binary
-from tests.lambda_handler.task_root import build_task_root, runtime_layer
+from tests.lambda_handler.task_root import runtime_layer
 from tests.oauth_proxy.flow import UPSTREAM_CLIENT_ID, provider_for, query_of
 from tests.oauth_proxy.oidc_upstream import OidcProvider, ProviderUnavailable
 from tests.oauth_proxy.sdk_client import SdkRun, session_through_the_proxy
@@ -173,7 +173,7 @@ async def test_sdk_signs_in_through_serve_http(fake_estat: FakeEstat, tmp_path: 
 @pytest.mark.lambda_e2e
 @pytest.mark.timeout(300)
 async def test_sdk_signs_in_through_the_lambda_function_url(
-    fake_estat: FakeEstat, moto_server: MotoServer, tmp_path: Path
+    fake_estat: FakeEstat, moto_server: MotoServer, tmp_path: Path, lambda_task_root: Path
 ) -> None:
     """The handler as the image runs it (task root, ``aws-lambda-rie``, ``awslambdaric``) behind the Function
     URL emulator (AuthType NONE); the proxy keeps its state in DynamoDB (moto's server)."""
@@ -209,8 +209,7 @@ async def test_sdk_signs_in_through_the_lambda_function_url(
                 **oauth_env(base_url, provider, fake_estat, tmp_path),
                 "ESTAT_MCP_OAUTH_STATE_TABLE": table,
             }
-            task_root = build_task_root(tmp_path / "task")
-            rie = RuntimeEmulator(task_root, runtime_layer(), env, tmp_path / "rie.log").start()
+            rie = RuntimeEmulator(lambda_task_root, runtime_layer(), env, tmp_path / "rie.log").start()
             url.invoke = rie_invoker(rie.url)
             run = SdkRun()
             with anyio.fail_after(180):
