@@ -7,8 +7,22 @@ import os
 import subprocess
 import sys
 
-# matplotlib and friends: chart_dataset imports them only when it draws (issue 13).
-HEAVY = ("pyarrow", "duckdb", "pyiceberg", "awscli", "pandas", "matplotlib", "japanmap", "PIL", "cv2", "numpy")
+# matplotlib and friends: chart_dataset imports them only when it draws (issue 13); PyJWT and
+# cryptography: only the oauth auth mode (and the OAuth proxy) use them.
+HEAVY = (
+    "pyarrow",
+    "duckdb",
+    "pyiceberg",
+    "awscli",
+    "pandas",
+    "matplotlib",
+    "japanmap",
+    "PIL",
+    "cv2",
+    "numpy",
+    "jwt",
+    "cryptography",
+)
 
 
 def test_init_phase_imports_no_heavy_library() -> None:

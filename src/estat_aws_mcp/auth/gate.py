@@ -13,9 +13,8 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from estat_aws_mcp.auth.oauth import AccessTokenValidator, OAuthConfig, TokenRejected
 from estat_aws_mcp.auth.ratelimit import RateLimiter, rate_limiter_from_settings
 from estat_aws_mcp.auth.token import (
     TokenSource,
@@ -25,6 +24,10 @@ from estat_aws_mcp.auth.token import (
     token_source_from_settings,
 )
 from estat_aws_mcp.errors import ConfigurationError, UpstreamError
+
+if TYPE_CHECKING:
+    # PyJWT and cryptography load only in oauth mode (not on the cold start of none/token mode).
+    from estat_aws_mcp.auth.oauth import AccessTokenValidator, OAuthConfig
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +120,8 @@ class AuthGate:
                 "unset the token or choose ESTAT_MCP_AUTH_MODE=token."
             )
         if mode == "oauth":
+            from estat_aws_mcp.auth.oauth import AccessTokenValidator, OAuthConfig
+
             return cls(mode, validator=AccessTokenValidator(OAuthConfig.from_settings(settings)), limiter=limiter)
         return cls(mode, token=token, limiter=limiter)
 
@@ -190,6 +195,8 @@ class AuthGate:
         return "Bearer " + ", ".join(parts)
 
     def _check_oauth(self, request: GateRequest) -> Caller | Refusal:
+        from estat_aws_mcp.auth.oauth import TokenRejected
+
         assert self.validator is not None
         config = self.validator.config
         presented = presented_bearer_token(request.headers)

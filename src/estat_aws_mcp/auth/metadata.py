@@ -9,13 +9,14 @@ server(s) clients sign in at, the scopes a token must carry and that tokens go i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from estat_aws_mcp.auth.oauth import PRM_PATH, OAuthConfig
+if TYPE_CHECKING:
+    from estat_aws_mcp.auth.oauth import OAuthConfig
 
 
 def protected_resource_metadata(config: OAuthConfig, resource: str) -> dict[str, Any]:
@@ -29,6 +30,8 @@ def protected_resource_metadata(config: OAuthConfig, resource: str) -> dict[str,
 
 
 def metadata_routes(config: OAuthConfig) -> list[Route]:
+    from estat_aws_mcp.auth.oauth import PRM_PATH
+
     def endpoint(resource: str):
         async def serve(_: Request) -> JSONResponse:
             return JSONResponse(
