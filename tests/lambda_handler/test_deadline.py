@@ -94,8 +94,19 @@ def test_sql_stops_before_the_invocation_ends(production_handler) -> None:
 def test_run_aws_cli_stops_before_the_invocation_ends(production_handler) -> None:
     answer, elapsed = invoke(production_handler, call("run_aws_cli", command="aws logs describe-log-groups"), 4.0)
     assert elapsed < 4.0
-    assert answer["result"]["structuredContent"]["error"] in {"deadline_exceeded", "cli_error", "aws_error"}
     assert answer["result"]["isError"] is True
+
+
+def test_run_aws_cli_itself_stops_at_its_reserve_before_the_deadline(environment: None) -> None:
+    """The consumer, not only the dispatcher's last-second answer: the call ends by deadline - its reserve."""
+    from estat_aws_mcp.awscli.service import RESPONSE_RESERVE_S, run_aws_cli
+
+    started = time.monotonic()
+    with one_deadline.invocation_deadline(4.0):
+        result = run_aws_cli("aws logs describe-log-groups")
+    elapsed = time.monotonic() - started
+    assert result.error in {"deadline_exceeded", "cli_error", "aws_error"}, result
+    assert elapsed < 4.0 - RESPONSE_RESERVE_S + 1.0  # its own stop, with slack for a loaded machine
 
 
 def test_estat_calls_stop_before_the_invocation_ends(production_handler, fake_estat: FakeEstat) -> None:
