@@ -10,20 +10,30 @@ Each scenario's outcome is asserted exactly (docs/operations.md, "Conformance", 
   declare: they must fail with the JSON-RPC error the specification asks for (unknown tool or prompt
   ``-32602``, unknown resource ``-32002``, undeclared method ``-32601``), never anything else.
 
+The same suite also runs against a SYNTHETIC server with the suite's reference tools, resources and
+prompts (:mod:`tests.conformance.reference_server`) served through the same two transports, so the
+transports themselves are checked on every content type, errors, notifications, logging/setLevel,
+completions and subscriptions (``REFERENCE_FAILS`` lists what cannot pass and why).
+
 A scenario added by a new suite version fails the test until it is classified here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from estat_aws_mcp.http_app import build_http_app
 from estat_aws_mcp.lambda_handler.app import build_function_url_handler
 from estat_aws_mcp.settings import Settings
+from tests.auth.conftest import serving
 from tests.conformance.mcp_conformance import SuiteUnavailable, install, run_suite, serve_http, server_env
+from tests.conformance.reference_server import build_reference_server
 from tests.lambda_handler.conftest import FakeLambdaContext
 from tests.lambda_handler.function_url import FunctionUrlEmulator, direct_invoker
 
@@ -65,8 +75,29 @@ UNDECLARED = {
 }
 
 
+ALL_SCENARIOS = (
+    PASSES | STATELESS | set(REFERENCE_TOOLS) | set(REFERENCE_PROMPTS) | set(REFERENCE_RESOURCES) | UNDECLARED
+) | {"json-schema-2020-12", "dns-rebinding-protection"}
+# The reference server: server-to-client requests (sampling, elicitation) need a session to route the
+# client's answer back, which neither stateless transport has; the 2020-12 schema tool is not built.
+REFERENCE_FAILS = {
+    "tools-call-sampling": "Server did not request sampling from client",
+    "tools-call-elicitation": "Server did not request elicitation from client",
+    "elicitation-sep1034-defaults": "Server did not request elicitation from client",
+    "elicitation-sep1330-enums": "Server did not request elicitation from client",
+    "json-schema-2020-12": "Tool 'json_schema_2020_12_tool' not found",
+    # serve --http streams (SSE) only requests with a progressToken; others get JSON, without notifications
+    "tools-call-with-logging": "No log notifications received",
+}
+# A Function URL answers with one buffered JSON response: notifications have no channel
+LAMBDA_REFERENCE_FAILS = {
+    "tools-call-with-progress": "No progress notifications received",
+    "dns-rebinding-protection": "Expected HTTP 4xx for invalid Host/Origin headers, got 200",
+}
+
+
 def expected_failures(transport: str) -> dict[str, str]:
-    """Scenario → the text its failing check must carry."""
+    """Scenario → the text its failing check must carry (the production server)."""
     expected = {name: f"MCP error -32602: Unknown tool: '{tool}'" for name, tool in REFERENCE_TOOLS.items()}
     expected |= {name: f"MCP error -32602: Unknown prompt: '{prompt}'" for name, prompt in REFERENCE_PROMPTS.items()}
     expected |= {name: f"MCP error -32002: Unknown resource: {uri}" for name, uri in REFERENCE_RESOURCES.items()}
@@ -94,10 +125,9 @@ def suite_installed() -> None:
         unavailable(str(reason))
 
 
-def assert_outcomes(results: dict[str, list[dict[str, Any]]], transport: str) -> None:
-    failures = expected_failures(transport)
-    known = PASSES | STATELESS | set(failures) | {"dns-rebinding-protection"}
-    assert set(results) == known, f"scenarios not classified in this test: {sorted(set(results) ^ known)}"
+def assert_outcomes(results: dict[str, list[dict[str, Any]]], failures: dict[str, str]) -> None:
+    """Every scenario not in ``failures`` (or ``STATELESS``) passes; those in it fail saying what they must."""
+    assert set(results) == ALL_SCENARIOS, f"scenarios not classified here: {sorted(set(results) ^ ALL_SCENARIOS)}"
     problems = []
     for scenario, checks in sorted(results.items()):
         bad = [check for check in checks if check["status"] in ("FAILURE", "WARNING")]
@@ -118,22 +148,47 @@ def assert_outcomes(results: dict[str, list[dict[str, Any]]], transport: str) ->
     assert not problems, "\n".join(problems)
 
 
-def test_serve_http(suite_installed, tmp_path: Path) -> None:
-    (tmp_path / "store").mkdir()
-    with serve_http(server_env(tmp_path / "store"), tmp_path / "server.log") as url:
-        results = run_suite(url, tmp_path / "results")
-    assert_outcomes(results, "serve-http")
+@contextlib.contextmanager
+def function_url(server: Any = None) -> Iterator[str]:
+    """The Lambda handler (``server``, else the production one) behind the Function URL emulator, no auth."""
+    handler = build_function_url_handler(Settings(), server=server)
+    emulator = FunctionUrlEmulator(direct_invoker(handler.handle, FakeLambdaContext)).start()
+    try:
+        yield emulator.mcp_url
+    finally:
+        emulator.stop()
 
 
-def test_lambda_function_url(suite_installed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def open_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No authentication and an empty local store, for the servers built in this process."""
     (tmp_path / "store").mkdir()
     monkeypatch.setenv("ESTAT_MCP_STORAGE_URI", str(tmp_path / "store"))
     for name in ("ESTAT_MCP_AUTH_TOKEN", "ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER", "ESTAT_MCP_AUTH_MODE"):
         monkeypatch.delenv(name, raising=False)
-    handler = build_function_url_handler(Settings())
-    emulator = FunctionUrlEmulator(direct_invoker(handler.handle, FakeLambdaContext)).start()
-    try:
-        results = run_suite(emulator.mcp_url, tmp_path / "results")
-    finally:
-        emulator.stop()
-    assert_outcomes(results, "lambda")
+    return tmp_path / "store"
+
+
+def test_serve_http(suite_installed, tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    with serve_http(server_env(tmp_path / "store"), tmp_path / "server.log") as url:
+        results = run_suite(url, tmp_path / "results")
+    assert_outcomes(results, expected_failures("serve-http"))
+
+
+def test_lambda_function_url(suite_installed, open_store, tmp_path: Path) -> None:
+    with function_url() as url:
+        results = run_suite(url, tmp_path / "results")
+    assert_outcomes(results, expected_failures("lambda"))
+
+
+def test_reference_server_through_serve_http(suite_installed, open_store, tmp_path: Path) -> None:
+    with serving(build_http_app(settings=Settings(), server=build_reference_server())) as base:
+        results = run_suite(f"{base}/mcp", tmp_path / "results")
+    assert_outcomes(results, REFERENCE_FAILS)
+
+
+def test_reference_server_through_the_lambda_handler(suite_installed, open_store, tmp_path: Path) -> None:
+    with function_url(build_reference_server()) as url:
+        results = run_suite(url, tmp_path / "results")
+    assert_outcomes(results, REFERENCE_FAILS | LAMBDA_REFERENCE_FAILS)
