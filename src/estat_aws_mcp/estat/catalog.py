@@ -27,7 +27,6 @@ from estat_aws_mcp.limits import TOOL_RESULT_BUDGET_BYTES
 
 DataType = Literal["XLS", "CSV", "PDF", "XML", "XLS_REP", "DB"]
 DATA_TYPES: tuple[str, ...] = ("XLS", "CSV", "PDF", "XML", "XLS_REP", "DB")
-MAX_DATASETS = 100
 DEFAULT_FILES_PER_DATASET = 20
 MAX_FILES_PER_DATASET = 500
 

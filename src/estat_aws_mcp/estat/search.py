@@ -38,6 +38,7 @@ from estat_aws_mcp.errors import InputError, quote_prefix
 from estat_aws_mcp.estat.search_models import (
     COLLECT_AREA_NAMES,
     ESTAT_TABLE_PAGE,
+    MAX_RESULTS_LIMIT,
     SearchFilters,
     SearchResult,
     Suggestion,
@@ -60,7 +61,6 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
 MAX_PAGES = 3
-MAX_RESULTS_LIMIT = 100
 MAX_QUERY_CHARS = 200
 # Above this many hits the results are a small sample of what matches: suggest refinements.
 TOO_MANY_HITS = 500

@@ -10,6 +10,9 @@ from estat_aws_mcp.estat.credit import CREDIT_NOTICE
 
 ESTAT_TABLE_PAGE = "https://www.e-stat.go.jp/dbview?sid={stats_data_id}"
 
+#: The most tables (search_estat_data) or catalog datasets (search_estat_files) one search returns.
+MAX_RESULTS_LIMIT = 100
+
 # e-Stat's collectArea codes.
 COLLECT_AREA_NAMES = {"1": "全国", "2": "都道府県", "3": "市区町村"}
 

@@ -17,6 +17,7 @@ from estat_aws_mcp.estat.catalog import (
     DataType,
     FileSearchResult,
 )
+from estat_aws_mcp.estat.search_models import MAX_RESULTS_LIMIT
 from estat_aws_mcp.tools.errors import tool_errors
 from estat_aws_mcp.tools.estat_search import (
     LangParam,
@@ -24,6 +25,7 @@ from estat_aws_mcp.tools.estat_search import (
     StatsCodeParam,
     StatsFieldParam,
     SurveyYearsParam,
+    run_estat,
 )
 
 FILES_DESCRIPTION = """Search e-Stat's data catalog for statistical FILES and databases (Excel, CSV, PDF, XML,
@@ -53,7 +55,9 @@ def register(mcp: FastMCP) -> None:
             list[DataType] | None,
             Field(max_length=6, description="File formats to keep: XLS, CSV, PDF, XML, XLS_REP, DB (default all)"),
         ] = None,
-        max_results: Annotated[int, Field(ge=1, le=100, description="Catalog datasets to return (1-100)")] = 10,
+        max_results: Annotated[
+            int, Field(ge=1, le=MAX_RESULTS_LIMIT, description=f"Catalog datasets to return (1-{MAX_RESULTS_LIMIT})")
+        ] = 10,
         files_per_dataset: Annotated[
             int, Field(ge=1, le=MAX_FILES_PER_DATASET, description="Files listed per dataset")
         ] = DEFAULT_FILES_PER_DATASET,
@@ -66,23 +70,22 @@ def register(mcp: FastMCP) -> None:
         ] = True,
     ) -> FileSearchResult:
         from estat_aws_mcp.estat.catalog import search_files
-        from estat_aws_mcp.estat.client import EstatClient
         from estat_aws_mcp.estat.search import validate_filters, validate_query
-        from estat_aws_mcp.estat.text import warm_up
-        from estat_aws_mcp.tools.errors import in_worker_thread
 
         with tool_errors():
             validate_query(query)
             filters = validate_filters(survey_years, stats_field, stats_code, None)
-            async with EstatClient() as client:
-                await in_worker_thread(warm_up)
-                return await search_files(
-                    client,
-                    query,
-                    filters,
-                    data_types=data_types,
-                    max_results=max_results,
-                    files_per_dataset=files_per_dataset,
-                    auto_suggest=auto_suggest,
-                    lang=lang,
-                )
+
+        async def run(client) -> FileSearchResult:
+            return await search_files(
+                client,
+                query,
+                filters,
+                data_types=data_types,
+                max_results=max_results,
+                files_per_dataset=files_per_dataset,
+                auto_suggest=auto_suggest,
+                lang=lang,
+            )
+
+        return await run_estat(run)

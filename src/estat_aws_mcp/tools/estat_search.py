@@ -17,6 +17,7 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from estat_aws_mcp.estat.search_models import (
+    MAX_RESULTS_LIMIT,
     AcceptedSuggestion,
     ApplySuggestionsResult,
     KeywordSubstitution,
@@ -68,7 +69,12 @@ QueryParam = Annotated[
     ),
 ]
 MaxResultsParam = Annotated[
-    int, Field(ge=1, le=100, description="How many distinct tables to return (1-100, default 10).")
+    int,
+    Field(
+        ge=1,
+        le=MAX_RESULTS_LIMIT,
+        description=f"How many distinct tables to return (1-{MAX_RESULTS_LIMIT}, default 10).",
+    ),
 ]
 SurveyYearsParam = Annotated[
     Annotated[str, Field(max_length=SHORT_TEXT_CHARS)] | int | None,
@@ -103,8 +109,12 @@ LangParam = Annotated[
 ]
 
 
-async def _run_estat(action: Callable[..., Awaitable[T]]) -> T:
-    """Open an e-Stat client, run ``action(client)``, and turn user-facing errors into tool errors."""
+async def run_estat(action: Callable[..., Awaitable[T]]) -> T:
+    """Open an e-Stat client, run ``action(client)``, and turn user-facing errors into tool errors.
+
+    The e-Stat tools that read the query (searches of tables and of files) call it: Janome's
+    dictionary is loaded off the event loop once the client is open.
+    """
     from estat_aws_mcp.estat.client import EstatClient
     from estat_aws_mcp.estat.text import warm_up
 
@@ -147,7 +157,7 @@ def register(mcp: FastMCP) -> None:
                 client, query, filters, max_results=max_results, auto_suggest=auto_suggest, lang=lang
             )
 
-        result = await _run_estat(run)
+        result = await run_estat(run)
         logger.info(
             "search_estat_data: %d hits, %d results, %d suggestions",
             result.total_hits,
@@ -211,7 +221,7 @@ def register(mcp: FastMCP) -> None:
             async def run(client) -> SearchResult:
                 return await search_estat(client, outcome.rewritten, filters, max_results=max_results, lang=lang)
 
-            search = await _run_estat(run)
+            search = await run_estat(run)
         return ApplySuggestionsResult(
             original_query=original_query,
             rewritten_query=outcome.rewritten,
