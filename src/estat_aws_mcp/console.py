@@ -31,9 +31,13 @@ CELL_WIDTH = 48
 # --------------------------------------------------------------------------- text tables
 
 
+def _char_width(ch: str) -> int:
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
 def display_width(text: str) -> int:
     """Terminal columns: East Asian wide and full-width characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+    return sum(_char_width(ch) for ch in text)
 
 
 def _clip(text: str, width: int) -> str:
@@ -41,7 +45,7 @@ def _clip(text: str, width: int) -> str:
         return text
     out, used = [], 0
     for ch in text:
-        w = 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+        w = _char_width(ch)
         if used + w > width - 1:
             break
         out.append(ch)
@@ -190,10 +194,9 @@ def _check_aws(settings: Any) -> Check:
     reasons = _aws_reasons(settings)
     if not reasons:
         return Check("AWS", "skip", "no AWS backend configured (local store, DuckDB, appId from the environment)")
-    from estat_aws_mcp.aws.clients import aws_client
-    from estat_aws_mcp.datasets.iceberg import _aws_region
+    from estat_aws_mcp.aws.clients import aws_client, aws_region
 
-    region = _aws_region()
+    region = aws_region()
     if not region:
         return Check(
             "AWS", "fail", f"no region ({', '.join(reasons)} configured)", "set AWS_REGION (e.g. ap-northeast-1)"

@@ -7,6 +7,7 @@ boto3 is imported lazily: building the MCP server must not pay for it.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -43,6 +44,16 @@ def _session():
 def aws_client(service: str, *, region: str | None = None, **config: Any):
     """A boto3 client for ``service`` (one shared session; clients are thread-safe)."""
     return _session().client(service, region_name=region, config=client_config(**config))
+
+
+def aws_region() -> str | None:
+    """The region AWS clients will use: ``AWS_REGION``, ``AWS_DEFAULT_REGION``, else the profile's (``None``: unset)."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if region:
+        return region
+    import boto3
+
+    return boto3.session.Session().region_name
 
 
 def reset_session_cache() -> None:

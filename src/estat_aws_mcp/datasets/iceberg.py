@@ -158,15 +158,6 @@ def local_catalog_paths(store_root: str) -> tuple[str, str]:
     return os.path.join(base, LOCAL_CATALOG_FILE), os.path.join(base, LOCAL_WAREHOUSE_DIR)
 
 
-def _aws_region() -> str | None:
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if region:
-        return region
-    import boto3
-
-    return boto3.session.Session().region_name
-
-
 def _endpoint(service: str) -> str | None:
     return os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ.get("AWS_ENDPOINT_URL")
 
@@ -177,10 +168,10 @@ def open_catalog(settings: Settings, *, create: bool = True) -> CatalogHandle | 
     if uri.startswith("s3://"):
         from pyiceberg.catalog.glue import GlueCatalog
 
-        from estat_aws_mcp.aws.clients import aws_client
+        from estat_aws_mcp.aws.clients import aws_client, aws_region
 
         warehouse = f"{uri.rstrip('/')}/{ICEBERG_PREFIX}"
-        region = _aws_region()
+        region = aws_region()
         properties: dict[str, Any] = {
             "warehouse": warehouse,
             "s3.connect-timeout": "5",
