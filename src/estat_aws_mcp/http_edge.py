@@ -27,6 +27,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from estat_aws_mcp.protocol import (
     METHOD_NOT_FOUND,
     BodyRefusal,
+    invalid_request_refusal,
     is_unknown_method,
     method_not_found_message,
     parse_body,
@@ -130,6 +131,8 @@ class McpHttpEdge:
             await self.app(scope, _replay(body, complete, receive), send)
             return
         parsed = parse_body(body)
+        if not isinstance(parsed, BodyRefusal):
+            parsed = invalid_request_refusal(parsed) or parsed
         if isinstance(parsed, BodyRefusal):
             await _send_json(send, parsed.status, parsed.body())
             return

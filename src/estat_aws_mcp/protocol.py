@@ -5,6 +5,8 @@
 - an empty batch ``[]`` is HTTP 400 with ``-32600`` (JSON-RPC 2.0: "an empty Array" is invalid);
 - a request whose method no MCP client may call is answered ``-32601`` (method not found), not the
   SDK's ``-32602`` (it fails to validate the unknown request as a known one);
+- a JSON body that is not a JSON-RPC 2.0 message is HTTP 400 with ``-32600`` (``serve --http``: the
+  SDK says ``-32602`` and quotes the body back in a validation report);
 - an ``MCP-Protocol-Version`` header naming a version the server does not support is HTTP 400 (the
   transport specification's MUST; the SDK checks it for ``serve --http``, the Lambda adapter does not).
 """
@@ -45,6 +47,25 @@ def parse_body(body: str | bytes) -> Any | BodyRefusal:
     if parsed == []:
         return BodyRefusal(400, INVALID_REQUEST, "Invalid Request: an empty batch")
     return parsed
+
+
+def invalid_request_refusal(body: Any) -> BodyRefusal | None:
+    """400 / ``-32600`` for a JSON body that is not a JSON-RPC 2.0 message (a batch is left to the transport).
+
+    The SDK's streamable HTTP transport answers ``-32602`` with its whole validation report, quoting
+    the body back (python-sdk#3557); the Function URL already answers ``-32600``.
+    """
+    if isinstance(body, list):
+        return None
+    if isinstance(body, dict):
+        from mcp.types import JSONRPCMessage
+
+        try:
+            JSONRPCMessage.model_validate(body)
+            return None
+        except ValueError:
+            pass
+    return BodyRefusal(400, INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
 
 
 def protocol_version_refusal(header: str | None, body: Any) -> BodyRefusal | None:

@@ -63,3 +63,20 @@ def test_get_opens_no_event_stream(mcp_url) -> None:
     answer = httpx.get(mcp_url, headers={"accept": "text/event-stream"}, timeout=5)
     assert answer.status_code == 405
     assert "POST" in answer.headers["allow"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"hello": "world-secret-value"},
+        {"jsonrpc": "1.0", "id": 1, "method": "ping"},
+        {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": ["world-secret-value"]},
+        42,
+    ],
+)
+def test_a_body_that_is_not_json_rpc_is_invalid_request(mcp_url, body) -> None:
+    refused = httpx.post(mcp_url, json=body, headers=MCP_HEADERS, timeout=30)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["code"] == -32600
+    assert refused.json()["id"] is None
+    assert "world-secret-value" not in refused.text  # no validation report quoting the body back
