@@ -126,6 +126,9 @@ class McpHttpEdge:
         if scope["type"] != "http" or scope["method"] != "POST" or (scope["path"].rstrip("/") or "/") != self.path:
             await self.app(scope, receive, send)
             return
+        if "application/json" not in _header(scope, b"content-type"):  # the SDK answers 415
+            await self.app(scope, receive, send)
+            return
         body, complete = await _read_body(receive, self.max_body)
         if not complete:  # too large or cut short: the SDK answers (413, or the disconnect)
             await self.app(scope, _replay(body, complete, receive), send)

@@ -92,3 +92,10 @@ def test_a_request_with_a_progress_token_is_streamed(http_server: str, accept: s
     assert '"id":2' in response.text.replace(" ", "")
     plain = httpx.post(http_server, json={**ping, "params": {}}, headers=BOTH)  # no token: plain JSON
     assert plain.headers["content-type"].startswith("application/json")
+
+
+def test_a_body_that_is_not_declared_json_is_left_to_the_sdk(http_server: str) -> None:
+    headers = {"content-type": "text/plain", "accept": "application/json"}
+    response = httpx.post(http_server, content=b"[]", headers=headers)
+    assert response.status_code in (400, 415) and "Content-Type" in response.text  # the SDK's refusal
+    assert "empty batch" not in response.text
