@@ -39,8 +39,9 @@ def compat_tree(tmp_path_factory: pytest.TempPathFactory, terraform_ready: Path)
 def moto_stacks(
     tmp_path_factory: pytest.TempPathFactory, terraform_ready: Path, terraform_cli_config: Path
 ) -> Iterator[dict[str, Stack]]:
-    """Both examples deployed to two moto servers at once (terraform mostly waits on the provider's
-    polling, so the two deployments overlap well on 2 cores); destroyed at the end if a test did not."""
+    """The Lambda examples and the ECS example deployed to three moto servers at once (terraform
+    mostly waits on the provider's polling, so the deployments overlap well on 2 cores); destroyed at
+    the end if a test did not."""
     plans = {
         "public-url": {},
         # The iam-auth deployment runs with the AWS data backends off and run_aws_cli's wider log
@@ -50,6 +51,7 @@ def moto_stacks(
             "aws_cli_account_wide_log_reads": True,
             "aws_cli_extra_log_group_arns": [moto_stack.OTHER_LOG_GROUP],
         },
+        "ecs-fargate": {"prepare": moto_stack.users_network_and_certificate},
     }
     with pytest.MonkeyPatch.context() as patch:
         # The adapter runs without its environment lock when the environment already matches.

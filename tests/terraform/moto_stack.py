@@ -129,6 +129,29 @@ def start_stack(
     return stack
 
 
+ECS_NAME = "estat-mcp-ecs"
+
+
+def users_network_and_certificate(stack: Stack) -> dict[str, Any]:
+    """What the ECS example takes from its user: a VPC, subnets in two zones, an ACM certificate."""
+    ec2 = stack.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"{REGION}{zone}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, zone in enumerate("ac")
+    ]
+    certificate = stack.client("acm").request_certificate(DomainName="mcp.example.com")["CertificateArn"]
+    return {
+        "name": ECS_NAME,
+        "vpc_id": vpc,
+        "alb_subnet_ids": subnets,
+        "assign_public_ip": True,
+        "certificate_arn": certificate,
+    }
+
+
 def close_stack(stack: Stack) -> None:
     """Destroy what a test left behind (best effort) and stop the stack's moto server."""
     try:

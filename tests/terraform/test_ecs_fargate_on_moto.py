@@ -3,16 +3,15 @@ existing VPC, the task role with the Lambda's policies, no drift, a new image in
 terraform afterwards, destroy.
 
 The user's VPC, subnets and ACM certificate are created first on the same moto server (what the
-example takes as inputs). The tests of this file share one deployment and run in order; the last
-one destroys it.
+example takes as inputs, :func:`moto_stack.users_network_and_certificate`). The tests of this file
+share one deployment (deployed beside the Lambda examples' by the session fixture ``moto_stacks``)
+and run in order; the last one destroys it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,47 +23,12 @@ from tests.terraform.moto_stack import Stack
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow, pytest.mark.timeout(900)]
 
-NAME = "estat-mcp-ecs"
-DOMAIN = "mcp.example.com"
-
-
-def _users_network_and_certificate(stack: Stack) -> dict[str, Any]:
-    ec2 = stack.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"ap-northeast-1{zone}")["Subnet"][
-            "SubnetId"
-        ]
-        for i, zone in enumerate("ac")
-    ]
-    certificate = stack.client("acm").request_certificate(DomainName=DOMAIN)["CertificateArn"]
-    return {
-        "name": NAME,
-        "vpc_id": vpc,
-        "alb_subnet_ids": subnets,
-        "assign_public_ip": True,
-        "certificate_arn": certificate,
-    }
+NAME = moto_stack.ECS_NAME
 
 
 @pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory, terraform_ready: Path, terraform_cli_config: Path
-) -> Iterator[Stack]:
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in moto_stack.terraform_env(terraform_cli_config).items():
-            patch.setenv(key, value)
-        deployed = moto_stack.start_stack(
-            "ecs-fargate",
-            tmp_path_factory.mktemp("ecs-fargate"),
-            terraform_ready,
-            terraform_cli_config,
-            prepare=_users_network_and_certificate,
-        )
-        try:
-            yield deployed
-        finally:
-            moto_stack.close_stack(deployed)
+def stack(moto_stacks: dict[str, Stack]) -> Stack:
+    return moto_stacks["ecs-fargate"]
 
 
 def _container(stack: Stack) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from estat_aws_mcp.settings import Settings
 from tests.terraform import moto_stack
 from tests.terraform.moto_stack import Stack
 
-pytestmark = [pytest.mark.terraform, pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.terraform, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
