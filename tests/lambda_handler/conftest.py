@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -67,6 +68,12 @@ def call(name: str, id: Any = 1, **arguments: Any) -> dict[str, Any]:
     return rpc("tools/call", {"name": name, "arguments": arguments}, id=id)
 
 
+#: ``blocks_a_thread`` holds its worker thread until this is set (or its time passes) ...
+RELEASE_BLOCKED = threading.Event()
+#: ... and sets this when it lets the thread go.
+BLOCKED_DONE = threading.Event()
+
+
 def build_test_server() -> FastMCP:
     """A server with tools that exercise the dispatcher (the production server is tested too)."""
     mcp = FastMCP("handler-test", stateless_http=True, json_response=True)
@@ -94,8 +101,14 @@ def build_test_server() -> FastMCP:
 
     @mcp.tool()
     async def blocks_a_thread(seconds: float) -> str:
-        """Block a worker thread (uninterruptible work, like a long blocking SDK call)."""
-        await anyio.to_thread.run_sync(time.sleep, seconds)
+        """Block a worker thread (uninterruptible work, like a long blocking SDK call) for ``seconds``,
+        or until a test sets ``RELEASE_BLOCKED``; ``BLOCKED_DONE`` is set when the thread lets go."""
+
+        def block() -> None:
+            RELEASE_BLOCKED.wait(seconds)
+            BLOCKED_DONE.set()
+
+        await anyio.to_thread.run_sync(block)
         return "done"
 
     @mcp.tool()
