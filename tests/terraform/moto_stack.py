@@ -92,9 +92,13 @@ def start_stack(
     returns the variables that name it."""
     # moto plus what it leaves out of the ECS example's calls (see that module).
     server = MotoServer(module="tests.terraform.moto_for_ecs").start()
-    tree = harness.compat_copy(workdir / "terraform")
-    root = tree / "examples" / example
-    harness.write_moto_provider_override(root, server.url)
+    try:
+        tree = harness.compat_copy(workdir / "terraform")
+        root = tree / "examples" / example
+        harness.write_moto_provider_override(root, server.url)
+    except BaseException:
+        server.stop()  # no stack yet for close_stack to stop it with
+        raise
     auth_token = example in flow.TOKEN_EXAMPLES
     options = flow.DeployOptions(
         root=root,
