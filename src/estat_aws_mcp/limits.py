@@ -65,8 +65,12 @@ def result_wire_bytes(result: Any, *, lambda_body: bool = False) -> int:
         # = CallToolResult(content=[TextContent(text)], structuredContent=..., isError=False).model_dump(...)
         payload = {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": False}
     body = json.dumps(payload)
-    if not lambda_body:
-        return len(body)
-    # = len(json.dumps(body)): the body is ASCII (ensure_ascii), so re-encoding it as a JSON string adds
-    # the two quotes and one backslash per '"' or '\\' in it, nothing else.
-    return len(body) + 2 + body.count('"') + body.count("\\")
+    return json_string_bytes(body) if lambda_body else len(body)
+
+
+def json_string_bytes(text: str) -> int:
+    """``len(json.dumps(text))`` for printable ASCII ``text`` (JSON text is) without encoding it again:
+    the two quotes and one backslash per '"' or '\\' in it, nothing else."""
+    if not text.isascii() or not text.isprintable():
+        return len(json.dumps(text))
+    return len(text) + 2 + text.count('"') + text.count("\\")

@@ -277,7 +277,7 @@ def test_the_answer_stays_within_the_result_budget(monkeypatch: pytest.MonkeyPat
         height_px=600, png_bytes=len(png), sql="SELECT 1", engine="duckdb",
         vega_lite=vega_lite_spec(request, data, "t"),
     )  # fmt: skip
-    size = core.result_bytes(png, summary)
+    size = core.result_wire_bytes(core.wire_stand_in(png, summary))
     assert len(png) * 4 // 3 < size < core.TOOL_RESULT_BUDGET_BYTES
     core._check_budget(png, summary)  # fits
     monkeypatch.setattr(core, "TOOL_RESULT_BUDGET_BYTES", size - 1)

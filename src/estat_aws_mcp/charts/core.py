@@ -4,6 +4,7 @@ check and arrange its rows, draw the PNG and describe what was drawn."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from estat_aws_mcp.charts.models import (
     CHART_KINDS,
@@ -94,27 +95,26 @@ def chart_dataset(settings: Settings, request: ChartRequest, *, deadline: float 
     return RenderedChart(png=png, summary=summary)
 
 
-def result_bytes(png: bytes, summary: ChartSummary) -> int:
-    """What the tool result costs on the wire (:func:`~estat_aws_mcp.limits.result_wire_bytes`): the PNG in
-    base64, the structured summary, and the text copy (the same facts without the spec: its SQL and notices
-    and about 2 KB of figures)."""
+def wire_stand_in(png: bytes, summary: ChartSummary) -> Any:
+    """A ``CallToolResult`` as large as the tool's answer, to measure with
+    :func:`~estat_aws_mcp.limits.result_wire_bytes`: the PNG in base64, the structured summary, and a
+    text copy (the same facts without the spec: its SQL and notices and about 2 KB of figures)."""
     import base64
 
     from mcp import types
 
     text = "\n".join([summary.sql, *summary.notices, " " * 2048])
-    message = types.CallToolResult(
+    return types.CallToolResult(
         content=[
             types.ImageContent(type="image", data=base64.b64encode(png).decode("ascii"), mimeType="image/png"),
             types.TextContent(type="text", text=text),
         ],
         structuredContent=summary.model_dump(mode="json"),
     )
-    return result_wire_bytes(message)
 
 
 def _check_budget(png: bytes, summary: ChartSummary) -> None:
-    size = result_bytes(png, summary)
+    size = result_wire_bytes(wire_stand_in(png, summary))
     if size <= TOOL_RESULT_BUDGET_BYTES:
         return
     if summary.vega_lite is not None:

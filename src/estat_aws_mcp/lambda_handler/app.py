@@ -39,7 +39,7 @@ from estat_aws_mcp.auth.gate import REFUSAL_CODE, iam_caller
 from estat_aws_mcp.deadline import invocation_deadline, time_left
 from estat_aws_mcp.lambda_handler.budget import DEFAULT_RESPONSE_BUDGET_BYTES, ResponseBudget
 from estat_aws_mcp.lambda_handler.results import error_for_request, not_started_error, tool_name
-from estat_aws_mcp.limits import LAMBDA_RESPONSE_CAP_BYTES
+from estat_aws_mcp.limits import LAMBDA_RESPONSE_CAP_BYTES, json_string_bytes
 from estat_aws_mcp.logs import configure_logging, log_level, log_startup
 from estat_aws_mcp.protocol import (
     METHOD_NOT_FOUND,
@@ -161,12 +161,11 @@ def _json_response(status: int, payload: Any, headers: Mapping[str, str] | None 
 
 
 def _invocation_payload_bytes(response: dict[str, Any]) -> int:
-    """``len(json.dumps(response))`` without re-encoding a large printable ASCII body (JSON text is)."""
+    """``len(json.dumps(response))`` without re-encoding a large body (the cap check on the whole result)."""
     body = response.get("body")
-    if not isinstance(body, str) or not body.isascii() or not body.isprintable():
+    if not isinstance(body, str):
         return len(json.dumps(response))
-    envelope = len(json.dumps({**response, "body": ""}))
-    return envelope + len(body) + body.count('"') + body.count("\\")
+    return len(json.dumps({**response, "body": ""})) - 2 + json_string_bytes(body)
 
 
 def _batch_requests(items: list[Any]) -> list[tuple[str | int, str]]:
