@@ -5,19 +5,60 @@ line and serves until its stdin closes. Each line ``counts`` on its stdin is ans
 requests served so far (``{"getMetaInfo": n, "getStatsData": n, "pages": n}``, pages = data requests that
 are not counts), so a benchmark can check how many requests a run made. The table (id :data:`TABLE_ID`) is SYNTHETIC. Its pages are
 rendered once and then kept (``page_cache_size``), so a timed run measures the client and the
-injected per-page latency, not the fake's own JSON rendering.
+injected per-page latency, not the fake's own JSON rendering. Benchmarks start it with
+:func:`fake_estat_process`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 from tests.fakes.fake_estat import Axis, FakeEstat
 
 TABLE_ID = "0009990001"
 APP_ID = "bench-app-id"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class FakeProcess:
+    """A running fake e-Stat process: its base URL, and the requests it has served (:meth:`counts`)."""
+
+    def __init__(self, process: subprocess.Popen[str], base_url: str) -> None:
+        self.process, self.base_url = process, base_url
+
+    def counts(self) -> dict[str, int]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write("counts\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+
+@contextlib.contextmanager
+def fake_estat_process(rows: int, latency_ms: float, page_latency_ms: float = 0.0) -> Iterator[FakeProcess]:
+    """This module run as a child process for the block (stopped by closing its stdin)."""
+    command = [sys.executable, "-m", "bench.fake_estat_server", "--rows", str(rows), "--latency-ms", str(latency_ms)]
+    command += ["--page-latency-ms", str(page_latency_ms)]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip()
+        if not base_url.startswith("http://127.0.0.1:"):
+            raise RuntimeError(f"fake e-Stat did not start (got {base_url!r})")
+        yield FakeProcess(process, base_url)
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def benchmark_axes(rows: int) -> list[Axis]:

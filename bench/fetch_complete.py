@@ -13,40 +13,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import hashlib
 import os
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-from bench.fake_estat_server import APP_ID, TABLE_ID
+from bench.fake_estat_server import APP_ID, TABLE_ID, fake_estat_process
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 3.0
-
-
-@contextlib.contextmanager
-def fake_estat_process(rows: int, latency_ms: float) -> Iterator[str]:
-    command = [sys.executable, "-m", "bench.fake_estat_server", "--rows", str(rows), "--latency-ms", str(latency_ms)]
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        base_url = process.stdout.readline().strip()
-        if not base_url.startswith("http://127.0.0.1:"):
-            raise RuntimeError(f"fake e-Stat did not start (got {base_url!r})")
-        yield base_url
-    finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 async def fetch_once(base_url: str, store_dir: str, concurrency: int) -> tuple[float, float, str, int]:
@@ -82,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     digests: dict[str, set[str]] = {label: set() for label in modes}
     rows_seen: set[int] = set()
     last_path: dict[str, Path] = {}
-    with fake_estat_process(args.rows, args.latency_ms) as base_url, tempfile.TemporaryDirectory() as tmp:
+    with fake_estat_process(args.rows, args.latency_ms) as fake, tempfile.TemporaryDirectory() as tmp:
+        base_url = fake.base_url
         asyncio.run(fetch_once(base_url, f"{tmp}/warmup", args.concurrency))  # renders the fake's pages once
         for attempt in range(args.repeat):
             for label, concurrency in modes.items():

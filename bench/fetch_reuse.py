@@ -17,53 +17,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from bench.fake_estat_server import APP_ID, TABLE_ID
+from bench.fake_estat_server import APP_ID, TABLE_ID, fake_estat_process
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 10.0
-
-
-class FakeProcess:
-    def __init__(self, process: subprocess.Popen[str], base_url: str) -> None:
-        self.process, self.base_url = process, base_url
-
-    def counts(self) -> dict[str, int]:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write("counts\n")
-        self.process.stdin.flush()
-        return json.loads(self.process.stdout.readline())
-
-
-@contextlib.contextmanager
-def fake_estat_process(rows: int, latency_ms: float, page_latency_ms: float) -> Iterator[FakeProcess]:
-    command = [sys.executable, "-m", "bench.fake_estat_server", "--rows", str(rows), "--latency-ms", str(latency_ms)]
-    command += ["--page-latency-ms", str(page_latency_ms)]
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        base_url = process.stdout.readline().strip()
-        if not base_url.startswith("http://127.0.0.1:"):
-            raise RuntimeError(f"fake e-Stat did not start (got {base_url!r})")
-        yield FakeProcess(process, base_url)
-    finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def timed_fetch(refresh: bool = False) -> tuple[float, Any]:
