@@ -6,7 +6,8 @@
 - a request whose method no MCP client may call is answered ``-32601`` (method not found), not the
   SDK's ``-32602`` (it fails to validate the unknown request as a known one);
 - a JSON body that is not a JSON-RPC 2.0 message is HTTP 400 with ``-32600`` (``serve --http``: the
-  SDK says ``-32602`` and quotes the body back in a validation report);
+  SDK says ``-32602`` and quotes the body back in a validation report), and so is a request whose id is
+  ``null`` (both transports took it for a notification: 202, and never an answer);
 - an ``MCP-Protocol-Version`` header naming a version the server does not support is HTTP 400 (the
   transport specification's MUST; the SDK checks it for ``serve --http``, the Lambda adapter does not).
 """
@@ -57,6 +58,9 @@ def invalid_request_refusal(body: Any) -> BodyRefusal | None:
     """
     if isinstance(body, list):
         return None
+    if isinstance(body, dict) and "method" in body and "id" in body and body["id"] is None:
+        # MCP: a request id MUST NOT be null. Read as a notification it would get a 202 and no answer ever.
+        return BodyRefusal(400, INVALID_REQUEST, "Invalid Request: a request id must be a string or a number, not null")
     if isinstance(body, dict):
         from mcp.types import JSONRPCMessage
 

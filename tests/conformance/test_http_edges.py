@@ -80,3 +80,13 @@ def test_a_body_that_is_not_json_rpc_is_invalid_request(mcp_url, body) -> None:
     assert refused.json()["error"]["code"] == -32600
     assert refused.json()["id"] is None
     assert "world-secret-value" not in refused.text  # no validation report quoting the body back
+
+
+def test_a_request_with_a_null_id_is_invalid_not_a_silent_notification(mcp_url) -> None:
+    refused = httpx.post(mcp_url, json={"jsonrpc": "2.0", "id": None, "method": "ping"}, headers=MCP_HEADERS)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["code"] == -32600
+    notification = httpx.post(
+        mcp_url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=MCP_HEADERS
+    )
+    assert notification.status_code == 202

@@ -44,6 +44,7 @@ from estat_aws_mcp.logs import configure_logging, log_level, log_startup
 from estat_aws_mcp.protocol import (
     METHOD_NOT_FOUND,
     BodyRefusal,
+    invalid_request_refusal,
     is_unknown_method,
     method_not_found_message,
     parse_body,
@@ -289,7 +290,9 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
             parsed = parse_body(http_request.body)
             if not isinstance(parsed, BodyRefusal):
                 parsed = (
-                    protocol_version_refusal(self.get_header_value(headers, "mcp-protocol-version"), parsed) or parsed
+                    invalid_request_refusal(parsed)
+                    or protocol_version_refusal(self.get_header_value(headers, "mcp-protocol-version"), parsed)
+                    or parsed
                 )
             if isinstance(parsed, BodyRefusal):
                 return self.create_error_http_response(parsed.status, parsed.code, parsed.message)
