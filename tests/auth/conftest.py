@@ -163,11 +163,11 @@ def issuer() -> Iterator[Issuer]:
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """``app`` served by a real uvicorn server on 127.0.0.1 (a free port) in a thread; yields the base URL."""
+def serving(app: Any, *, port: int = 0, log_level: str = "info") -> Iterator[str]:
+    """``app`` served by a real uvicorn server on 127.0.0.1 (``port``; 0: a free one) in a thread; yields the base URL."""
     import uvicorn
 
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="info", lifespan="on")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import re
-import threading
-import time
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
-import uvicorn
 
+from tests.auth.conftest import serving
 from tests.oauth_proxy.oidc_upstream import OidcProvider
 
 USER_EMAIL = "analyst@example.com"
@@ -45,22 +42,9 @@ def provider_for(
     )
 
 
-@contextlib.contextmanager
-def uvicorn_server(app, port: int) -> Iterator[str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+def uvicorn_server(app, port: int) -> contextlib.AbstractContextManager[str]:
+    """The proxy's routes served on ``port`` (known before the server starts: the provider needs the redirect URI)."""
+    return serving(app, port=port, log_level="warning")
 
 
 _TRANSACTION = re.compile(r"name='transaction' value='([^']+)'")
