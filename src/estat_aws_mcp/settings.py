@@ -62,7 +62,7 @@ OAuth authorization proxy (oauth mode with an upstream; see :mod:`estat_aws_mcp.
   proxy's short-lived state; unset: the SQLite file ``ESTAT_MCP_OAUTH_STATE_PATH`` (default
   ``<local storage>/oauth-proxy.sqlite3``).
 
-Handler engineer's block (logging, deadline):
+Logging and the invocation deadline:
 
 - ``ESTAT_MCP_LOG_LEVEL``: DEBUG | INFO (default) | WARNING | ERROR | CRITICAL for every ``estat_aws_mcp``
   logger, on every transport (:mod:`estat_aws_mcp.logs`); another value is a configuration error.
@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     sql_timeout_s: float = Field(default=240.0, gt=0, le=3600, alias="ESTAT_MCP_SQL_TIMEOUT_S")
     glue_database: str = Field(default="estat", alias="ESTAT_MCP_GLUE_DATABASE")
 
-    # --- SQL resources (sql-charts engineer; see estat_aws_mcp.sql.resources) ---
+    # --- SQL resources (see estat_aws_mcp.sql.resources) ---
     sql_memory_limit_mb: int | None = Field(default=None, ge=64, le=1_048_576, alias="ESTAT_MCP_SQL_MEMORY_LIMIT_MB")
     sql_threads: int | None = Field(default=None, ge=1, le=256, alias="ESTAT_MCP_SQL_THREADS")
     sql_max_concurrent: int = Field(default=2, ge=1, le=64, alias="ESTAT_MCP_SQL_MAX_CONCURRENT")
@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     dispatch: Literal["inprocess", "stdio"] = Field(default="inprocess", alias="ESTAT_MCP_DISPATCH")
     auth_token: SecretStr | None = Field(default=None, alias="ESTAT_MCP_AUTH_TOKEN")
     auth_token_ssm_parameter: str | None = Field(default=None, alias="ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER")
-    # --- authentication and rate limits (owner: auth; see estat_aws_mcp.auth) ---
+    # --- authentication and rate limits (see estat_aws_mcp.auth) ---
     auth_mode: Literal["none", "token", "oauth"] | None = Field(default=None, alias="ESTAT_MCP_AUTH_MODE")
     auth_token_cache_s: float = Field(default=60.0, ge=0, le=3600, alias="ESTAT_MCP_AUTH_TOKEN_CACHE_S")
     auth_token_min_refresh_s: float = Field(default=5.0, ge=0, le=300, alias="ESTAT_MCP_AUTH_TOKEN_MIN_REFRESH_S")
@@ -137,7 +137,7 @@ class Settings(BaseSettings):
     awscli_policy_file: str | None = Field(default=None, alias="ESTAT_MCP_AWSCLI_POLICY_FILE")
     awscli_extra_operations: str | None = Field(default=None, alias="ESTAT_MCP_AWSCLI_EXTRA_OPERATIONS")
 
-    # --- OAuth authorization proxy (owner: oauth-proxy; see estat_aws_mcp.oauth_proxy) ---
+    # --- OAuth authorization proxy (see estat_aws_mcp.oauth_proxy) ---
     oauth_upstream_issuer: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_UPSTREAM_ISSUER")
     oauth_upstream_client_id: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID")
     oauth_upstream_client_secret: SecretStr | None = Field(default=None, alias="ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_SECRET")
@@ -151,7 +151,7 @@ class Settings(BaseSettings):
 
     log_level: str = Field(default="INFO", alias="ESTAT_MCP_LOG_LEVEL")
 
-    # --- dataset store management (analyst-B): optional age limit for automatic cleanup
+    # --- dataset store management: optional age limit for automatic cleanup (see estat_aws_mcp.datasets.inventory)
     dataset_max_age_days: float | None = Field(default=None, gt=0, alias="ESTAT_MCP_DATASET_MAX_AGE_DAYS")
 
     @field_validator("auth_mode", mode="before")
