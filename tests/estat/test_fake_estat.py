@@ -9,6 +9,7 @@ import concurrent.futures
 import json
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -417,3 +418,30 @@ def test_search_can_match_class_item_names_like_e_stat(fake_estat: FakeEstat) ->
     fake_estat.search_item_names = True
     assert "0003065345" in ids(stats_list(fake_estat, searchWord="CD"))  # its item ＣＤ・テープ (#2 + #3)
     assert "0003445078" in ids(stats_list(fake_estat, searchWord="府中市"))  # an area item (#13)
+
+
+def test_a_request_left_over_from_before_reset_log_never_counts_in_flight(fake_estat: FakeEstat) -> None:
+    """A test's delayed or abandoned request may still be answering when the next test starts."""
+    release = threading.Event()
+    held: list[int] = []
+
+    def hold_the_first(request: Any) -> None:
+        if not held:
+            held.append(request.seq)
+            release.wait(30)
+
+    fake_estat.before_response(hold_the_first)
+    leftover = threading.Thread(target=get, args=(fake_estat, "getStatsList"))
+    leftover.start()
+    try:
+        deadline = time.monotonic() + 30
+        while fake_estat.in_flight < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert fake_estat.in_flight == 1
+        fake_estat.reset_log()  # what the fixture does between tests
+        assert get(fake_estat, "getStatsList").status_code == 200
+        assert fake_estat.max_in_flight == 1 and fake_estat.in_flight == 0
+    finally:
+        release.set()
+        leftover.join(30)
+    assert fake_estat.in_flight == 0 and [r.seq for r in fake_estat.requests] == [1]

@@ -810,6 +810,7 @@ class FakeRequest:
     http_status: int | None = None
     estat_status: int | None = None
     outcome: str = "response"  # response | reset | hook
+    log_generation: int = 0  # which request log (reset_log starts a new one) it counts in
 
     @property
     def stats_data_id(self) -> str | None:
@@ -910,8 +911,11 @@ class FakeEstat:
         self.tables: dict[str, GeneratedTable | RecordedTable] = {}
         self.catalog: list[CatalogEntry] = []
         self.requests: list[FakeRequest] = []
+        # Requests of the current log in flight (one still answering after reset_log, e.g. a test's
+        # delayed request, never counts in the next test's max_in_flight).
         self.in_flight = 0
         self.max_in_flight = 0
+        self._log_generation = 0
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
         self._hooks: list[Hook] = []
@@ -1164,12 +1168,22 @@ class FakeEstat:
         with self._lock:
             self.requests.clear()
             self.max_in_flight = 0
+            self.in_flight = 0
+            self._log_generation += 1
 
     # -- answering ------------------------------------------------------------------------------------
 
     def _begin(self, endpoint: str, path: str, params: dict[str, str], app_id_valid: bool) -> FakeRequest:
         with self._lock:
-            request = FakeRequest(len(self.requests) + 1, endpoint, path, params, app_id_valid, time.monotonic())
+            request = FakeRequest(
+                len(self.requests) + 1,
+                endpoint,
+                path,
+                params,
+                app_id_valid,
+                time.monotonic(),
+                log_generation=self._log_generation,
+            )
             self.requests.append(request)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -1178,7 +1192,8 @@ class FakeEstat:
     def _end(self, request: FakeRequest) -> None:
         """Leave the in-flight count (called just before the response is written)."""
         with self._lock:
-            self.in_flight -= 1
+            if request.log_generation == self._log_generation:
+                self.in_flight -= 1
             request.finished = time.monotonic()
 
     def answer(self, request: FakeRequest) -> FakeResponse:
