@@ -240,6 +240,19 @@ def test_inspector_cli_inprocess(inprocess) -> None:
     assert CREDIT_NOTICE in json.dumps(called, ensure_ascii=False)
 
 
+def test_conformance_suite_through_the_rie(inprocess, tmp_path) -> None:
+    """The official MCP conformance suite through awslambdaric and the RIE: the same outcome for every
+    scenario as against the handler in process (docs/operations.md, "Conformance")."""
+    from tests.conformance.mcp_conformance import SuiteUnavailable, install, run_suite
+    from tests.conformance.test_mcp_conformance import assert_outcomes, expected_failures
+
+    try:
+        install()
+    except SuiteUnavailable as reason:
+        unavailable(str(reason))
+    assert_outcomes(run_suite(inprocess.none.mcp_url, tmp_path / "results"), expected_failures("lambda"))
+
+
 def test_http_edges_through_the_url(inprocess) -> None:
     url = inprocess.none.url
     health = get(f"{url}/health")
