@@ -25,7 +25,8 @@ from typing import Any
 
 import httpx
 
-from tests.lambda_handler.rie import REPO_ROOT, TOOLS_DIR, free_port
+from tests.lambda_handler.rie import REPO_ROOT, TOOLS_DIR
+from tests.processes import free_port, stop_process
 
 SOURCE_DIR = Path(__file__).resolve().parent / "suite"
 INSTALL_DIR = TOOLS_DIR / "mcp-conformance"
@@ -114,12 +115,7 @@ def serve_http(env: dict[str, str], log_path: Path, startup_s: float = 60) -> It
             time.sleep(0.1)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
 
 
 if __name__ == "__main__":  # make e2e-tools

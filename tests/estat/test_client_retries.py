@@ -201,7 +201,7 @@ async def test_redirect_fails_fast_with_redacted_location(fake_estat: FakeEstat)
 
 
 async def test_unreachable_host_is_retried_then_explained() -> None:
-    from tests.fakes.moto_server import free_port
+    from tests.processes import free_port
 
     base_url = f"http://127.0.0.1:{free_port()}/rest/3.0/app"  # nothing listens there
     client = EstatClient(app_id=TEST_APP_ID, base_url=base_url, max_attempts=2, backoff_initial_s=0.001)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.processes import free_port, stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,12 +27,6 @@ FAKE_AWS_ENV = {
     "AWS_DEFAULT_REGION": "ap-northeast-1",
     "AWS_REGION": "ap-northeast-1",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class MotoServer:
@@ -76,12 +71,8 @@ class MotoServer:
         return {**FAKE_AWS_ENV, "AWS_ENDPOINT_URL": self.url}
 
     def stop(self) -> None:
-        if self._proc and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
+        if self._proc is not None:
+            stop_process(self._proc)
         self._proc = None
 
 

@@ -23,6 +23,8 @@ import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from tests.processes import free_port, stop_process
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOLS_DIR = REPO_ROOT / ".tools"
 SAM_CLI_VERSION = "1.170.0"
@@ -74,12 +76,6 @@ def rie_binary() -> Path:
     partial.chmod(0o755)
     partial.replace(binary)
     return binary
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def base_python() -> str:
@@ -147,13 +143,8 @@ class RuntimeEmulator:
             return ""
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=10)
+        if self._process is not None:
+            stop_process(self._process)
         self._process = None
 
 

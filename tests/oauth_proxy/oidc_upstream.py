@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.lambda_handler.rie import TOOLS_DIR, free_port
+from tests.lambda_handler.rie import TOOLS_DIR
+from tests.processes import free_port, stop_process
 
 SOURCE_DIR = Path(__file__).resolve().parent / "oidc_upstream"
 INSTALL_DIR = TOOLS_DIR / "oidc-provider"
@@ -106,13 +107,8 @@ class OidcProvider:
         return self
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=10)
+        if self._process is not None:
+            stop_process(self._process)
         self._process = None
         self._folder.cleanup()
 

@@ -30,11 +30,12 @@ import pytest
 from tests.fakes.fake_estat import FakeEstat
 from tests.fakes.moto_server import MotoServer
 from tests.lambda_handler.function_url import FunctionUrlEmulator, rie_invoker
-from tests.lambda_handler.rie import REPO_ROOT, EmulatorUnavailable, RuntimeEmulator, free_port, rie_binary
+from tests.lambda_handler.rie import REPO_ROOT, EmulatorUnavailable, RuntimeEmulator, rie_binary
 from tests.lambda_handler.task_root import runtime_layer
 from tests.oauth_proxy.flow import UPSTREAM_CLIENT_ID, provider_for, query_of
 from tests.oauth_proxy.oidc_upstream import OidcProvider, ProviderUnavailable
 from tests.oauth_proxy.sdk_client import SdkRun, session_through_the_proxy
+from tests.processes import free_port, stop_process
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -140,12 +141,7 @@ def serve_http(env: dict[str, str], port: int, log_path: Path) -> Iterator[str]:
             time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
 
 
 async def test_sdk_signs_in_through_serve_http(fake_estat: FakeEstat, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from estat_aws_mcp.oauth_proxy.routes import build_proxy, build_store, proxy_rou
 from estat_aws_mcp.oauth_proxy.store import DynamoDbStateStore, SqliteStateStore
 from estat_aws_mcp.oauth_proxy.upstream import UpstreamProvider
 from estat_aws_mcp.settings import Settings
-from tests.lambda_handler.rie import free_port
+from tests.processes import free_port
 
 BASE = {
     "ESTAT_MCP_AUTH_MODE": "oauth",

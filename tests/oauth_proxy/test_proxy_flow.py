@@ -24,10 +24,10 @@ from estat_aws_mcp.oauth_proxy.core import AuthorizationProxy, ProxyConfig, s256
 from estat_aws_mcp.oauth_proxy.routes import proxy_routes
 from estat_aws_mcp.oauth_proxy.store import SqliteStateStore
 from estat_aws_mcp.oauth_proxy.upstream import UpstreamProvider
-from tests.lambda_handler.rie import free_port
 from tests.oauth_proxy.flow import UPSTREAM_CLIENT_ID, Browser, provider_for, query_of, uvicorn_server
 from tests.oauth_proxy.oidc_upstream import ProviderUnavailable
 from tests.oauth_proxy.tls_server import TlsServer
+from tests.processes import free_port
 
 CLIENT_REDIRECT = "http://127.0.0.1:33418/callback"
 CIMD_HOST = "mcp-client.test"

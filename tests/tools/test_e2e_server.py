@@ -28,6 +28,7 @@ from mcp.types import CallToolResult
 
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
 from tests.fakes.fake_estat import FakeEstat
+from tests.processes import stop_process
 
 pytestmark = pytest.mark.anyio
 
@@ -77,12 +78,7 @@ async def http_server(env: dict[str, str], errlog_path: Path) -> AsyncIterator[s
             base_url = await _wait_until_serving(process, errlog_path)
             yield base_url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop_process(process)
 
 
 async def _wait_until_serving(process: subprocess.Popen, errlog_path: Path) -> str:
