@@ -87,7 +87,9 @@ class SdkRun:
                 form = dict(parse_qsl(request.content.decode()))
                 self.token_forms += [form.get(k, "") for k in ("code", "code_verifier", "refresh_token")]
 
-        return httpx.AsyncClient(auth=self.provider(mcp_url), timeout=30, event_hooks={"request": [record]})
+        # 120 s: through the Lambda, the first request carries the function's cold start (the RIE counts the
+        # handler's import inside the invocation); the callers bound the whole session anyway.
+        return httpx.AsyncClient(auth=self.provider(mcp_url), timeout=120, event_hooks={"request": [record]})
 
 
 async def session_through_the_proxy(run: SdkRun, mcp_url: str, search_query: str) -> dict:
