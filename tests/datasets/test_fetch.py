@@ -189,11 +189,7 @@ def test_updated_between_metadata_and_count(
 ) -> None:
     def hook(request: Any) -> None:
         if request.is_count:  # metadata and count are asked at once: update once the metadata is out
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and not any(
-                r.endpoint == "getMetaInfo" and r.finished for r in fake_estat.requests
-            ):
-                time.sleep(0.01)
+            wait_until(lambda: any(r.endpoint == "getMetaInfo" and r.finished for r in list(fake_estat.requests)))
             big.update(updated_date="2027-01-01")
 
     fake_estat.before_response(hook)
