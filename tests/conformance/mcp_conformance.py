@@ -55,16 +55,30 @@ def install() -> Path:
     return entry
 
 
-def run_suite(url: str, out_dir: Path, timeout_s: float = 180) -> dict[str, list[dict[str, Any]]]:
-    """Every server scenario against ``url``: scenario name → its checks (``status``, ``errorMessage``…)."""
+FETCH_HEADER = Path(__file__).resolve().parent / "fetch_header.cjs"
+
+
+def run_suite(
+    url: str, out_dir: Path, timeout_s: float = 180, header: tuple[str, str] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Every server scenario against ``url``: scenario name → its checks (``status``, ``errorMessage``…).
+
+    ``header`` (name, value) is added to every request the suite sends with ``fetch`` (its MCP client;
+    the suite has no header option), e.g. a bearer token.
+    """
     entry = install()
     out_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    if header is not None:
+        env |= {"NODE_OPTIONS": f"--require {FETCH_HEADER}", "MCP_TEST_HEADER_NAME": header[0]}
+        env["MCP_TEST_HEADER_VALUE"] = header[1]
     completed = subprocess.run(
         [shutil.which("node") or "node", str(entry), "server", "--url", url, "--suite", "all", "-o", str(out_dir)],
         cwd=out_dir,
         capture_output=True,
         text=True,
         timeout=timeout_s,
+        env=env,
     )
     (out_dir / "suite-output.txt").write_text(completed.stdout + completed.stderr)
     results: dict[str, list[dict[str, Any]]] = {}

@@ -176,6 +176,20 @@ def test_serve_http(suite_installed, tmp_path: Path) -> None:
     assert_outcomes(results, expected_failures("serve-http"))
 
 
+def test_serve_http_with_a_token(suite_installed, tmp_path: Path) -> None:
+    """Token mode: the same outcomes with the token on every request of the suite's client, except the DNS
+    rebinding scenario, which sends its own requests without it (it is meant for servers without auth)."""
+    token = "conformance-token-0123456789abcdef"
+    (tmp_path / "store").mkdir()
+    env = server_env(tmp_path / "store", ESTAT_MCP_AUTH_MODE="token", ESTAT_MCP_AUTH_TOKEN=token)
+    with serve_http(env, tmp_path / "server.log") as url:
+        results = run_suite(url, tmp_path / "results", header=("Authorization", f"Bearer {token}"))
+    assert token not in (tmp_path / "server.log").read_text()
+    failures = expected_failures("serve-http")
+    failures["dns-rebinding-protection"] = "Expected HTTP 2xx for valid localhost Host/Origin headers, got 401"
+    assert_outcomes(results, failures)
+
+
 def test_lambda_function_url(suite_installed, open_store, tmp_path: Path) -> None:
     with function_url() as url:
         results = run_suite(url, tmp_path / "results")
