@@ -1,9 +1,17 @@
-"""Child processes of the tests (servers, emulators): a free port to give them, and one way to stop them."""
+"""Child processes of the tests (servers, emulators): a free port to give them, one way to stop them, and
+``estat-aws-mcp serve --http`` itself."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
 
 
 def free_port() -> int:
@@ -22,3 +30,29 @@ def stop_process(process: subprocess.Popen, timeout_s: float = 10) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=timeout_s)
+
+
+@contextlib.contextmanager
+def serve_http(env: dict[str, str], log_path: Path, *, port: int | None = None, startup_s: float = 60) -> Iterator[str]:
+    """``estat-aws-mcp serve --http`` (the console script's entry point) on a loopback port until ``/health``
+    answers; yields the MCP URL. ``env`` is the child's whole environment (with ``PYTHONPATH`` naming the
+    source under test); ``port`` defaults to a free one. Its output goes to ``log_path``."""
+    port = port or free_port()
+    entry = "import sys; from estat_aws_mcp.cli import main; main(sys.argv[1:])"
+    command = [sys.executable, "-c", entry, "serve", "--http", "--host", "127.0.0.1", "--port", str(port)]
+    with log_path.open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=log_path.parent)
+    try:
+        deadline = time.monotonic() + startup_s
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"serve --http exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"serve --http did not answer /health in time:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        stop_process(process)

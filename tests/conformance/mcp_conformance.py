@@ -5,28 +5,22 @@
 that runs on Node 20). :func:`run_suite` runs every server scenario (``--suite all``) against one MCP URL
 and returns each scenario's checks, read from the ``checks.json`` files the suite writes.
 
-:func:`serve_http` starts the real ``estat-aws-mcp serve --http`` (a subprocess, this checkout's source
-first on the import path) for the conformance and Inspector tests.
+:func:`server_env` is the environment the conformance and Inspector tests give ``serve --http``
+(:func:`tests.processes.serve_http`: a subprocess, this checkout's source first on the import path).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from tests.lambda_handler.rie import REPO_ROOT, TOOLS_DIR
-from tests.processes import free_port, stop_process
 
 SOURCE_DIR = Path(__file__).resolve().parent / "suite"
 INSTALL_DIR = TOOLS_DIR / "mcp-conformance"
@@ -106,30 +100,6 @@ def server_env(store: Path, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
-
-
-@contextlib.contextmanager
-def serve_http(env: dict[str, str], log_path: Path, startup_s: float = 60) -> Iterator[str]:
-    """``estat-aws-mcp serve --http`` (the console script's entry point) on a free loopback port; yields the MCP URL."""
-    port = free_port()
-    entry = "import sys; from estat_aws_mcp.cli import main; main(sys.argv[1:])"
-    command = [sys.executable, "-c", entry, "serve", "--http", "--host", "127.0.0.1", "--port", str(port)]
-    with log_path.open("w", encoding="utf-8") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=log_path.parent)
-    try:
-        deadline = time.monotonic() + startup_s
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"serve --http exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"serve --http did not answer /health in time:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        stop_process(process)
 
 
 if __name__ == "__main__":  # make e2e-tools

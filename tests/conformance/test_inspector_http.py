@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.mcp_conformance import serve_http, server_env
+from tests.conformance.mcp_conformance import server_env
 from tests.lambda_handler.rie import EmulatorUnavailable, inspector_cli
+from tests.processes import serve_http
 
 TOKEN = "inspector-token-0123456789abcdef"
 PRELOAD = Path(__file__).resolve().parent / "fetch_header.cjs"

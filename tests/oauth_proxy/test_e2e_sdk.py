@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,7 +32,7 @@ from tests.lambda_handler.task_root import runtime_layer
 from tests.oauth_proxy.flow import UPSTREAM_CLIENT_ID, provider_for, query_of
 from tests.oauth_proxy.oidc_upstream import OidcProvider, ProviderUnavailable
 from tests.oauth_proxy.sdk_client import SdkRun, session_through_the_proxy
-from tests.processes import free_port, stop_process
+from tests.processes import free_port, serve_http
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -117,31 +114,10 @@ def assert_no_secret_in(log: str, run: SdkRun) -> None:
     assert APP_ID not in log
 
 
-@contextlib.contextmanager
-def serve_http(env: dict[str, str], port: int, log_path: Path) -> Iterator[str]:
+def serve_env(env: dict[str, str]) -> dict[str, str]:
+    """The child's environment: ``env`` over PATH, HOME, LANG and the source under test (a worktree's too)."""
     base = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
-    # The source under test (a worktree's, when run from one) rather than whatever is installed.
-    base["PYTHONPATH"] = str(REPO_ROOT / "src")
-    code = f"from estat_aws_mcp.cli import main; main(['serve', '--http', '--port', '{port}'])"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-c", code], env={**base, **env}, stdout=log, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"serve --http exited:\n{log_path.read_text()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(f"serve --http did not start:\n{log_path.read_text()}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        stop_process(process)
+    return {**base, "PYTHONPATH": str(REPO_ROOT / "src"), **env}
 
 
 async def test_sdk_signs_in_through_serve_http(fake_estat: FakeEstat, tmp_path: Path) -> None:
@@ -150,7 +126,7 @@ async def test_sdk_signs_in_through_serve_http(fake_estat: FakeEstat, tmp_path: 
     log_path = tmp_path / "serve-http.log"
     with (
         running_provider(base_url) as provider,
-        serve_http(oauth_env(base_url, provider, fake_estat, tmp_path), port, log_path),
+        serve_http(serve_env(oauth_env(base_url, provider, fake_estat, tmp_path)), log_path, port=port),
     ):
         # Unauthenticated: refused with the pointer to the metadata, as the SDK expects.
         async with httpx.AsyncClient() as http:
