@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,10 +124,26 @@ def test_both_stages_use_one_pinned_lambda_python_base_that_requires_python_admi
     assert tested in requires, f"requires-python {requires} excludes the test interpreter {tested}"
 
 
-@pytest.mark.parametrize("arch", ARCHITECTURES)
-def test_every_runtime_pin_installs_as_a_wheel_on_the_image(arch: str, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def resolutions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Resolution]:
+    """The image's base on both architectures and the old base, resolved at once: pip mostly waits on
+    PyPI, so three resolutions side by side take about as long as the slowest one alone."""
     base = parse_base(dockerfile_bases()[0])
-    resolution = resolve(base, arch, tmp_path)
+    jobs = {arch: (base, arch) for arch in ARCHITECTURES}
+    jobs["old-base"] = (parse_base(OLD_BASE.replace("${ARCH}", "x86_64")), "x86_64")
+    root = tmp_path_factory.mktemp("wheel-resolutions")
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        futures = {}
+        for key, (job_base, arch) in jobs.items():
+            (root / key).mkdir()
+            futures[key] = pool.submit(resolve, job_base, arch, root / key)
+        return {key: future.result() for key, future in futures.items()}
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_every_runtime_pin_installs_as_a_wheel_on_the_image(arch: str, resolutions: dict[str, Resolution]) -> None:
+    base = parse_base(dockerfile_bases()[0])
+    resolution = resolutions[arch]
     assert resolution.ok, (
         f"the image ({base.image}, CPython {base.python}, manylinux_2_{base.glibc_minor}_{arch}) would build "
         f"{', '.join(resolution.missing) or 'a package'} from source or cannot install it:\n{resolution.output}"
@@ -135,7 +152,7 @@ def test_every_runtime_pin_installs_as_a_wheel_on_the_image(arch: str, tmp_path:
     assert {"pyarrow", "duckdb", "mcp", "pyiceberg"} <= names, sorted(names)
 
 
-def test_the_old_amazon_linux_2_base_is_caught(tmp_path: Path) -> None:
-    resolution = resolve(parse_base(OLD_BASE.replace("${ARCH}", "x86_64")), "x86_64", tmp_path)
+def test_the_old_amazon_linux_2_base_is_caught(resolutions: dict[str, Resolution]) -> None:
+    resolution = resolutions["old-base"]
     assert not resolution.ok
     assert "pyarrow" in resolution.missing, resolution.output
