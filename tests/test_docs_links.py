@@ -107,3 +107,11 @@ def test_the_check_sees_links_and_headings(tmp_path: Path) -> None:
         "page.md:2: nothing.md (no such file)",
         "page.md:2: other.md#nope (no heading with this id in other.md)",
     ]
+
+
+def test_every_document_is_linked_from_the_readme() -> None:
+    """The README is the contents: CONTRIBUTING, each page of docs/ and the benchmarks' README are one click away."""
+    readme = ROOT / "README.md"
+    linked = {(readme.parent / target.partition("#")[0]).resolve() for _, target in relative_links(readme)}
+    pages = [path for path in DOCUMENTS if path != readme]
+    assert [str(p.relative_to(ROOT)) for p in pages if p.resolve() not in linked] == []
