@@ -132,7 +132,8 @@ def test_the_recursive_cte_bomb_ends_with_the_memory_error_within_bounds(tmp_pat
     assert "temp_directory" not in out["message"] and "Out of Memory Error" not in out["message"]
     # the process's peak: what it had before the query + the query's share + the stated margin
     assert out["peak_mb"] < out["baseline_mb"] + out["query_memory_mb"] + RSS_MARGIN_MB, out
-    assert out["elapsed_s"] < 30, out  # ended by the limit, not by the 60 s deadline
+    # Ended by the memory limit, not by the 60 s deadline: the deadline would have raised the time-limit
+    # error instead of ResourceLimitError (checked above), whatever the machine's speed.
     spill_root = tmp_path / "store" / ".tmp" / "duckdb"
     assert not spill_root.exists() or not any(spill_root.iterdir())
 
