@@ -65,6 +65,12 @@ def read_secure_string(name: str, *, region: str | None = None) -> str:
     return _read(name, region)
 
 
+def cached_values() -> list[str]:
+    """The values :func:`get_secure_string` has read in this process (secrets to keep out of answers)."""
+    with _lock:
+        return list(_cache.values())
+
+
 def clear_cache() -> None:
     """Forget cached values (tests; rotating a secret needs a restart otherwise)."""
     with _lock:

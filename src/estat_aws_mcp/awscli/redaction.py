@@ -40,13 +40,10 @@ _SEPARATORS = re.compile(r"[\s,;:|\"'\\\-_.]+")
 
 def secret_values() -> list[str]:
     """The secrets to keep out of answers, longest first (a secret containing another is replaced whole)."""
-    values = {os.environ.get(name, "") for name in SECRET_ENV_NAMES}
-    try:
-        from estat_aws_mcp.aws.ssm import _cache as ssm_cache  # values this process already read
+    from estat_aws_mcp.aws.ssm import cached_values
 
-        values.update(ssm_cache.values())
-    except ImportError:  # pragma: no cover - the module is part of the package
-        pass
+    values = {os.environ.get(name, "") for name in SECRET_ENV_NAMES}
+    values.update(cached_values())  # SecureStrings this process already read (the appId from SSM)
     return sorted((v for v in values if len(v) >= _MIN_SECRET_CHARS), key=len, reverse=True)
 
 

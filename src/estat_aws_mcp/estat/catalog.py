@@ -125,7 +125,13 @@ async def search_files(
     too_many_hits: int | None = None,
 ) -> FileSearchResult:
     """Search the catalog (see the module docstring)."""
-    from estat_aws_mcp.estat.search import TOO_MANY_HITS, _suggest, build_plan, validate_max_results, validate_query
+    from estat_aws_mcp.estat.search import (
+        TOO_MANY_HITS,
+        build_plan,
+        counted_suggestions,
+        validate_max_results,
+        validate_query,
+    )
 
     too_many_hits = TOO_MANY_HITS if too_many_hits is None else too_many_hits
 
@@ -174,7 +180,7 @@ async def search_files(
             }
             for node in catalog["datasets"]
         ]
-        suggestions, more_notes = await _suggest(
+        suggestions, more_notes = await counted_suggestions(
             None,
             plan,
             filters,
@@ -188,7 +194,7 @@ async def search_files(
     if total == 0 and auto_suggest:
         from estat_aws_mcp.estat.search import FetchedPool
 
-        suggestions, more_notes = await _suggest(
+        suggestions, more_notes = await counted_suggestions(
             None,
             plan,
             filters,

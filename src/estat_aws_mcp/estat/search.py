@@ -514,7 +514,7 @@ async def search_estat(
     suggestions = []
     showing: Suggestion | None = None
     if auto_suggest and hit_status != "ok":
-        suggestions, suggestion_notes = await _suggest(
+        suggestions, suggestion_notes = await counted_suggestions(
             client, plan, filters, pool, hit_status=hit_status, too_many_hits=too_many_hits, failed_split=split
         )
         notes.extend(suggestion_notes)
@@ -554,7 +554,7 @@ async def search_estat(
     return fit_to_budget(response)
 
 
-async def _suggest(
+async def counted_suggestions(
     client: StatsListClient | None,
     plan: SearchPlan,
     user_filters: SearchFilters,
