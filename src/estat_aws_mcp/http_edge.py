@@ -7,8 +7,9 @@ For ``POST /mcp``:
   → ``-32601`` (the SDK would say ``-32602``);
 - the answer is streamed (SSE: progress and log notifications, then the result) when the request
   carries a ``progressToken`` and the client takes ``text/event-stream`` (named, ``*/*`` or no
-  Accept); every other request gets plain JSON, as before (MCP SDK clients name
-  ``text/event-stream`` on every request, so accepting it alone does not switch a client to SSE).
+  Accept), or when the client accepts ``text/event-stream`` and not JSON; every other request gets
+  plain JSON, as before (MCP SDK clients name both types on every request, so naming
+  ``text/event-stream`` beside JSON does not switch a client to SSE).
   Both modes are served by the same low-level MCP server, statelessly.
 
 ``GET /mcp`` is 405 (as at the Function URL): a stateless server never sends anything on a standalone
@@ -145,8 +146,10 @@ class McpHttpEdge:
             await _send_json(send, 200, {"jsonrpc": "2.0", "id": parsed["id"], "error": error})
             return
         accept = _header(scope, b"accept")
-        if _has_progress_token(parsed) and (_EVENT_STREAM in accept or accept.strip() in ("", "*/*")):
-            if _EVENT_STREAM not in accept:  # the SDK's streaming mode wants both types named
+        takes_sse = _EVENT_STREAM in accept or accept.strip() in ("", "*/*")
+        sse_only = _EVENT_STREAM in accept and "application/json" not in accept and "*/*" not in accept
+        if (takes_sse and _has_progress_token(parsed)) or sse_only:
+            if _EVENT_STREAM not in accept or "application/json" not in accept:  # the SDK's SSE mode wants both
                 headers = [(k, v) for k, v in scope.get("headers") or [] if k.lower() != b"accept"]
                 scope = {**scope, "headers": [*headers, (b"accept", _BOTH)]}
             await self.streaming.handle_request(scope, _replay(body, complete, receive), send)

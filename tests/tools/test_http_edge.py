@@ -94,6 +94,15 @@ def test_a_request_with_a_progress_token_is_streamed(http_server: str, accept: s
     assert plain.headers["content-type"].startswith("application/json")
 
 
+def test_a_client_that_accepts_only_an_event_stream_gets_one(http_server: str) -> None:
+    ping = {"jsonrpc": "2.0", "id": 3, "method": "ping"}
+    headers = {"content-type": "application/json", "accept": "text/event-stream"}
+    response = httpx.post(http_server, json=ping, headers=headers, timeout=30)
+    assert response.status_code == 200  # not the JSON mode's 406 "must accept application/json"
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert '"id":3' in response.text.replace(" ", "")
+
+
 def test_a_body_that_is_not_declared_json_is_left_to_the_sdk(http_server: str) -> None:
     headers = {"content-type": "text/plain", "accept": "application/json"}
     response = httpx.post(http_server, content=b"[]", headers=headers)
