@@ -67,7 +67,9 @@ def test_valid_rs256_and_es256_tokens_are_admitted_with_their_caller(issuer, gat
 
 def test_a_missing_token_gets_the_metadata_challenge_without_an_error_code(gate) -> None:
     refusal = refused(check(gate, None))
-    assert refusal.headers["WWW-Authenticate"] == f'Bearer {METADATA}, scope="{SCOPE}"'
+    assert refusal.headers["WWW-Authenticate"] == (
+        f'Bearer {METADATA}, error="invalid_token", error_description="no bearer token was sent", scope="{SCOPE}"'
+    )
 
 
 @pytest.mark.parametrize(

@@ -201,11 +201,15 @@ class AuthGate:
         config = self.validator.config
         presented = presented_bearer_token(request.headers)
         if presented is None:
-            # RFC 6750 3.1: no error code when the request carried no credentials.
+            # error="invalid_token" on every 401, as this project's clients and docs expect (RFC 6750 3.1
+            # only advises against an error code here; clients follow resource_metadata either way).
+            challenge = self._challenge(
+                "invalid_token", "no bearer token was sent", scope=" ".join(config.required_scopes) or None
+            )
             return Refusal(
                 401,
                 "Unauthorized: sign in (OAuth) and send 'Authorization: Bearer <access token>'.",
-                {"WWW-Authenticate": self._challenge(scope=" ".join(config.required_scopes) or None)},
+                {"WWW-Authenticate": challenge},
                 reason="missing_token",
             )
         try:
