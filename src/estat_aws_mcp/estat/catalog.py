@@ -23,7 +23,7 @@ from estat_aws_mcp.errors import InputError
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
 from estat_aws_mcp.estat.normalize import DataCatalog
 from estat_aws_mcp.estat.search_models import SearchFilters, Suggestion
-from estat_aws_mcp.limits import TOOL_RESULT_BUDGET_BYTES
+from estat_aws_mcp.limits import TOOL_RESULT_BUDGET_BYTES, result_wire_bytes
 
 DataType = Literal["XLS", "CSV", "PDF", "XML", "XLS_REP", "DB"]
 DATA_TYPES: tuple[str, ...] = ("XLS", "CSV", "PDF", "XML", "XLS_REP", "DB")
@@ -236,8 +236,6 @@ async def search_files(
 
 def fit_to_budget(result: FileSearchResult, budget: int = TOOL_RESULT_BUDGET_BYTES) -> FileSearchResult:
     """Halve the files listed per dataset, then the datasets, until the answer fits."""
-    from estat_aws_mcp.limits import result_wire_bytes
-
     if result_wire_bytes(result) <= budget:
         return result
     while result_wire_bytes(result) > budget and any(len(d.files) > 1 for d in result.datasets):
