@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -100,9 +101,9 @@ def compat_copy(destination: Path) -> Path:
     return destination
 
 
-def write_moto_provider_override(example_dir: Path, endpoint: str) -> None:
+def write_moto_provider_override(example_dir: Path, endpoint: str, services: Iterable[str] = MOTO_SERVICES) -> None:
     """Test-only provider settings: every service at moto, dummy keys, no metadata or credential calls."""
-    endpoints = "\n".join(f'    {service} = "{endpoint}"' for service in MOTO_SERVICES)
+    endpoints = "\n".join(f'    {service} = "{endpoint}"' for service in services)
     (example_dir / "moto_override.tf").write_text(
         f"""provider "aws" {{
   access_key                  = "testing"

@@ -118,23 +118,7 @@ class Deployment:
 def deployment(tmp_path_factory, terraform_ready: Path, terraform_cli_config: Path) -> Iterator[Deployment]:
     server = MotoServer().start()
     root = oauth_tree(tmp_path_factory.mktemp("oauth-tf") / "terraform")
-    endpoints = "\n".join(f'    {service} = "{server.url}"' for service in SERVICES)
-    (root / "moto_override.tf").write_text(
-        f"""provider "aws" {{
-  access_key                  = "testing"
-  secret_key                  = "testing"
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_requesting_account_id  = false
-  s3_use_path_style           = true
-
-  endpoints {{
-{endpoints}
-  }}
-}}
-""",
-        encoding="utf-8",
-    )
+    harness.write_moto_provider_override(root, server.url, SERVICES)
     deployment = Deployment(root, server, terraform_cli_config)
     try:
         deployment.client("ssm").put_parameter(Name=APP_ID_PARAMETER, Type="SecureString", Value="test-app-id-oauth")
