@@ -115,3 +115,10 @@ def test_every_document_is_linked_from_the_readme() -> None:
     linked = {(readme.parent / target.partition("#")[0]).resolve() for _, target in relative_links(readme)}
     pages = [path for path in DOCUMENTS if path != readme]
     assert [str(p.relative_to(ROOT)) for p in pages if p.resolve() not in linked] == []
+
+
+def test_every_benchmark_is_described_in_the_bench_readme() -> None:
+    from bench.__main__ import BENCHMARKS
+
+    text = (ROOT / "bench" / "README.md").read_text(encoding="utf-8")
+    assert [name for name in BENCHMARKS if f"bench.{name}" not in text and f"bench/{name}.py" not in text] == []
