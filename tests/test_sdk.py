@@ -28,6 +28,34 @@ def test_a_moved_attribute_fails_loudly_naming_the_adapter() -> None:
         sdk.low_level_server(NotFastMCP())
 
 
+def test_registered_tools_and_prompts_are_found_by_name() -> None:
+    mcp = FastMCP("probe")
+
+    @mcp.tool(name="probe_tool")
+    def probe_tool() -> str:
+        return "ok"
+
+    @mcp.prompt(name="probe_prompt")
+    def probe_prompt(topic: str) -> str:
+        return topic
+
+    assert sdk.registered_tool(mcp, "probe_tool").name == "probe_tool"
+    assert sdk.registered_tool(mcp, "no_such_tool") is None
+    prompt = sdk.registered_prompt(mcp, "probe_prompt")
+    assert [(a.name, a.required) for a in prompt.arguments] == [("topic", True)]
+    assert sdk.registered_prompt(mcp, "no_such_prompt") is None
+
+
+def test_moved_managers_fail_loudly_naming_the_adapter() -> None:
+    class NotFastMCP:  # what FastMCP would look like if the SDK renamed its private managers
+        pass
+
+    with pytest.raises(sdk.SdkIncompatible, match=r"estat_aws_mcp\.sdk\.registered_tool"):
+        sdk.registered_tool(NotFastMCP(), "x")
+    with pytest.raises(sdk.SdkIncompatible, match=r"estat_aws_mcp\.sdk\.registered_prompt"):
+        sdk.registered_prompt(NotFastMCP(), "x")
+
+
 def test_the_server_reports_its_version_in_initialize() -> None:
     from estat_aws_mcp.tools.server import build_server
 

@@ -1,8 +1,10 @@
 """The one place that reaches past the MCP Python SDK's public API.
 
 FastMCP offers no public accessor for the low-level ``Server`` it wraps (needed to set the
-server's version and to serve requests in process on AWS Lambda), and the SDK lists the methods a
-client may call only as a union of request models. Both are read here, checked, and fail with
+server's version and to serve requests in process on AWS Lambda), nor a synchronous look-up of one
+registered tool or prompt (needed to correct the JSON-RPC codes of unknown names,
+:mod:`estat_aws_mcp.tools.error_codes`), and the SDK lists the methods a client may call only as a
+union of request models. Both are read here, checked, and fail with
 :class:`SdkIncompatible` naming this module when an SDK upgrade moves them (never silently);
 ``tests/test_sdk.py`` exercises every function against the installed SDK.
 """
@@ -32,6 +34,26 @@ def low_level_server(server: Any) -> Server:
             "update estat_aws_mcp.sdk.low_level_server for the installed version."
         )
     return inner
+
+
+def _manager(server: Any, attribute: str, kind: str) -> Any:
+    manager = getattr(server, attribute, None)  # FastMCP's private attribute, read only here
+    if manager is None or not callable(getattr(manager, f"get_{kind}", None)):
+        raise SdkIncompatible(
+            f"{type(server).__name__} has no {kind} manager at '{attribute}' with this MCP SDK; "
+            f"update estat_aws_mcp.sdk.registered_{kind} for the installed version."
+        )
+    return manager
+
+
+def registered_tool(server: Any, name: str) -> Any | None:
+    """The FastMCP tool registered as ``name``, or ``None``."""
+    return _manager(server, "_tool_manager", "tool").get_tool(name)
+
+
+def registered_prompt(server: Any, name: str) -> Any | None:
+    """The FastMCP prompt registered as ``name`` (with its ``arguments``), or ``None``."""
+    return _manager(server, "_prompt_manager", "prompt").get_prompt(name)
 
 
 def set_server_version(server: Any, version: str) -> None:

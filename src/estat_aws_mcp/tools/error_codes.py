@@ -24,7 +24,7 @@ from mcp.server.fastmcp import FastMCP
 from mcp.shared.exceptions import McpError
 
 from estat_aws_mcp.errors import InputError, quote_prefix
-from estat_aws_mcp.sdk import low_level_server
+from estat_aws_mcp.sdk import low_level_server, registered_prompt, registered_tool
 
 RESOURCE_NOT_FOUND = -32002
 #: longest error message passed on from a failing resource or prompt
@@ -59,7 +59,7 @@ def correct_error_codes(mcp: FastMCP) -> None:
     read_resource = handlers[types.ReadResourceRequest]
 
     async def call_known_tool(request: types.CallToolRequest) -> Any:
-        if mcp._tool_manager.get_tool(request.params.name) is None:
+        if registered_tool(mcp, request.params.name) is None:
             raise McpError(
                 types.ErrorData(code=types.INVALID_PARAMS, message=f"Unknown tool: {quote_prefix(request.params.name)}")
             )
@@ -67,7 +67,7 @@ def correct_error_codes(mcp: FastMCP) -> None:
 
     async def get_known_prompt(request: types.GetPromptRequest) -> Any:
         name = request.params.name
-        prompt = mcp._prompt_manager.get_prompt(name)
+        prompt = registered_prompt(mcp, name)
         if prompt is None:
             raise McpError(types.ErrorData(code=types.INVALID_PARAMS, message=f"Unknown prompt: {quote_prefix(name)}"))
         given = request.params.arguments or {}
