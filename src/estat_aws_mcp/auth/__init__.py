@@ -34,7 +34,7 @@ Who uses what:
 
   Endpoints should be ``async`` (or plain functions, which Starlette runs in a worker thread) and
   must not log secrets (codes, verifiers, tokens).
-- :func:`.asgi.current_caller` — the admitted :class:`Caller` of the current HTTP request.
+- ``scope["state"]["caller"]`` (``serve --http``) — the admitted :class:`Caller` of the current request.
 """
 
 from __future__ import annotations

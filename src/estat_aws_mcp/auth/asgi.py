@@ -2,41 +2,25 @@
 
 Order per request: the public routes (:mod:`estat_aws_mcp.auth.routes`) → ``GET /health`` and CORS
 preflights straight through → :meth:`AuthGate.check` (run in a worker thread: it may read SSM or
-the JWKS) → the MCP app, with the admitted :class:`Caller` in ``scope["state"]["caller"]`` and in
-:func:`current_caller`. One log line per gated request names method, path, status, duration and
+the JWKS) → the MCP app, with the admitted :class:`~estat_aws_mcp.auth.gate.Caller` in
+``scope["state"]["caller"]``. One log line per gated request names method, path, status, duration and
 the caller's ``auth`` kind, ``caller`` (OAuth sub) and ``client_id``; never a header or a token.
 """
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import time
 from typing import Any
 
 import anyio
 
-from estat_aws_mcp.auth.gate import AuthGate, Caller, GateRequest, Refusal
+from estat_aws_mcp.auth.gate import AuthGate, GateRequest, Refusal
 from estat_aws_mcp.auth.routes import PublicRoutes
 
 access_log = logging.getLogger("estat_aws_mcp.http")
 
-_current_caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("estat_mcp_caller", default=None)
-
 OPEN_PATHS = ("/health",)
-
-
-def current_caller() -> Caller | None:
-    """The caller admitted for the request being served (HTTP transports), or None."""
-    return _current_caller.get()
-
-
-def set_current_caller(caller: Caller | None) -> contextvars.Token:
-    return _current_caller.set(caller)
-
-
-def reset_current_caller(token: contextvars.Token) -> None:
-    _current_caller.reset(token)
 
 
 def _headers(scope: dict[str, Any]) -> dict[str, str]:
@@ -90,11 +74,9 @@ class GatedApp:
             await send(message)
 
         scope.setdefault("state", {})["caller"] = outcome
-        token = set_current_caller(outcome)
         try:
             await self.app(scope, receive, observed_send)
         finally:
-            reset_current_caller(token)
             self._log(method, path, status, started, **outcome.log_fields())
 
     @staticmethod
