@@ -1,5 +1,5 @@
-"""Child processes of the tests (servers, emulators): a free port to give them, one way to stop them, and
-``estat-aws-mcp serve --http`` itself."""
+"""Servers the tests start: a free port to give them, one way to stop a child process, ``estat-aws-mcp
+serve --http`` itself in a subprocess, and an ASGI app on uvicorn in a thread (:func:`serving`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import contextlib
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -56,3 +58,25 @@ def serve_http(env: dict[str, str], log_path: Path, *, port: int | None = None, 
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         stop_process(process)
+
+
+@contextlib.contextmanager
+def serving(app: Any, *, port: int = 0, log_level: str = "info") -> Iterator[str]:
+    """``app`` served by a real uvicorn server on 127.0.0.1 (``port``; 0: a free one) in a thread; yields the base URL."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

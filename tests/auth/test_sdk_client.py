@@ -11,8 +11,8 @@ from mcp.client.streamable_http import streamablehttp_client
 
 from estat_aws_mcp.http_app import build_http_app
 from estat_aws_mcp.settings import Settings
-from tests.auth.conftest import serving
 from tests.lambda_handler.conftest import build_test_server
+from tests.processes import serving
 
 TOKEN = "sdk-s3cr3t-token-0123456789abcdef"
 

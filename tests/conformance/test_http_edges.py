@@ -12,9 +12,9 @@ from estat_aws_mcp.http_app import build_http_app
 from estat_aws_mcp.lambda_handler.app import build_function_url_handler
 from estat_aws_mcp.settings import Settings
 from estat_aws_mcp.tools.server import build_server
-from tests.auth.conftest import serving
 from tests.lambda_handler.conftest import MCP_HEADERS, FakeLambdaContext, rpc
 from tests.lambda_handler.function_url import FunctionUrlEmulator, direct_invoker
+from tests.processes import serving
 
 
 @pytest.fixture(scope="module", params=["serve-http", "lambda"])

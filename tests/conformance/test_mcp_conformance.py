@@ -31,12 +31,11 @@ import pytest
 from estat_aws_mcp.http_app import build_http_app
 from estat_aws_mcp.lambda_handler.app import build_function_url_handler
 from estat_aws_mcp.settings import Settings
-from tests.auth.conftest import serving
 from tests.conformance.mcp_conformance import SuiteUnavailable, install, run_suite, server_env
 from tests.conformance.reference_server import build_reference_server
 from tests.lambda_handler.conftest import FakeLambdaContext
 from tests.lambda_handler.function_url import FunctionUrlEmulator, direct_invoker
-from tests.processes import serve_http
+from tests.processes import serve_http, serving
 
 pytestmark = pytest.mark.slow
 

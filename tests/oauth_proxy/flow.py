@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 
-from tests.auth.conftest import serving
 from tests.oauth_proxy.oidc_upstream import OidcProvider
+from tests.processes import serving
 
 USER_EMAIL = "analyst@example.com"
 USER_PASSWORD = "correct horse battery staple"

@@ -14,9 +14,9 @@ from mcp.client.streamable_http import streamable_http_client
 
 from estat_aws_mcp.http_app import build_http_app
 from estat_aws_mcp.settings import Settings
-from tests.auth.conftest import serving
 from tests.estat.conftest import _fake_estat_server, fake_estat  # noqa: F401  (fixtures)
 from tests.fakes.fake_estat import Axis, FakeEstat
+from tests.processes import serving
 
 TABLE_ID = "0009300001"
 JSON_ONLY = {"content-type": "application/json", "accept": "application/json"}
