@@ -20,7 +20,6 @@ PyJWT (with ``cryptography``) does the cryptography.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import threading
@@ -32,6 +31,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
+from estat_aws_mcp.auth.gate import is_loopback_host
 from estat_aws_mcp.errors import ConfigurationError, UpstreamError
 
 logger = logging.getLogger(__name__)
@@ -96,22 +96,11 @@ class OAuthConfig:
         return cls(public_url, issuer, jwks_url, audience, client_ids, scopes, servers)
 
 
-def _is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _check_fetchable(url: str, name: str, problems: list[str]) -> None:
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.netloc:
         return
-    if parts.scheme == "http" and _is_loopback_host(parts.hostname):
+    if parts.scheme == "http" and parts.hostname and is_loopback_host(parts.hostname):
         return  # local development and tests only
     problems.append(f"{name} must be an https URL (http only on loopback), not {url!r}")
 
