@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,7 @@ class OidcProvider:
     def issuer(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 20.0) -> OidcProvider:
+    def start(self, timeout_s: float = 60.0) -> OidcProvider:
         folder = install()
         config = Path(self._folder.name) / "config.json"
         config.write_text(
@@ -100,10 +101,16 @@ class OidcProvider:
                 if line.startswith("READY "):
                     ready.set()
 
-        threading.Thread(target=read, daemon=True).start()
-        if not ready.wait(timeout_s):
-            self.stop()
-            raise RuntimeError("oidc-provider did not start:\n" + "\n".join(self.output[-40:]))
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        deadline = time.monotonic() + timeout_s
+        while not ready.wait(0.2):
+            exited = self._process.poll()
+            if exited is not None or time.monotonic() > deadline:
+                self.stop()
+                reader.join(2)  # the rest of what it printed
+                how = f"exited with code {exited}" if exited is not None else f"no READY line within {timeout_s:.0f} s"
+                raise RuntimeError(f"oidc-provider did not start ({how}):\n" + "\n".join(self.output[-40:]))
         return self
 
     def stop(self) -> None:
