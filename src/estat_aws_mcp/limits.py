@@ -59,18 +59,45 @@ def result_wire_bytes(result: Any, *, lambda_body: bool = False) -> int:
     answer adds to a Lambda Function URL result, where that JSON travels once more as the ``body`` string.
     """
     if isinstance(result, _message_types()):
-        payload = result.model_dump(by_alias=True, exclude_none=True)
+        body = _encoded_message(result)
     else:
         text, structured = _tool_copies(result)
         # = CallToolResult(content=[TextContent(text)], structuredContent=..., isError=False).model_dump(...)
         payload = {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": False}
-    body = json.dumps(payload)
-    return json_string_bytes(body) if lambda_body else len(body)
+        body = json.dumps(payload)
+    # ASCII escapes and no indent: the body is printable ASCII, so its length as a JSON string is counted.
+    return _quoted_length(body) if lambda_body else len(body)
+
+
+def _encoded_message(message: Any) -> str:
+    """``json.dumps(message.model_dump(by_alias=True, exclude_none=True))``, as the adapter encodes it.
+
+    A JSON-RPC answer whose ``result`` is already plain JSON (the SDK hands answers over that way) is
+    encoded without the copy ``model_dump`` makes first: a ``tools/list`` answer is ~100 KB, and every
+    answer on the Lambda edge is measured.
+    """
+    result = getattr(message, "result", None)
+    if type(result) is dict and type(message.id) in (str, int) and not message.model_extra:
+        try:
+            return json.dumps({"jsonrpc": message.jsonrpc, "id": message.id, "result": result})
+        except TypeError:  # something in it is a model or another object model_dump converts first
+            pass
+    return json.dumps(message.model_dump(by_alias=True, exclude_none=True))
+
+
+def _quoted_length(text: str) -> int:
+    """``len(json.dumps(text))`` for printable ASCII ``text``: two quotes and one backslash per '"' or '\\'."""
+    return len(text) + 2 + text.count('"') + text.count("\\")
 
 
 def json_string_bytes(text: str) -> int:
-    """``len(json.dumps(text))`` for printable ASCII ``text`` (JSON text is) without encoding it again:
-    the two quotes and one backslash per '"' or '\\' in it, nothing else."""
+    """``len(json.dumps(text))``, without encoding ``text`` again when it is printable ASCII (JSON text is)."""
     if not text.isascii() or not text.isprintable():
         return len(json.dumps(text))
-    return len(text) + 2 + text.count('"') + text.count("\\")
+    return _quoted_length(text)
+
+
+def json_string_bytes_at_most(text: str) -> int:
+    """A bound on ``len(json.dumps(text))`` in O(1): a character never takes more than 12 (a
+    surrogate pair of ``\\uXXXX``), plus the quotes."""
+    return 12 * len(text) + 2

@@ -287,6 +287,19 @@ def test_the_last_line_of_defence_never_returns_more_than_the_cap(handler) -> No
     assert body[0]["error"]["code"] == types.INTERNAL_ERROR
 
 
+def test_a_failure_while_processing_is_a_500_that_names_no_internals(handler, log_capture, monkeypatch) -> None:
+    def fail(http_request, context):
+        raise RuntimeError("/var/task/secret internals")
+
+    monkeypatch.setattr(handler, "process_http_request", fail)
+    status, _, body = invoke(handler, url_event(rpc("tools/list")))
+    assert status == 500
+    assert body["error"]["code"] == types.INTERNAL_ERROR
+    assert "secret" not in json.dumps(body)
+    (record,) = [r for r in log_capture.records() if r["message"] == "request processing failed"]
+    assert record["error"] == "RuntimeError"
+
+
 class TestDirectInvoke:
     """JSON-RPC messages sent with the Lambda Invoke API (mcp_lambda's lambda_function_client)."""
 

@@ -6,9 +6,10 @@ import json
 
 import pytest
 from mcp import types
+from pydantic import BaseModel
 
 from estat_aws_mcp.lambda_handler.budget import ResponseBudget
-from estat_aws_mcp.limits import result_wire_bytes
+from estat_aws_mcp.limits import LAMBDA_RESPONSE_CAP_BYTES, result_wire_bytes
 
 
 @pytest.mark.parametrize(
@@ -19,6 +20,28 @@ def test_encoded_size_is_the_doubly_encoded_length(text) -> None:
     answer = types.JSONRPCResponse(jsonrpc="2.0", id="é", result={"text": text, "list": [1, 'a"b', None]})
     expected = len(json.dumps(json.dumps(answer.model_dump(by_alias=True, exclude_none=True))))
     assert result_wire_bytes(answer, lambda_body=True) == expected
+
+
+class Note(BaseModel):
+    text: str
+    extra: None = None
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        types.JSONRPCResponse(jsonrpc="2.0", id=7, result={"nested": (1, 2.5, "三"), "none": None, "flag": True}),
+        # A model inside a plain result: encoded as model_dump would convert it, not refused.
+        types.JSONRPCResponse(jsonrpc="2.0", id="a", result={"note": Note(text='q"')}),
+        types.JSONRPCResponse(jsonrpc="2.0", id=1, result={"x": 1}, extra_field="kept"),
+        types.JSONRPCError(jsonrpc="2.0", id=2, error=types.ErrorData(code=-32602, message="bad", data={"k": None})),
+    ],
+)
+def test_answers_are_measured_as_the_adapter_encodes_them(answer) -> None:
+    """The shortcut for plain results (no model_dump copy) must agree with what the adapter sends."""
+    expected = json.dumps(answer.model_dump(by_alias=True, exclude_none=True))
+    assert result_wire_bytes(answer) == len(expected)
+    assert result_wire_bytes(answer, lambda_body=True) == len(json.dumps(expected))
 
 
 def test_budget_charges_what_it_admits_and_resets() -> None:
@@ -42,10 +65,28 @@ def test_result_size_matches_the_encoding(body) -> None:
     assert _invocation_payload_bytes(response) == len(json.dumps(response))
 
 
+@pytest.mark.parametrize(
+    ("body", "fits"),
+    [
+        ("x" * 1000, True),
+        ("a" * (LAMBDA_RESPONSE_CAP_BYTES - 200), True),  # past the bound: counted exactly, and it fits
+        ('"' * (LAMBDA_RESPONSE_CAP_BYTES // 2), False),  # every quote is escaped: twice its length
+        ("統" * (LAMBDA_RESPONSE_CAP_BYTES // 6), False),  # six bytes each as \\uXXXX
+        ("😀" * (LAMBDA_RESPONSE_CAP_BYTES // 12 + 10), False),  # 12 each: the worst case
+        ("😀" * (LAMBDA_RESPONSE_CAP_BYTES // 12 - 10), True),
+    ],
+)
+def test_the_cap_check_agrees_with_the_exact_size(body, fits) -> None:
+    from estat_aws_mcp.lambda_handler.app import _fits_invocation_payload
+
+    response = {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": body}
+    assert (len(json.dumps(response)) <= LAMBDA_RESPONSE_CAP_BYTES) is fits
+    assert _fits_invocation_payload(response) is fits
+
+
 def test_a_large_batch_keeps_every_answer_that_fits(log_capture) -> None:
     """Issue 15: 200+ tools/list in one batch used to come back as 200+ errors (replacements not counted)."""
     from estat_aws_mcp.lambda_handler.app import build_function_url_handler
-    from estat_aws_mcp.limits import LAMBDA_RESPONSE_CAP_BYTES
     from estat_aws_mcp.settings import Settings
     from tests.lambda_handler.conftest import FakeLambdaContext, rpc, url_event
 

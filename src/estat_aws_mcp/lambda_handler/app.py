@@ -39,7 +39,7 @@ from estat_aws_mcp.auth.gate import REFUSAL_CODE, iam_caller
 from estat_aws_mcp.deadline import invocation_deadline, time_left
 from estat_aws_mcp.lambda_handler.budget import DEFAULT_RESPONSE_BUDGET_BYTES, ResponseBudget
 from estat_aws_mcp.lambda_handler.results import error_for_request, not_started_error, tool_name
-from estat_aws_mcp.limits import LAMBDA_RESPONSE_CAP_BYTES, json_string_bytes
+from estat_aws_mcp.limits import LAMBDA_RESPONSE_CAP_BYTES, json_string_bytes, json_string_bytes_at_most
 from estat_aws_mcp.logs import configure_logging, log_level, log_startup
 from estat_aws_mcp.protocol import (
     METHOD_NOT_FOUND,
@@ -169,6 +169,17 @@ def _invocation_payload_bytes(response: dict[str, Any]) -> int:
     return len(json.dumps({**response, "body": ""})) - 2 + json_string_bytes(body)
 
 
+def _fits_invocation_payload(response: dict[str, Any]) -> bool:
+    """Whether the invocation result stays within Lambda's cap: a bound settles it for all but bodies near
+    the cap, which are counted exactly (no second pass over every answer)."""
+    body = response.get("body")
+    if isinstance(body, str):
+        envelope = len(json.dumps({**response, "body": ""})) - 2
+        if envelope + json_string_bytes_at_most(body) <= LAMBDA_RESPONSE_CAP_BYTES:
+            return True
+    return _invocation_payload_bytes(response) <= LAMBDA_RESPONSE_CAP_BYTES
+
+
 def _batch_requests(items: list[Any]) -> list[tuple[str | int, str]]:
     """``(id, method)`` of each request in a batch (notifications and malformed items have no answer)."""
     return [
@@ -276,7 +287,21 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
                 return _json_response(400, _jsonrpc_error_body(types.PARSE_ERROR, "Parse error: invalid base64 body"))
             event = {**event, "body": body, "isBase64Encoded": False}
         with invocation_deadline(seconds_left(context)):
-            return super().handle(event, context)
+            return self._adapter_handle(event, context)
+
+    def _adapter_handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """The adapter's ``handle`` (parse the event, process the request, format the response) without its
+        debug dumps: it formats the whole event and response as indented JSON on every call, even with its
+        debug log off (:func:`quiet_payload_logs` keeps it off: the event holds the Authorization header),
+        which encodes a ~100 KB ``tools/list`` answer twice more. A failure becomes a 500 "Internal error"
+        without the exception's text (which the adapter would add) and is logged with its traceback.
+        """
+        try:
+            return self.format_response(self.process_http_request(self.parse_event(event), context))
+        except Exception as error:
+            self.log.exception("request processing failed", extra={"error": type(error).__name__})
+            failure = self.create_error_http_response(500, types.INTERNAL_ERROR, "Internal error")
+            return self.format_response(failure)
 
     def process_http_request(self, http_request: ParsedHttpRequest, context: Any) -> HttpResponse:
         """The adapter's rules, with the JSON-RPC edge rules (:mod:`estat_aws_mcp.protocol`) and a batch plan."""
@@ -313,7 +338,7 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
 
     def _within_cap(self, response: dict[str, Any]) -> dict[str, Any]:
         """Last line of defence: a result over the cap becomes per-id errors, never a 502."""
-        if _invocation_payload_bytes(response) <= LAMBDA_RESPONSE_CAP_BYTES:
+        if _fits_invocation_payload(response):
             return response
         self.log.error("response over the Lambda cap after budgeting", extra={"status": response.get("statusCode")})
         try:
