@@ -22,16 +22,20 @@ ARG ARCH=x86_64
 
 FROM public.ecr.aws/lambda/python:3.12.2026.10.03.13-${ARCH} AS build
 WORKDIR /build
-COPY pyproject.toml constraints.txt README.md ./
+COPY pyproject.toml constraints.txt README.md image/requirements.py ./
 COPY src ./src
 # Production dependencies only (no extras), at the pinned versions and as wheels only (never a source build in
 # the image: the wheel-resolution test proves every pin has a wheel for this platform); then the project itself.
+# requirements.py splits [project].dependencies of pyproject.toml: the packages named in
+# [tool.estat-aws-mcp.image.no-deps] are installed without their dependencies (japanmap without opencv-python,
+# ~290 MB it would pull in for a function we never call); the test checks what they still need is installed.
 # Every module is compiled now, because Lambda's code filesystem is read-only and a missing .pyc makes each cold
 # import slower; unchecked-hash .pyc stay valid whatever the layer timestamps become.
-RUN python3.12 -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep=chr(10))" \
-        > runtime-requirements.txt \
+RUN python3.12 requirements.py \
     && python3.12 -m pip install --no-cache-dir --disable-pip-version-check --no-compile --only-binary=:all: \
         -c constraints.txt --target /opt/task -r runtime-requirements.txt \
+    && python3.12 -m pip install --no-cache-dir --disable-pip-version-check --no-compile --only-binary=:all: \
+        --no-deps -c constraints.txt --target /opt/task -r no-deps-requirements.txt \
     && python3.12 -m pip install --no-cache-dir --disable-pip-version-check --no-compile --no-deps --target /opt/task . \
     && python3.12 -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/task
 

@@ -71,12 +71,12 @@ destroy: $(STAMP)
 	$(BIN)/estat-aws-mcp destroy --example $(EXAMPLE) --region $(REGION) $(DEPLOY_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench image
+	$(BIN)/ruff format --check src tests bench image
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix src tests bench
-	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench image
+	$(BIN)/ruff format src tests bench image
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

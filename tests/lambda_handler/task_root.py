@@ -8,7 +8,9 @@ installed from the same pins:
 
 1. the runtime closure is resolved from ``pyproject.toml``'s ``[project].dependencies`` (extras
    and environment markers honoured) through the installed distributions' metadata; a pin the
-   venv does not satisfy fails loudly (run ``make install``);
+   venv does not satisfy fails loudly (run ``make install``); the packages the image installs
+   with ``--no-deps`` (``[tool.estat-aws-mcp.image.no-deps]``: japanmap) contribute no
+   dependencies, so opencv-python is absent here as in the image;
 2. every file each distribution's ``RECORD`` lists is hard-linked (copied across filesystems)
    into the task root, exactly where ``pip install --target`` puts it, bytecode included (pip
    compiled it when it installed the venv; recompiling ~100 MB of dependencies on every fresh
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata as metadata
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -53,8 +56,26 @@ def project_requirements() -> list[Requirement]:
     return [Requirement(text) for text in data["project"]["dependencies"]]
 
 
-def runtime_closure(roots: list[Requirement]) -> dict[str, metadata.Distribution]:
-    """Installed distributions needed by ``roots`` (name -> distribution), markers and extras honoured."""
+def image_left_out() -> dict[str, list[str]]:
+    """Package -> its dependencies the image leaves out (``[tool.estat-aws-mcp.image.no-deps]``), read by
+    the script the Dockerfile runs (image/requirements.py)."""
+    spec = importlib.util.spec_from_file_location("image_requirements", REPO_ROOT / "image" / "requirements.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.left_out(tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")))
+
+
+def image_no_deps() -> frozenset[str]:
+    """The runtime dependencies the image installs with ``pip install --no-deps`` (canonical names)."""
+    return frozenset(canonicalize_name(name) for name in image_left_out())
+
+
+def runtime_closure(
+    roots: list[Requirement], without_dependencies: frozenset[str] = frozenset()
+) -> dict[str, metadata.Distribution]:
+    """Installed distributions needed by ``roots`` (name -> distribution), markers and extras honoured;
+    the dependencies of the packages in ``without_dependencies`` are not followed."""
     found: dict[str, metadata.Distribution] = {}
     pending: list[tuple[Requirement, frozenset[str]]] = [(req, frozenset()) for req in roots]
     seen: set[tuple[str, frozenset[str]]] = set()
@@ -76,6 +97,8 @@ def runtime_closure(roots: list[Requirement]) -> dict[str, metadata.Distribution
         if requirement.specifier and distribution.version not in requirement.specifier:
             raise VenvOutOfDate(f"{requirement} but {distribution.version} is installed; run `make install`")
         found[name] = distribution
+        if name in without_dependencies:
+            continue
         for text in distribution.requires or []:
             pending.append((Requirement(text), extras))
     return found
@@ -129,7 +152,7 @@ def _cached_layer(kind: str, distributions: dict[str, metadata.Distribution], sa
 
 
 def dependency_layer() -> Path:
-    closure = runtime_closure(project_requirements())
+    closure = runtime_closure(project_requirements(), image_no_deps())
     closure.pop(canonicalize_name(PROJECT), None)
     constraints = (REPO_ROOT / "constraints.txt").read_text(encoding="utf-8")
     return _cached_layer("deps", closure, constraints)

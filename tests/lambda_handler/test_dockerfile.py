@@ -28,6 +28,7 @@ def test_base_image_is_a_lambda_python_image_pinned_by_release_and_architecture(
 def test_installs_production_dependencies_at_the_pins_and_compiles_like_the_e2e_task_root() -> None:
     run = " ".join(next(line for line in INSTRUCTIONS.splitlines() if "pip install" in line).split())
     assert "--only-binary=:all: -c constraints.txt --target /opt/task -r runtime-requirements.txt" in run
+    assert "--only-binary=:all: --no-deps -c constraints.txt --target /opt/task -r no-deps-requirements.txt" in run
     assert "--no-deps --target /opt/task ." in run
     assert "[dev]" not in run and "[deploy]" not in run
     assert " ".join(COMPILEALL_ARGS) in run  # the e2e task root is compiled with the same command
@@ -43,7 +44,7 @@ def test_runtime_settings_and_cmd() -> None:
 def test_build_context_is_only_what_the_build_copies() -> None:
     ignored = (REPO_ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
     assert ignored[ignored.index("*") :][:1] == ["*"]
-    for copied in ("!pyproject.toml", "!constraints.txt", "!README.md", "!src/"):
+    for copied in ("!pyproject.toml", "!constraints.txt", "!README.md", "!image/requirements.py", "!src/"):
         assert copied in ignored
 
 
