@@ -18,7 +18,7 @@ from estat_aws_mcp.datasets.filters import AxisFilter
 from estat_aws_mcp.estat.credit import CREDIT_NOTICE
 from estat_aws_mcp.limits import SAMPLE_ROWS, TOOL_RESULT_BUDGET_BYTES, result_wire_bytes
 from estat_aws_mcp.tools.errors import in_worker_thread, tool_errors
-from estat_aws_mcp.tools.template import STATS_DATA_ID_CHARS
+from estat_aws_mcp.tools.template import StatsDataIdParam
 
 if TYPE_CHECKING:
     from estat_aws_mcp.datasets.fetch import FetchMode, FetchResult
@@ -35,13 +35,6 @@ INLINE_ROWS_MAX = 1000
 MAX_FILTER_AXES = 18
 AXIS_ID_CHARS = 16
 
-StatsDataId = Annotated[
-    str,
-    Field(
-        max_length=STATS_DATA_ID_CHARS,
-        description="e-Stat table id (statsDataId), 10 digits, e.g. '0003445078' (search_estat_data returns it)",
-    ),
-]
 FilterMap = Annotated[
     dict[Annotated[str, Field(max_length=AXIS_ID_CHARS)], AxisFilter], Field(max_length=MAX_FILTER_AXES)
 ]
@@ -330,7 +323,7 @@ def register(mcp: FastMCP) -> None:
         structured_output=True,
     )
     async def fetch_dataset_auto(
-        stats_data_id: StatsDataId,
+        stats_data_id: StatsDataIdParam,
         ctx: Context,
         inline_rows: InlineRows = INLINE_ROWS_DEFAULT,
         refresh: Refresh = False,
@@ -346,7 +339,7 @@ def register(mcp: FastMCP) -> None:
         structured_output=True,
     )
     async def fetch_dataset_filtered(
-        stats_data_id: StatsDataId,
+        stats_data_id: StatsDataIdParam,
         filters: Filters,
         ctx: Context,
         inline_rows: InlineRows = INLINE_ROWS_DEFAULT,
@@ -371,7 +364,7 @@ def register(mcp: FastMCP) -> None:
         structured_output=True,
     )
     async def fetch_large_dataset_complete(
-        stats_data_id: StatsDataId,
+        stats_data_id: StatsDataIdParam,
         ctx: Context,
         filters: Annotated[
             FilterMap | None,

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from estat_aws_mcp.datasets.inventory import MAX_LIST_LIMIT, DatasetList, DeleteResult
 from estat_aws_mcp.tools.errors import in_worker_thread
+from estat_aws_mcp.tools.template import STATS_DATA_ID_CHARS
 
 LIST_DESCRIPTION = """List the datasets in the dataset store, newest first: dataset_id, e-Stat table id and
 title, rows, bytes (data plus its CSV/Parquet exports), when it was fetched and e-Stat's UPDATED_DATE at
@@ -73,7 +74,7 @@ def register(mcp: FastMCP) -> None:
     )
     async def list_datasets(
         stats_data_id: Annotated[
-            str | None, Field(max_length=32, description="Only datasets of this e-Stat table id")
+            str | None, Field(max_length=STATS_DATA_ID_CHARS, description="Only datasets of this e-Stat table id")
         ] = None,
         limit: Annotated[int, Field(ge=1, le=MAX_LIST_LIMIT, description="Datasets per page (default 100)")] = 100,
         offset: Annotated[int, Field(ge=0, le=1_000_000, description="Skip this many: 0, then next_offset")] = 0,

@@ -5,7 +5,7 @@ A thin wrapper over :func:`estat_aws_mcp.estat.describe.describe_table`; the out
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from mcp.server.fastmcp import FastMCP
 from mcp.types import ToolAnnotations
@@ -13,6 +13,7 @@ from pydantic import Field
 
 from estat_aws_mcp.estat.describe import DEFAULT_MAX_ITEMS, MAX_ITEMS_LIMIT, TableDescription
 from estat_aws_mcp.tools.errors import tool_errors
+from estat_aws_mcp.tools.template import LangParam, StatsDataIdParam
 
 DESCRIBE_DESCRIPTION = """Describe an e-Stat statistics table before (or after) fetching it: title, survey, cycle,
 survey/updated dates, total rows, the table's explanation, the data's special characters (NOTE: ***, X, - ...
@@ -27,18 +28,6 @@ Huge axes are paged: each axis lists at most max_items items. To browse one axis
 with search (a name substring such as 東京, or a code prefix such as 13), level ('2'), parent_code
 ('13000' = the municipalities of Tokyo) and offset (next_offset of the previous answer). Use the codes or
 names with fetch_dataset_filtered. lang='E' returns English names where e-Stat has them."""
-
-StatsDataIdParam = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=32,
-        description="e-Stat table id (statsDataId), 10 digits, e.g. '0003445078' (search_estat_data returns it)",
-    ),
-]
-LangParam = Annotated[
-    Literal["J", "E"], Field(description="J: Japanese (default); E: English names where e-Stat has them")
-]
 
 
 def register(mcp: FastMCP) -> None:

@@ -20,13 +20,13 @@ from estat_aws_mcp.estat.catalog import (
 from estat_aws_mcp.estat.search_models import MAX_RESULTS_LIMIT
 from estat_aws_mcp.tools.errors import tool_errors
 from estat_aws_mcp.tools.estat_search import (
-    LangParam,
     QueryParam,
     StatsCodeParam,
     StatsFieldParam,
     SurveyYearsParam,
     run_estat,
 )
+from estat_aws_mcp.tools.template import LangParam
 
 FILES_DESCRIPTION = """Search e-Stat's data catalog for statistical FILES and databases (Excel, CSV, PDF, XML,
 database pages): many statistics are published only as files, not as API tables. Returns catalog datasets

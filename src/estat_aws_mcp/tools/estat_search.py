@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, TypeVar
 
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
@@ -24,7 +24,7 @@ from estat_aws_mcp.estat.search_models import (
     SearchResult,
 )
 from estat_aws_mcp.tools.errors import in_worker_thread, tool_errors
-from estat_aws_mcp.tools.template import SHORT_TEXT_CHARS
+from estat_aws_mcp.tools.template import SHORT_TEXT_CHARS, LangParam
 
 logger = logging.getLogger(__name__)
 
@@ -101,11 +101,6 @@ StatsCodeParam = Annotated[
 CollectAreaParam = Annotated[
     Annotated[str, Field(max_length=SHORT_TEXT_CHARS)] | int | None,
     Field(description="Collection area level: 1 or 全国, 2 or 都道府県, 3 or 市区町村."),
-]
-
-LangParam = Annotated[
-    Literal["J", "E"],
-    Field(description="J: Japanese (default); E: titles and names in English where e-Stat has them."),
 ]
 
 

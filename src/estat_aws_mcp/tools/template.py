@@ -40,12 +40,13 @@ Rules (``tests/tools/test_tool_template.py`` checks them on ``tools/list`` for e
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
 from mcp.types import ContentBlock
 from mcp.types import Tool as MCPTool
+from pydantic import Field
 
 from estat_aws_mcp.errors import quote_prefix
 
@@ -55,6 +56,19 @@ STATS_DATA_ID_CHARS = 32
 URI_CHARS = 2048
 SHORT_TEXT_CHARS = 64
 NAME_CHARS = 200
+#: Arguments several tools take, declared once.
+StatsDataIdParam = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=STATS_DATA_ID_CHARS,
+        description="e-Stat table id (statsDataId), 10 digits, e.g. '0003445078' (search_estat_data returns it)",
+    ),
+]
+LangParam = Annotated[
+    Literal["J", "E"],
+    Field(description="J: Japanese (default); E: titles and names in English where e-Stat has them."),
+]
 #: Unknown argument names listed in a refusal (the accepted ones are always listed in full).
 _UNKNOWN_LISTED = 5
 #: Longest tool error message sent; longer ones (an engine quoting a huge input back) are cut here, once
