@@ -33,6 +33,7 @@ from functools import partial
 from typing import Any
 
 from estat_aws_mcp.awscli.denial import Denied
+from estat_aws_mcp.awscli.internals import service_table
 from estat_aws_mcp.awscli.redaction import redact_data
 from estat_aws_mcp.awscli.validator import ValidatedCommand
 
@@ -578,7 +579,7 @@ def run_validated(
 
     session = driver.session
     state = _CallState()
-    service_command = driver._get_command_table()[command.service]
+    service_command = service_table(driver)[command.service]
     service_model = service_command.service_model
     operation_name = next(name for name in service_model.operation_names if xform_name(name, "-") == command.operation)
     events = session.get_component("event_emitter")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from estat_aws_mcp.awscli.denial import Denied
+from estat_aws_mcp.awscli.internals import global_options, operation_table, parser_actions, service_table
 from estat_aws_mcp.awscli.lexer import split_command
 from estat_aws_mcp.awscli.policy import CREDENTIAL_OPERATIONS, CREDENTIAL_PARAMETERS, Policy
 
@@ -148,7 +149,7 @@ def _operation_options(operation_command: Any) -> dict[str, _OptionSpec]:
     arg_table = operation_command.arg_table
     parser = ArgTableArgParser(arg_table)
     specs: dict[str, _OptionSpec] = {}
-    for action in parser._actions:  # argparse keeps its actions here; no public accessor
+    for action in parser_actions(parser):
         if not action.option_strings:
             specs[f"<{action.dest}>"] = _OptionSpec(nargs="positional")
         for option_string in action.option_strings:
@@ -176,7 +177,7 @@ def _resolve_service(driver: Any, name: str, policy: Policy) -> Any:
         raise Denied("builtin_command", f"'{name}' is not an AWS operation")
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", name):
         raise Denied("unknown_command", "expected an AWS service name such as logs or cloudwatch")
-    command = driver._get_command_table().get(name)  # awscli's own service table
+    command = service_table(driver).get(name)
     if command is None:
         raise Denied("unknown_command", f"'{name}' is not an AWS CLI service (aliases are not available)")
     if not isinstance(command, ServiceCommand):
@@ -197,7 +198,7 @@ def _resolve_operation(
         raise Denied("help", "help pages are not available")
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,99}", name):
         raise Denied("unknown_operation", f"expected an operation name of '{service}'")
-    command = service_command._get_command_table().get(name)  # awscli's own operation table
+    command = operation_table(service_command).get(name)
     if command is None:
         raise Denied("unknown_operation", f"'{name}' is not an operation of '{service}'")
     if not isinstance(command, ServiceOperation):
@@ -221,7 +222,7 @@ def _resolve_operation(
 
 
 def _global_names(driver: Any) -> set[str]:
-    return {f"--{name}" for name in driver._get_argument_table()}
+    return {f"--{name}" for name in global_options(driver)}
 
 
 def validate(command: object, driver: Any, policy: Policy) -> ValidatedCommand:
