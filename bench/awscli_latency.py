@@ -3,10 +3,12 @@
     python -m bench.awscli_latency [--iterations 30] [--subprocess-iterations 5]
 
 Starts moto's server on a free loopback port, seeds CloudWatch Logs (with Japanese text),
-metrics and alarms, then times the four original commands three ways: the first in-process call
+metrics and alarms, then times the four original commands four ways: the first in-process call
 (imports awscli, loads the service models), warm in-process calls (the steady state of a
-running server or a warm Lambda) and the real ``aws`` executable in a subprocess. Prints medians,
-p90s and the subprocess/warm ratio; the target is a warm median of at most 60 ms.
+running server or a warm Lambda), the same with little time left in the invocation
+(``--short-time-left``, 5 s: clients with shorter timeouts, cached per timeout tier) and the real
+``aws`` executable in a subprocess. Prints medians, p90s and the subprocess/warm ratio; the target
+is a warm median of at most 60 ms, with plenty of time left and with little.
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.awscli_latency")
     parser.add_argument("--iterations", type=int, default=30, help="warm in-process calls per command")
     parser.add_argument("--subprocess-iterations", type=int, default=5, help="subprocess aws calls per command")
+    parser.add_argument(
+        "--short-time-left", type=float, default=5.0, help="seconds left in the invocation for the short-time pass"
+    )
     args = parser.parse_args(argv)
     aws_bin = Path(sys.executable).with_name("aws")
 
@@ -89,7 +94,8 @@ def main(argv: list[str]) -> int:
             os.environ.pop(name, None)
         _seed(server.url)
 
-        from estat_aws_mcp.awscli.service import run_aws_cli
+        from estat_aws_mcp.awscli.service import RESPONSE_RESERVE_S, run_aws_cli
+        from estat_aws_mcp.deadline import invocation_deadline
 
         started = time.perf_counter()
         first = run_aws_cli(COMMANDS[0])
@@ -100,7 +106,8 @@ def main(argv: list[str]) -> int:
 
         print(f"moto at {server.url}; first in-process call (imports awscli, loads models): {first_ms:.0f} ms")
 
-        def measure(label: str) -> list[float]:
+        def measure(label: str, time_left: float | None = None) -> list[float]:
+            """Warm calls; with ``time_left``, each inside an invocation with that many seconds left."""
             print(f"\n{label}")
             print(f"{'command':58} {'warm med':>9} {'warm p90':>9}")
             all_warm: list[float] = []
@@ -108,9 +115,10 @@ def main(argv: list[str]) -> int:
                 run_aws_cli(command)  # this service's model is loaded once
                 warm: list[float] = []
                 for _ in range(args.iterations):
-                    started = time.perf_counter()
-                    result = run_aws_cli(command)
-                    warm.append(_ms(time.perf_counter() - started))
+                    with invocation_deadline(time_left):
+                        started = time.perf_counter()
+                        result = run_aws_cli(command)
+                        warm.append(_ms(time.perf_counter() - started))
                     if result.exit_status != 0:
                         raise SystemExit(f"in-process call failed: {result.to_dict()}")
                 all_warm += warm
@@ -118,6 +126,11 @@ def main(argv: list[str]) -> int:
             return all_warm
 
         warm = measure("warm in-process calls")
+        short = measure(
+            f"warm in-process calls with {args.short_time_left:g} s left in the invocation "
+            f"({args.short_time_left - RESPONSE_RESERVE_S:g} s for the call)",
+            time_left=args.short_time_left,
+        )
 
         print("\nsubprocess aws calls")
         all_sub: list[float] = []
@@ -136,10 +149,12 @@ def main(argv: list[str]) -> int:
             print(f"{command[:58]:58} {statistics.median(sub):7.1f}ms {_p90(sub):7.1f}ms")
 
         warm_median, sub_median = statistics.median(warm), statistics.median(all_sub)
-        verdict = "met" if warm_median <= WARM_TARGET_MS else "NOT met"
+        short_median = statistics.median(short)
+        verdict = "met" if max(warm_median, short_median) <= WARM_TARGET_MS else "NOT met"
         print(
             f"\noverall: subprocess aws median {sub_median:.1f} ms; warm in-process median {warm_median:.1f} ms "
-            f"(p90 {_p90(warm):.1f} ms, {sub_median / warm_median:.1f}x faster); "
+            f"(p90 {_p90(warm):.1f} ms, {sub_median / warm_median:.1f}x faster), with "
+            f"{args.short_time_left:g} s left {short_median:.1f} ms (p90 {_p90(short):.1f} ms); "
             f"target warm <= {WARM_TARGET_MS:.0f} ms: {verdict}"
         )
     return 0

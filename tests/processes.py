@@ -1,5 +1,6 @@
 """Servers the tests start: a free port to give them, one way to stop a child process, ``estat-aws-mcp
-serve --http`` itself in a subprocess, and an ASGI app on uvicorn in a thread (:func:`serving`)."""
+serve --http`` itself in a subprocess, an ASGI app on uvicorn in a thread (:func:`serving`) and a TCP
+endpoint that never answers (:func:`silent_endpoint`)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,36 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def silent_endpoint() -> Iterator[str]:
+    """A loopback TCP server that accepts connections and never answers (an AWS endpoint that hangs);
+    yields its ``http://127.0.0.1:<port>`` URL."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(2)
+        for connection in held:
+            connection.close()
+        server.close()
 
 
 def stop_process(process: subprocess.Popen, timeout_s: float = 10) -> None:

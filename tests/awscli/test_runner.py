@@ -184,9 +184,9 @@ def test_clients_are_reused_only_for_the_same_endpoint_identity_and_region(
 ) -> None:
     from estat_aws_mcp.awscli import runner, service
 
-    # Clients are cached only when the call's time left covers their standard worst case (24 s); the
-    # default budget (25 s) leaves one second for parsing, which a loaded machine can use up. This test
-    # is about the cache key, so its calls get a budget far above that worst case.
+    # The time left picks a client's timeout tier, which is part of the key; the default budget (25 s)
+    # leaves one second above the standard tier's worst case (24 s) for parsing, which a loaded machine
+    # can use up. This test is about the rest of the key, so its calls get a budget far above that.
     worst_case_s = runner.MAX_ATTEMPTS * (runner.CONNECT_TIMEOUT_S + runner.READ_TIMEOUT_S)
     monkeypatch.setattr(service, "call_deadline", partial(call_deadline, 10 * worst_case_s))
     runner._client_cache.clear()
@@ -204,9 +204,8 @@ def test_clients_are_reused_only_for_the_same_endpoint_identity_and_region(
     assert len(runner._client_cache) == 4 and moved.error == "cli_error"
 
 
-def test_a_call_short_on_time_uses_a_one_off_client_with_tighter_timeouts(
-    seeded_aws: SeededAws, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _recording_clients(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The client each call's ``_client_for`` returns, in order."""
     from estat_aws_mcp.awscli import runner
 
     built: list[object] = []
@@ -218,13 +217,72 @@ def test_a_call_short_on_time_uses_a_one_off_client_with_tighter_timeouts(
         return client
 
     monkeypatch.setattr(runner, "_client_for", recording)
+    return built
+
+
+def test_calls_short_on_time_reuse_one_client_whose_timeouts_fit(
+    seeded_aws: SeededAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Little time left (5 s, under the standard worst case of 24 s): a client with tighter timeouts,
+    built once and reused by the next call with as little time left (not rebuilt for every call)."""
+    from estat_aws_mcp.awscli import runner
+
+    built = _recording_clients(monkeypatch)
     runner._client_cache.clear()
-    worst_case_s = runner.MAX_ATTEMPTS * (runner.CONNECT_TIMEOUT_S + runner.READ_TIMEOUT_S)
-    with invocation_deadline(RESPONSE_RESERVE_S + worst_case_s / 2):  # less time left than the worst case
-        result = run_aws_cli("aws logs describe-log-groups")
-    assert result.exit_status == 0 and LOG_GROUP in result.output
-    (client,) = built
-    assert len(runner._client_cache) == 0  # not cached: its timeouts only fit this call
-    config = client.meta.config
+    for _ in range(2):
+        with invocation_deadline(RESPONSE_RESERVE_S + 5.0):
+            result = run_aws_cli("aws logs describe-log-groups")
+        assert result.exit_status == 0 and LOG_GROUP in result.output
+    first, second = built
+    assert second is first
+    config = first.meta.config
     assert config.retries["total_max_attempts"] == 1
-    assert config.connect_timeout + config.read_timeout <= worst_case_s / 2
+    assert config.connect_timeout + config.read_timeout <= 5.0
+    # a call with plenty of time gets the standard timeouts (another client), and the short one stays cached
+    with invocation_deadline(RESPONSE_RESERVE_S + 100.0):
+        assert run_aws_cli("aws logs describe-log-groups").exit_status == 0
+    standard = built[2].meta.config
+    assert standard.retries["total_max_attempts"] == runner.MAX_ATTEMPTS
+    assert (standard.connect_timeout, standard.read_timeout) == (runner.CONNECT_TIMEOUT_S, runner.READ_TIMEOUT_S)
+    assert len(runner._client_cache) == 2
+    with invocation_deadline(RESPONSE_RESERVE_S + 5.0):
+        assert run_aws_cli("aws logs describe-log-groups").exit_status == 0
+    assert built[3] is first
+
+
+def test_every_timeout_tier_fits_the_time_left_and_uses_at_least_half_of_it() -> None:
+    from estat_aws_mcp.awscli import runner
+
+    standard = runner.MAX_ATTEMPTS * (runner.CONNECT_TIMEOUT_S + runner.READ_TIMEOUT_S)
+    assert runner._timeouts(standard).attempts == runner.MAX_ATTEMPTS
+    chosen = set()
+    remaining = runner.MIN_CALL_S + 0.001
+    while remaining < 2 * standard:
+        tier = runner._timeouts(remaining)
+        chosen.add(tier)
+        assert tier.worst_case <= remaining, (remaining, tier)
+        assert tier.worst_case >= min(remaining, standard) / 2, (remaining, tier)
+        assert 0 < tier.connect <= runner.CONNECT_TIMEOUT_S and 0 < tier.read <= runner.READ_TIMEOUT_S
+        remaining *= 1.01
+    assert chosen == set(runner.TIMEOUT_TIERS) and len(chosen) <= 10  # a handful of clients per service
+
+
+def test_calls_short_on_time_stop_in_time_against_an_endpoint_that_never_answers(
+    seeded_aws: SeededAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two calls with 2 s left against a hanging endpoint: each gives up within its time (the cached
+    client's read timeout fits it), the second on the client the first built."""
+    from tests.processes import silent_endpoint
+
+    built = _recording_clients(monkeypatch)
+    with silent_endpoint() as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", url)
+        for _ in range(2):
+            with invocation_deadline(RESPONSE_RESERVE_S + 2.0) as deadline:
+                result = run_aws_cli("aws logs describe-log-groups")
+                finished = time.monotonic()
+            assert result.error in {"cli_error", "deadline_exceeded"} and result.exit_status == 255, result
+            assert finished < deadline - RESPONSE_RESERVE_S + 0.5  # its own stop, slack for a loaded machine
+    first, second = built
+    assert second is first
+    assert first.meta.config.connect_timeout + first.meta.config.read_timeout <= 2.0

@@ -9,7 +9,6 @@ a real stdio child for the stdio dispatch mode.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from estat_aws_mcp import deadline as one_deadline
 from estat_aws_mcp.lambda_handler.app import START_RESERVE_S, build_function_url_handler
 from estat_aws_mcp.lambda_handler.results import NOT_STARTED
 from estat_aws_mcp.settings import Settings
+from tests import processes
 from tests.estat.conftest import _fake_estat_server, fake_estat  # noqa: F401  (fixtures)
 from tests.fakes.fake_estat import FakeEstat
 from tests.lambda_handler.conftest import FakeLambdaContext, LogCapture, call, url_event
@@ -31,28 +31,8 @@ ENDLESS_SQL = "SELECT count(*) FROM range(100000000000) a, range(1000) b"
 @pytest.fixture
 def silent_endpoint() -> Iterator[str]:
     """A TCP server that accepts connections and never answers (an AWS endpoint that hangs)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    stop.set()
-    thread.join(2)
-    for connection in held:
-        connection.close()
-    server.close()
+    with processes.silent_endpoint() as url:
+        yield url
 
 
 @pytest.fixture

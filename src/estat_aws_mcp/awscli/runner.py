@@ -24,6 +24,7 @@ import copy
 import hashlib
 import io
 import json
+import math
 import os
 import threading
 import time
@@ -40,7 +41,10 @@ from estat_aws_mcp.awscli.validator import ValidatedCommand
 CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 9.0
 MAX_ATTEMPTS = 2
-CLIENT_CACHE_SIZE = 16
+# A call with less time left than this is refused before AWS is asked (the smallest timeout tier's worst case).
+MIN_CALL_S = 0.2
+# Clients kept: a few services x regions x timeout tiers (~280 kB each).
+CLIENT_CACHE_SIZE = 32
 # Fetch bounds for paginated answers, whatever the output budget.
 MAX_PAGES = 100
 MAX_RAW_FETCH_CHARS = 4_000_000
@@ -94,48 +98,86 @@ def _share_loader(session: Any) -> None:
             session.register_component("data_loader", _shared_loader)
 
 
-def _timeouts(remaining: float) -> tuple[float, float, int]:
-    """Connect/read timeouts and attempts whose worst case fits in ``remaining`` seconds."""
-    if remaining >= MAX_ATTEMPTS * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S):
-        return CONNECT_TIMEOUT_S, READ_TIMEOUT_S, MAX_ATTEMPTS
-    connect = min(CONNECT_TIMEOUT_S, remaining / 4)
-    return connect, max(0.1, min(READ_TIMEOUT_S, remaining - connect)), 1
+@dataclass(frozen=True)
+class Timeouts:
+    """A botocore client's connect/read timeouts and attempts (fixed when the client is built)."""
+
+    connect: float
+    read: float
+    attempts: int
+
+    @property
+    def worst_case(self) -> float:
+        return self.attempts * (self.connect + self.read)
+
+
+def _timeout_tiers() -> tuple[Timeouts, ...]:
+    """The timeouts a client may have, longest first: the standard ones (two attempts), one attempt of
+    them, then single attempts whose worst case halves from tier to tier down to :data:`MIN_CALL_S`."""
+    tiers = [
+        Timeouts(CONNECT_TIMEOUT_S, READ_TIMEOUT_S, MAX_ATTEMPTS),
+        Timeouts(CONNECT_TIMEOUT_S, READ_TIMEOUT_S, 1),
+    ]
+
+    def single_attempt(budget: float) -> Timeouts:  # whole milliseconds, rounded down: never over budget
+        connect = math.floor(min(CONNECT_TIMEOUT_S, budget / 4) * 1000) / 1000
+        return Timeouts(connect, math.floor((budget - connect) * 1000) / 1000, 1)
+
+    budget = (CONNECT_TIMEOUT_S + READ_TIMEOUT_S) / 2
+    while budget > MIN_CALL_S:
+        tiers.append(single_attempt(budget))
+        budget /= 2
+    tiers.append(single_attempt(MIN_CALL_S))
+    return tuple(tiers)
+
+
+TIMEOUT_TIERS = _timeout_tiers()
+
+
+def _timeouts(remaining: float) -> Timeouts:
+    """The longest tier whose worst case fits in ``remaining`` seconds (the shortest tier below that).
+
+    A client's timeouts and retries are fixed when it is built, so a call short on time needs a client
+    with shorter ones. Tiers rather than timeouts cut to the exact time left keep the number of distinct
+    clients small, so those are cached too: a call gets at least half of the time it has left (below
+    the standard worst case) and reuses the connections of the calls before it.
+    """
+    for tier in TIMEOUT_TIERS:
+        if tier.worst_case <= remaining:
+            return tier
+    return TIMEOUT_TIERS[-1]
 
 
 def _client_for(session: Any, service_name: str, parsed_globals: Any, remaining: float) -> Any:
-    """A botocore client with bounded timeouts.
+    """A botocore client whose worst case (timeouts x attempts) fits in ``remaining`` seconds.
 
-    Building a client costs ~20 ms (one Python method per API operation), so clients with the
-    standard timeouts are kept per (service, region, endpoint and identity environment). Nothing
-    a caller controls reaches a client's state: endpoint, profile, TLS and timeouts are refused
-    by the validator, and the region is part of the key.
+    Building a client costs ~20 ms (one Python method per API operation) and a new client opens new
+    connections, so clients are kept per (service, region, endpoint and identity environment, timeout
+    tier), whatever the time left. Nothing a caller controls reaches a client's state: endpoint,
+    profile, TLS and timeouts are refused by the validator, and the region is part of the key.
     """
     from botocore.config import Config
 
-    connect, read, attempts = _timeouts(remaining)
+    timeouts = _timeouts(remaining)
     region = parsed_globals.region or session.get_config_variable("region")
-    config = Config(
-        connect_timeout=connect,
-        read_timeout=read,
-        retries={"total_max_attempts": attempts, "mode": "standard"},
-    )
-
-    def build() -> Any:
-        return session.create_client(service_name, region_name=region, verify=parsed_globals.verify_ssl, config=config)
-
-    if attempts != MAX_ATTEMPTS:
-        return build()  # short on time: a one-off client with tighter timeouts
     # Every AWS_* variable (endpoint URLs, credentials, profile, config files) is part of the key:
     # a change in the operator's environment never reuses a client built before it.
     aws_env = sorted((name, value) for name, value in os.environ.items() if name.upper().startswith("AWS_"))
-    identity = json.dumps([service_name, region, parsed_globals.verify_ssl, aws_env])
+    identity = json.dumps(
+        [service_name, region, parsed_globals.verify_ssl, aws_env, timeouts.connect, timeouts.read, timeouts.attempts]
+    )
     key = hashlib.sha256(identity.encode("utf-8")).hexdigest()  # no plaintext credentials held as keys
     with _client_lock:
         client = _client_cache.get(key)
         if client is not None:
             _client_cache.move_to_end(key)
             return client
-    client = build()
+    config = Config(
+        connect_timeout=timeouts.connect,
+        read_timeout=timeouts.read,
+        retries={"total_max_attempts": timeouts.attempts, "mode": "standard"},
+    )
+    client = session.create_client(service_name, region_name=region, verify=parsed_globals.verify_ssl, config=config)
     with _client_lock:
         _client_cache[key] = client
         while len(_client_cache) > CLIENT_CACHE_SIZE:
@@ -353,7 +395,7 @@ class _OperationRunner:
                 state, Denied("cli_input_json", "--cli-input-json and --generate-cli-skeleton are not available")
             )
         remaining = self._deadline - time.monotonic()
-        if remaining <= 0.2:
+        if remaining <= MIN_CALL_S:
             state.error_name = "deadline_exceeded"
             raise DeadlineExceeded("the call's deadline passed before AWS was asked")
         client = _client_for(self._session, self._service_name, parsed_globals, remaining)
