@@ -62,6 +62,18 @@ OAuth authorization proxy (oauth mode with an upstream; see :mod:`estat_aws_mcp.
   proxy's short-lived state; unset: the SQLite file ``ESTAT_MCP_OAUTH_STATE_PATH`` (default
   ``<local storage>/oauth-proxy.sqlite3``).
 
+OAuth settings held in SSM parameters (see :mod:`estat_aws_mcp.auth.deferred`; the oauth Terraform example writes
+them in the same apply that creates the Function URL and the Cognito app client, which the function's environment
+cannot name without a dependency cycle):
+
+- ``ESTAT_MCP_PUBLIC_URL_SSM_PARAMETER`` / ``ESTAT_MCP_OAUTH_CLIENT_IDS_SSM_PARAMETER`` /
+  ``ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID_SSM_PARAMETER``: names of SSM parameters (String or SecureString) holding
+  ``ESTAT_MCP_PUBLIC_URL`` / ``ESTAT_MCP_OAUTH_CLIENT_IDS`` / ``ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID`` (a named
+  parameter wins over the variable). Only in oauth mode. Read at start-up, or on first use while they do not exist
+  yet (until then every request but ``/health`` is refused with 503).
+- ``ESTAT_MCP_SSM_SETTINGS_CACHE_S``: seconds those values are trusted before SSM is read again (default 300); a
+  changed value takes effect within that bound on every warm container.
+
 Logging and the invocation deadline:
 
 - ``ESTAT_MCP_LOG_LEVEL``: DEBUG | INFO (default) | WARNING | ERROR | CRITICAL for every ``estat_aws_mcp``
@@ -78,6 +90,12 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ESTAT_API_BASE_URL = "https://api.e-stat.go.jp/rest/3.0/app"
+# Settings whose value may live in an SSM parameter: setting field -> the field naming that parameter.
+SSM_SOURCED_SETTINGS = {
+    "public_url": "public_url_ssm_parameter",
+    "oauth_client_ids": "oauth_client_ids_ssm_parameter",
+    "oauth_upstream_client_id": "oauth_upstream_client_id_ssm_parameter",
+}
 
 
 class Settings(BaseSettings):
@@ -148,6 +166,15 @@ class Settings(BaseSettings):
     oauth_state_table: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_STATE_TABLE")
     oauth_state_path: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_STATE_PATH")
     # --- end of OAuth authorization proxy ---
+
+    # --- OAuth settings held in SSM parameters (see estat_aws_mcp.auth.deferred and SSM_SOURCED_SETTINGS) ---
+    public_url_ssm_parameter: str | None = Field(default=None, alias="ESTAT_MCP_PUBLIC_URL_SSM_PARAMETER")
+    oauth_client_ids_ssm_parameter: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_CLIENT_IDS_SSM_PARAMETER")
+    oauth_upstream_client_id_ssm_parameter: str | None = Field(
+        default=None, alias="ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID_SSM_PARAMETER"
+    )
+    ssm_settings_cache_s: float = Field(default=300.0, ge=0, le=3600, alias="ESTAT_MCP_SSM_SETTINGS_CACHE_S")
+    # --- end of OAuth settings held in SSM parameters ---
 
     log_level: str = Field(default="INFO", alias="ESTAT_MCP_LOG_LEVEL")
 

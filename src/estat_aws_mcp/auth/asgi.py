@@ -51,7 +51,11 @@ class GatedApp:
             await self.app(scope, receive, send)  # lifespan (the MCP session manager) and others
             return
         method, path = scope["method"].upper(), scope["path"]
-        if self.public.owns(method, path):
+        if self.public.may_block:
+            owned = await anyio.to_thread.run_sync(self.public.owns, method, path)
+        else:
+            owned = self.public.owns(method, path)
+        if owned:
             await self.public(scope, receive, send)
             return
         if (method in ("GET", "HEAD") and path.rstrip("/") in OPEN_PATHS) or method == "OPTIONS":

@@ -106,6 +106,11 @@ class AuthGate:
     @classmethod
     def from_settings(cls, settings: Any) -> AuthGate:
         """The gate the settings describe; ConfigurationError (clear, at start-up) when they contradict."""
+        from estat_aws_mcp.auth.deferred import DeferredGate, ssm_parameters
+
+        if ssm_parameters(settings):
+            # Some OAuth settings are in SSM parameters, perhaps not written yet (estat_aws_mcp.auth.deferred).
+            return DeferredGate.from_ssm_settings(settings)
         token = token_source_from_settings(settings)
         mode: Mode = settings.auth_mode or ("token" if token is not None else "none")
         limiter = rate_limiter_from_settings(settings)

@@ -47,6 +47,9 @@ def routes(settings: Any, gate: AuthGate | None = None) -> list[BaseRoute]:
 class PublicRoutes:
     """Serves a list of Starlette routes as ASGI, and from Function URL events."""
 
+    # Whether owns() may block (read SSM): serve --http then asks it from a worker thread.
+    may_block = False
+
     def __init__(self, route_list: Iterable[BaseRoute]) -> None:
         self.routes: list[BaseRoute] = list(route_list)
         self.app = Starlette(
@@ -64,6 +67,11 @@ class PublicRoutes:
 
     @classmethod
     def from_settings(cls, settings: Any, gate: AuthGate | None = None) -> PublicRoutes:
+        from estat_aws_mcp.auth.deferred import DeferredGate, DeferredRoutes
+
+        gate = gate or AuthGate.from_settings(settings)
+        if isinstance(gate, DeferredGate):
+            return DeferredRoutes(gate.auth)
         return cls(routes(settings, gate))
 
     def owns(self, method: str, path: str) -> bool:

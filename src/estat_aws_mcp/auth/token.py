@@ -100,60 +100,46 @@ class RotatingSsmToken:
         read: Callable[[str], str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        from estat_aws_mcp.aws.ssm import CachedRead
+
         self.parameter = parameter
         self.description = f"ssm:{parameter}"
-        self.ttl_s = ttl_s
-        self.min_refresh_s = min_refresh_s
-        self._read = read or _read_from_ssm
-        self._clock = clock
+        reader = read or _read_from_ssm
+        self._cache = CachedRead(
+            lambda: reader(parameter).encode("utf-8"), ttl_s=ttl_s, min_refresh_s=min_refresh_s, clock=clock
+        )
         self._lock = threading.Lock()
-        self._value: bytes | None = None
-        self._read_at = float("-inf")  # when the current value was read
-        self._attempt_at = float("-inf")  # when SSM was last asked (successfully or not)
-        self._failure: Exception | None = None
-        self.reads = 0  # SSM reads so far (observability and tests)
 
-    def _refresh(self, now: float) -> None:
-        self._attempt_at = now
-        self.reads += 1
-        try:
-            value = self._read(self.parameter)
-        except (ConfigurationError, UpstreamError) as error:
-            self._failure = error
-            raise
-        self._value = value.encode("utf-8")
-        self._read_at = now
-        self._failure = None
+    @property
+    def ttl_s(self) -> float:
+        return self._cache.ttl_s
 
-    def _current(self, now: float) -> bytes:
-        if self._value is not None and now - self._read_at < self.ttl_s:
-            return self._value
-        # Expired (or never read): the old value is not trusted any more.
-        self._value = None
-        if self._failure is not None and now - self._attempt_at < self.min_refresh_s:
-            # A fresh exception each time (re-raising one object would grow its traceback).
-            raise type(self._failure)(str(self._failure))
-        self._refresh(now)
-        assert self._value is not None
-        return self._value
+    @property
+    def min_refresh_s(self) -> float:
+        return self._cache.min_refresh_s
+
+    @property
+    def reads(self) -> int:
+        """SSM reads so far (observability and tests)."""
+        return self._cache.reads
 
     def matches(self, presented: str) -> bool:
         with self._lock:
-            now = self._clock()
-            if same_secret(presented, self._current(now)):
+            cache = self._cache
+            now = cache.clock()
+            if same_secret(presented, cache.get(now)):
                 return True
-            if now - self._attempt_at < self.min_refresh_s:
+            if now - cache.attempt_at < cache.min_refresh_s:
                 return False
             # Perhaps the token was just rotated: one early read, then compare again.
             try:
-                self._refresh(now)
+                current = cache.refresh(now)
             except (ConfigurationError, UpstreamError) as error:
                 logger.warning("early re-read of %s failed: %s", self.description, error)
                 # The value read before stays valid until its time is up.
-                self._failure = None
+                cache.failure = None
                 return False
-            assert self._value is not None
-            return same_secret(presented, self._value)
+            return same_secret(presented, current)
 
 
 def _read_from_ssm(name: str) -> str:

@@ -1,4 +1,4 @@
-"""SSM Parameter Store SecureString reads, cached once per process.
+"""SSM Parameter Store reads: cached once per process, or trusted for a while (:class:`CachedRead`).
 
 Secrets read here (the e-Stat appId, bearer tokens) are never logged: errors name the parameter,
 never its value. boto3 is imported lazily through :func:`estat_aws_mcp.aws.clients.aws_client`.
@@ -9,6 +9,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from estat_aws_mcp.errors import ConfigurationError, UpstreamError
 
@@ -63,6 +66,63 @@ def get_secure_string(name: str, *, region: str | None = None) -> str:
 def read_secure_string(name: str, *, region: str | None = None) -> str:
     """Like :func:`get_secure_string` but always asks SSM (for values that rotate; the caller caches)."""
     return _read(name, region)
+
+
+T = TypeVar("T")
+
+
+class CachedRead(Generic[T]):
+    """What ``read()`` returns (values read from SSM), trusted for ``ttl_s`` and then read again.
+
+    Once expired the old value is not trusted any more: when the new read fails (missing parameter,
+    no permission, SSM unreachable) its error propagates, and while reads keep failing SSM is asked
+    again at most every ``min_refresh_s`` (the last failure is raised in between). Not thread-safe:
+    callers hold their own lock. Used by the rotating bearer token (:mod:`estat_aws_mcp.auth.token`)
+    and the settings held in SSM (:mod:`estat_aws_mcp.auth.deferred`).
+    """
+
+    def __init__(
+        self,
+        read: Callable[[], T],
+        *,
+        ttl_s: float,
+        min_refresh_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.min_refresh_s = min_refresh_s
+        self.clock = clock
+        self._read = read
+        self.value: T | None = None
+        self.read_at = float("-inf")  # when the current value was read
+        self.attempt_at = float("-inf")  # when SSM was last asked (successfully or not)
+        self.failure: Exception | None = None
+        self.reads = 0  # reads so far (observability and tests)
+
+    def refresh(self, now: float) -> T:
+        """Read now (a failure leaves the current value and its age as they were)."""
+        self.attempt_at = now
+        self.reads += 1
+        try:
+            value = self._read()
+        except (ConfigurationError, UpstreamError) as error:
+            self.failure = error
+            raise
+        self.value = value
+        self.read_at = now
+        self.failure = None
+        return value
+
+    def get(self, now: float) -> T:
+        """The value if read less than ``ttl_s`` ago, else a new read (or the recent failure again)."""
+        if self.value is not None and now - self.read_at < self.ttl_s:
+            return self.value
+        # Expired (or never read): the old value is not trusted any more.
+        self.value = None
+        if self.failure is not None and now - self.attempt_at < self.min_refresh_s:
+            # A fresh exception each time (re-raising one object would grow its traceback).
+            raise type(self.failure)(str(self.failure))
+        return self.refresh(now)
 
 
 def cached_values() -> list[str]:
