@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 
@@ -121,3 +122,18 @@ def test_dynamodb_items_carry_the_ttl_attribute(dynamodb_table: str, clock: Cloc
     (item,) = aws_client("dynamodb").scan(TableName=dynamodb_table)["Items"]
     assert item["pk"]["S"] == storage_key("state", "s")
     assert int(item["expires_at"]["N"]) == int(clock.now + 600) + 1
+
+
+def test_botocore_debug_lines_never_carry_a_record(
+    dynamodb_table: str, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``serve --http`` at ESTAT_MCP_LOG_LEVEL=DEBUG puts the root logger at DEBUG: botocore then logs bodies."""
+    caplog.set_level(logging.DEBUG)
+    store = DynamoDbStateStore(dynamodb_table, clock=clock)
+    store.put("code", "the-code", {"upstream_code": "upstream-code-8f2e", "upstream_verifier": "verifier-77c1"}, 60)
+    assert store.get("code", "the-code") is not None
+    assert store.take("code", "the-code") is not None
+    botocore_lines = [r for r in caplog.records if r.name.startswith("botocore")]
+    assert any("state table (body not logged)" in r.getMessage() for r in botocore_lines)
+    for secret in ("upstream-code-8f2e", "verifier-77c1"):
+        assert not [r.name for r in caplog.records if secret in f"{r.getMessage()} {r.__dict__}"]

@@ -16,13 +16,17 @@ state or a token in the clear, only what the proxy needs to find a record. Recor
 upstream codes and PKCE verifiers for the few minutes between the callback and the token request.
 
 The DynamoDB table has a string partition key ``pk`` and the TTL attribute ``expires_at`` (epoch
-seconds): the same shape as the rate limiter's table, so one table serves both.
+seconds): the same shape as the rate limiter's table, so one table serves both. botocore logs whole
+request and response bodies at DEBUG (``serve --http`` with ``ESTAT_MCP_LOG_LEVEL=DEBUG`` configures
+the root logger at that level): a filter replaces every such line that carries one of these
+records, so an upstream code or verifier never reaches a log that way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -33,6 +37,33 @@ from typing import Any, Protocol
 Clock = Callable[[], float]
 
 
+KEY_PREFIX = "oauth#"
+
+
+class _StateBodyFilter(logging.Filter):
+    """Blanks botocore's DEBUG lines (request params, response bodies) that carry a proxy record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is not ours to fix
+            return True
+        if KEY_PREFIX in message:
+            record.msg = "botocore: a request to or answer from the OAuth proxy's state table (body not logged)"
+            record.args = ()
+        return True
+
+
+_body_filter = _StateBodyFilter()
+
+
+def _install_log_filter() -> None:
+    for name in ("botocore.endpoint", "botocore.parsers", "botocore.hooks"):
+        target = logging.getLogger(name)
+        if _body_filter not in target.filters:
+            target.addFilter(_body_filter)
+
+
 class RecordExists(Exception):
     """:meth:`StateStore.put` found a live record under the same key."""
 
@@ -41,7 +72,7 @@ def storage_key(kind: str, key: str) -> str:
     """The stored key: the kind in the clear, the secret part as a SHA-256 digest."""
     if not kind or "#" in kind:
         raise ValueError("kind must be a non-empty word without '#'")
-    return f"oauth#{kind}#{hashlib.sha256(key.encode('utf-8')).hexdigest()}"
+    return f"{KEY_PREFIX}{kind}#{hashlib.sha256(key.encode('utf-8')).hexdigest()}"
 
 
 class StateStore(Protocol):
@@ -126,6 +157,7 @@ class DynamoDbStateStore:
         self.table = table
         self._given_client = client
         self._clock = clock
+        _install_log_filter()
 
     @property
     def _client(self) -> Any:
