@@ -1,17 +1,20 @@
 """The authorization proxy over HTTP (uvicorn) in front of a real OpenID Provider (oidc-provider on 127.0.0.1).
 
 The whole flow (registration → consent → sign-in → callback → token → refresh) and each refusal:
-wrong redirect_uri, PKCE missing/mismatched, replayed code, replayed/forged state, consent or
-callback from another browser, metadata documents on private addresses, refresh tokens of
+wrong redirect_uri, PKCE missing/mismatched, replayed code (and the revocation of what it
+produced, with the proxy's state in SQLite and in DynamoDB on moto), replayed/forged state, consent
+or callback from another browser, metadata documents on private addresses, refresh tokens of
 another client. No code, state, verifier or token ever reaches a log line.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 import secrets
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,10 +23,11 @@ import pytest
 from starlette.applications import Starlette
 
 from estat_aws_mcp.oauth_proxy.cimd import ClientMetadataFetcher
-from estat_aws_mcp.oauth_proxy.core import AuthorizationProxy, ProxyConfig, s256
+from estat_aws_mcp.oauth_proxy.core import AuthorizationProxy, ProxyConfig, s256, unseal
 from estat_aws_mcp.oauth_proxy.routes import proxy_routes
-from estat_aws_mcp.oauth_proxy.store import SqliteStateStore
+from estat_aws_mcp.oauth_proxy.store import DynamoDbStateStore, SqliteStateStore
 from estat_aws_mcp.oauth_proxy.upstream import UpstreamProvider
+from tests.fakes.moto_server import FAKE_AWS_ENV, MotoServer
 from tests.oauth_proxy.flow import UPSTREAM_CLIENT_ID, Browser, provider_for, query_of, uvicorn_server
 from tests.oauth_proxy.oidc_upstream import ProviderUnavailable
 from tests.oauth_proxy.tls_server import TlsServer
@@ -40,13 +44,26 @@ class Stack:
     http: httpx.Client
     cimd_base: str  # a second proxy (same provider and store) that may fetch metadata documents from loopback
     document_url: str  # a Client ID Metadata Document on a local HTTPS server
+    dynamodb_port: int  # a third proxy's port (the provider knows its callback): see the dynamodb_stack fixture
+    proxy: AuthorizationProxy  # the one serving ``base``
+
+
+def proxy_config(url: str) -> ProxyConfig:
+    return ProxyConfig(
+        issuer=url,
+        resource=f"{url}/mcp",
+        scopes_supported=("mcp-server/tools",),
+        upstream_scopes="openid mcp-server/tools",
+    )
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Stack]:
-    port, cimd_port = free_port(), free_port()
+    port, cimd_port, dynamodb_port = free_port(), free_port(), free_port()
     base, cimd_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{cimd_port}"
-    provider = provider_for(base, extra_redirects=[f"{cimd_base}/callback"])
+    provider = provider_for(
+        base, extra_redirects=[f"{cimd_base}/callback", f"http://127.0.0.1:{dynamodb_port}/callback"]
+    )
     try:
         provider.start()
     except ProviderUnavailable as reason:
@@ -54,13 +71,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     store = SqliteStateStore(tmp_path_factory.mktemp("oauth") / "state.sqlite3")
 
     def proxy_at(url: str, fetcher: ClientMetadataFetcher | None = None) -> AuthorizationProxy:
-        config = ProxyConfig(
-            issuer=url,
-            resource=f"{url}/mcp",
-            scopes_supported=("mcp-server/tools",),
-            upstream_scopes="openid mcp-server/tools",
-        )
-        return AuthorizationProxy(config, store, UpstreamProvider(provider.issuer, UPSTREAM_CLIENT_ID), fetcher)
+        upstream = UpstreamProvider(provider.issuer, UPSTREAM_CLIENT_ID)
+        return AuthorizationProxy(proxy_config(url), store, upstream, fetcher)
 
     tls = TlsServer(CIMD_HOST, {}).start()
     document_url = tls.url("/client.json")
@@ -78,16 +90,53 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         address_allowed=lambda address: address.is_loopback,
         verify=tls.client_context(),
     )
+    main = proxy_at(base)
     try:
         with (
-            uvicorn_server(Starlette(routes=proxy_routes(proxy_at(base), registrations_per_minute=1000)), port),
+            uvicorn_server(Starlette(routes=proxy_routes(main, registrations_per_minute=1000)), port),
             uvicorn_server(Starlette(routes=proxy_routes(proxy_at(cimd_base, loopback))), cimd_port),
             httpx.Client(base_url=base, timeout=15) as http,
         ):
-            yield Stack(base, provider.issuer, http, cimd_base, document_url)
+            yield Stack(base, provider.issuer, http, cimd_base, document_url, dynamodb_port, main)
     finally:
         tls.stop()
         provider.stop()
+
+
+@pytest.fixture(scope="module")
+def dynamodb_stack(stack: Stack, moto_server: MotoServer) -> Iterator[Stack]:
+    """The same flow through a proxy that keeps its state in DynamoDB (moto's server)."""
+    import boto3
+
+    credentials = {
+        "aws_access_key_id": FAKE_AWS_ENV["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": FAKE_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+        "aws_session_token": FAKE_AWS_ENV["AWS_SESSION_TOKEN"],
+    }
+    client = boto3.client("dynamodb", region_name="ap-northeast-1", endpoint_url=moto_server.url, **credentials)
+    table = f"oauth-flow-{secrets.token_hex(4)}"
+    client.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    base = f"http://127.0.0.1:{stack.dynamodb_port}"
+    proxy = AuthorizationProxy(
+        proxy_config(base),
+        DynamoDbStateStore(table, client=client),
+        UpstreamProvider(stack.upstream_issuer, UPSTREAM_CLIENT_ID),
+    )
+    with (
+        uvicorn_server(Starlette(routes=proxy_routes(proxy)), stack.dynamodb_port),
+        httpx.Client(base_url=base, timeout=15) as http,
+    ):
+        yield dataclasses.replace(stack, base=base, http=http, proxy=proxy)
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def either_stack(request: pytest.FixtureRequest, stack: Stack) -> Stack:
+    return stack if request.param == "sqlite" else request.getfixturevalue("dynamodb_stack")
 
 
 @pytest.fixture
@@ -235,6 +284,154 @@ def test_a_replayed_code_is_refused(stack: Stack, secrets_seen) -> None:
     second = redeem(stack, client["client_id"], code, verifier)
     assert second.status_code == 400
     assert second.json()["error"] == "invalid_grant"
+
+
+def refresh(stack: Stack, client_id: str, refresh_token: str) -> httpx.Response:
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
+    return stack.http.post("/token", data=data)
+
+
+def refresh_at_the_provider(stack: Stack, refresh_token: str) -> httpx.Response:
+    """The refresh token redeemed at the provider itself, as the proxy's client: does the provider still honour it?"""
+    discovery = httpx.get(f"{stack.upstream_issuer}/.well-known/openid-configuration", timeout=10).json()
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": UPSTREAM_CLIENT_ID}
+    return httpx.post(discovery["token_endpoint"], data=data, timeout=10)
+
+
+def signed_in_tokens(stack: Stack, client_id: str, secrets_seen: list[str]) -> tuple[str, str, dict]:
+    """(code, verifier, tokens) of a sign-in whose code was redeemed once."""
+    code, verifier, _ = signed_in_code(stack, client_id, secrets_seen)
+    first = redeem(stack, client_id, code, verifier)
+    assert first.status_code == 200, first.text
+    secrets_seen.extend([first.json()["access_token"], first.json()["refresh_token"]])
+    return code, verifier, first.json()
+
+
+def replay_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [
+        r
+        for r in caplog.get_records("call")
+        if r.name == "estat_aws_mcp.oauth_proxy" and getattr(r, "outcome", "").startswith("code_replayed")
+    ]
+
+
+def test_a_replayed_code_revokes_the_refresh_token_it_produced(
+    either_stack: Stack, secrets_seen, caplog: pytest.LogCaptureFixture
+) -> None:
+    stack = either_stack
+    client = register(stack)["client_id"]
+    _, _, kept = signed_in_tokens(stack, client, secrets_seen)  # a second sign-in, never replayed
+    code, verifier, tokens = signed_in_tokens(stack, client, secrets_seen)
+
+    replay = redeem(stack, client, code, verifier)
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+
+    refused = refresh(stack, client, tokens["refresh_token"])
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    at_provider = refresh_at_the_provider(stack, tokens["refresh_token"])
+    assert at_provider.status_code == 400 and at_provider.json()["error"] == "invalid_grant", at_provider.text
+
+    # The other sign-in is untouched, through the proxy and at the provider.
+    renewed = refresh(stack, client, kept["refresh_token"])
+    assert renewed.status_code == 200, renewed.text
+    secrets_seen.extend([renewed.json()["access_token"], renewed.json()["refresh_token"]])
+    direct = refresh_at_the_provider(stack, renewed.json()["refresh_token"])
+    assert direct.status_code == 200, direct.text
+    secrets_seen.extend(value for key, value in direct.json().items() if key.endswith("token"))
+
+    (line,) = replay_lines(caplog)
+    assert line.levelno == logging.WARNING
+    assert (line.client_id, line.issued_to, line.proxy_refresh) == (client, client, "refused")
+    assert line.provider_revocation == "revoked"
+
+
+def test_a_replay_after_a_refresh_revokes_the_rotated_refresh_token_too(stack: Stack, secrets_seen) -> None:
+    client = register(stack)["client_id"]
+    code, verifier, tokens = signed_in_tokens(stack, client, secrets_seen)
+    rotated = refresh(stack, client, tokens["refresh_token"])
+    assert rotated.status_code == 200, rotated.text
+    newest = rotated.json()["refresh_token"]
+    secrets_seen.extend([rotated.json()["access_token"], newest])
+    assert newest != tokens["refresh_token"]
+
+    assert redeem(stack, client, code, verifier).json()["error"] == "invalid_grant"
+
+    refused = refresh(stack, client, newest)
+    assert refused.status_code == 400 and "replayed" in refused.json()["error_description"]
+    assert refresh_at_the_provider(stack, newest).json().get("error") == "invalid_grant"
+
+
+def test_a_replay_by_another_client_revokes_too(stack: Stack, secrets_seen, caplog) -> None:
+    client, thief = register(stack)["client_id"], register(stack)["client_id"]
+    code, verifier, tokens = signed_in_tokens(stack, client, secrets_seen)
+    assert redeem(stack, thief, code, verifier).json()["error"] == "invalid_grant"
+    assert refresh(stack, client, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    (line,) = replay_lines(caplog)
+    assert (line.client_id, line.issued_to) == (thief, client)
+
+
+def test_the_refresh_token_is_kept_only_sealed_under_its_code(stack: Stack, secrets_seen) -> None:
+    client = register(stack)["client_id"]
+    code, _, tokens = signed_in_tokens(stack, client, secrets_seen)
+    store = stack.proxy.store
+    assert isinstance(store, SqliteStateStore)
+    raw = b"".join(path.read_bytes() for path in store.path.parent.glob(f"{store.path.name}*"))
+    for secret in (code, tokens["refresh_token"], tokens["access_token"]):
+        assert secret.encode() not in raw
+    sealed = store.get("issued", code)["refresh"]
+    assert unseal(code, sealed) == tokens["refresh_token"]
+    assert unseal(secrets.token_urlsafe(32), sealed) is None
+
+
+class PausingUpstream(UpstreamProvider):
+    """The real provider, with a pause after it answered a code: a replay can arrive in between."""
+
+    def __init__(self, issuer: str, client_id: str) -> None:
+        super().__init__(issuer, client_id)
+        self.answered = threading.Event()
+        self.resume = threading.Event()
+
+    def token(self, form: dict[str, str]) -> dict:
+        answer = super().token(form)
+        if form["grant_type"] == "authorization_code":
+            self.answered.set()
+            assert self.resume.wait(30)
+        return answer
+
+
+def test_a_replay_during_the_first_redemption_makes_both_fail(
+    stack: Stack, secrets_seen, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    client = register(stack)["client_id"]
+    code, verifier, _ = signed_in_code(stack, client, secrets_seen)
+    pausing = PausingUpstream(stack.upstream_issuer, UPSTREAM_CLIENT_ID)
+    monkeypatch.setattr(stack.proxy, "upstream", pausing)
+    first: list[httpx.Response] = []
+    redemption = threading.Thread(target=lambda: first.append(redeem(stack, client, code, verifier)))
+    redemption.start()
+    try:
+        assert pausing.answered.wait(30)
+        replay = httpx.post(
+            f"{stack.base}/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": CLIENT_REDIRECT,
+                "client_id": client,
+                "code_verifier": verifier,
+            },
+            timeout=15,
+        )
+        assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    finally:
+        pausing.resume.set()
+        redemption.join(30)
+    (answer,) = first
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant", answer.text
+    outcomes = sorted(line.outcome for line in replay_lines(caplog))
+    assert outcomes == ["code_replayed", "code_replayed_during_redemption"]
+    revoked = [line for line in replay_lines(caplog) if line.provider_revocation == "revoked"]
+    assert len(revoked) == 1  # the first redemption's own refresh token, revoked by itself
 
 
 def test_a_pkce_mismatch_is_refused_and_spends_the_code(stack: Stack, secrets_seen) -> None:

@@ -12,7 +12,7 @@ fixed client towards the provider:
 Two PKCE legs: the client's ``code_challenge`` (S256 only) is checked at ``/token``; the proxy's
 own verifier is sent to the provider. ``state`` values, consent transactions and codes are random,
 single-use and short-lived (:mod:`.store`). The upstream code is redeemed only when the client
-redeems the proxy's code, so no token is ever stored.
+redeems the proxy's code, so no token is ever stored in the clear (see replayed codes below).
 
 **Tokens handed to the client**: the provider's own access and refresh tokens, passed through (the
 ID token is dropped). The MCP endpoint validates access tokens against the provider's issuer and
@@ -20,6 +20,19 @@ JWKS (``ESTAT_MCP_OAUTH_ISSUER`` = the provider, ``ESTAT_MCP_OAUTH_CLIENT_IDS`` 
 upstream client id), exactly as it would without the proxy, and revocation, lifetimes and user
 management stay where the users are (Cognito). Refresh tokens are bound to the MCP client that
 obtained them (a SHA-256 digest → client id record), so another client cannot redeem them here.
+
+**Replayed codes** (RFC 6749 §4.1.2, OAuth 2.1 §4.1.3): a redeemed code leaves a "spent" record
+(keyed by the code's digest, kept :attr:`ProxyConfig.spent_code_ttl_s`, longer than a code lives)
+naming a grant id that every refresh binding of that sign-in carries, and a record of the refresh
+token issued for it, sealed (AES-GCM) with a key derived from the code itself. The store holds only
+the code's SHA-256 digest, a different derivation, so it cannot open the seal; whoever replays the
+code brings the key. A replay is refused (``invalid_grant``) and then: the grant is marked revoked
+(every refresh binding of the sign-in, rotated ones included, is refused from then on), the
+sealed refresh token is opened, its binding dropped and the token revoked at the provider when
+the provider advertises a ``revocation_endpoint`` (RFC 7009). A replay that races the first
+redemption is caught by the first redemption itself: it checks the mark after storing its records
+and, when it finds it, revokes and refuses in turn. Access tokens already handed out stay valid
+until they expire (the MCP endpoint validates JWTs locally).
 
 **Consent**: the proxy is one client of the provider for every MCP client, so the provider's
 "already signed in" session would let any registered client obtain a code silently (the confused
@@ -84,6 +97,35 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
+_SEAL_CONTEXT = b"estat-aws-mcp oauth-proxy: refresh token sealed under its authorization code"
+
+
+def _seal_key(code: str) -> bytes:
+    # HMAC keyed by the code: not the SHA-256 digest the store keeps as the record's key.
+    return hmac.new(code.encode("utf-8"), _SEAL_CONTEXT, hashlib.sha256).digest()
+
+
+def seal(code: str, secret: str) -> str:
+    """``secret`` encrypted (AES-256-GCM) under a key only the code's holder can derive."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(_seal_key(code)).encrypt(nonce, secret.encode("utf-8"), _SEAL_CONTEXT)
+    return base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+
+def unseal(code: str, sealed: str) -> str | None:
+    """What :func:`seal` sealed under ``code``; None when it cannot be opened."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    try:
+        raw = base64.urlsafe_b64decode(sealed.encode("ascii"))
+        return AESGCM(_seal_key(code)).decrypt(raw[:12], raw[12:], _SEAL_CONTEXT).decode("utf-8")
+    except (InvalidTag, ValueError, UnicodeError):
+        return None
+
+
 @dataclass(frozen=True)
 class ProxyConfig:
     """``issuer``: the public base URL (the proxy's issuer identifier); ``resource``: the MCP endpoint."""
@@ -96,6 +138,8 @@ class ProxyConfig:
     code_ttl_s: float = 120.0
     client_ttl_s: float = 90 * 86400.0
     refresh_ttl_s: float = 30 * 86400.0
+    # How long a redeemed code is remembered (replays detected, the tokens it produced revoked).
+    spent_code_ttl_s: float = 900.0
 
     def endpoint(self, name: str) -> str:
         return f"{self.issuer}/{name}"
@@ -577,9 +621,16 @@ class AuthorizationProxy:
         return client
 
     def _authorization_code_grant(self, client: Client, form: Mapping[str, str]) -> dict[str, Any]:
-        record = self.store.take("code", form.get("code", ""))  # single use, whatever happens next
+        code = form.get("code", "")
+        record = self.store.take("code", code)  # single use, whatever happens next
         if record is None:
+            spent = self.store.get("spent", code) if code else None
+            if spent is not None:
+                self._code_replayed(code, spent, client)
             raise OAuthError("invalid_grant", "the authorization code is unknown, expired or already used")
+        grant = secrets.token_urlsafe(16)
+        spent_ttl_s = max(self.config.spent_code_ttl_s, self.config.code_ttl_s)
+        self.store.put("spent", code, {"client_id": record["client_id"], "grant": grant}, spent_ttl_s)
         if record["client_id"] != client.client_id:
             raise OAuthError("invalid_grant", "the authorization code was issued to another client")
         if form.get("redirect_uri") != record["redirect_uri"]:
@@ -599,13 +650,50 @@ class AuthorizationProxy:
             )
         except UpstreamTokenError as error:
             raise OAuthError("invalid_grant", f"the sign-in provider refused the code ({error.error})") from None
-        return self._client_tokens(client, tokens, None)
+        payload = self._client_tokens(client, tokens, None, grant)
+        refresh = payload.get("refresh_token")
+        if refresh:
+            self.store.put("issued", code, {"refresh": seal(code, refresh)}, spent_ttl_s)
+        if self.store.get("revoked", grant) is not None:
+            # The code was replayed while this redemption was under way: it must not succeed either.
+            self._revoke_issued(code, client.client_id, client.client_id, "code_replayed_during_redemption")
+            raise OAuthError("invalid_grant", "the authorization code is unknown, expired or already used")
+        return payload
+
+    def _code_replayed(self, code: str, spent: Mapping[str, Any], client: Client) -> None:
+        """A redeemed code came back: revoke what its first redemption produced (the caller refuses)."""
+        with contextlib.suppress(RecordExists):  # an earlier replay marked it already
+            self.store.put("revoked", spent["grant"], {"reason": "code_replayed"}, self.config.refresh_ttl_s)
+        self._revoke_issued(code, client.client_id, spent["client_id"], "code_replayed")
+
+    def _revoke_issued(self, code: str, presented_by: str, issued_to: str, outcome: str) -> None:
+        issued = self.store.take("issued", code)
+        refresh = unseal(code, issued["refresh"]) if issued else None
+        provider = "nothing_to_revoke"
+        if refresh:
+            self.store.take("refresh", refresh)
+            provider = self.upstream.revoke(refresh)
+        # The grant's refresh bindings are refused from now on whatever the provider answered.
+        _log(
+            "token",
+            level=logging.WARNING,
+            grant_type="authorization_code",
+            client_id=presented_by,
+            issued_to=issued_to,
+            outcome=outcome,
+            proxy_refresh="refused",
+            provider_revocation=provider,
+        )
 
     def _refresh_grant(self, client: Client, form: Mapping[str, str]) -> dict[str, Any]:
         refresh_token = form.get("refresh_token", "")
         binding = self.store.get("refresh", refresh_token) if refresh_token else None
         if binding is None or binding["client_id"] != client.client_id:
             raise OAuthError("invalid_grant", "the refresh token is unknown, expired or issued to another client")
+        grant = binding.get("grant")
+        if grant and self.store.get("revoked", grant) is not None:
+            self.store.take("refresh", refresh_token)
+            raise OAuthError("invalid_grant", "the refresh token was revoked (its authorization code was replayed)")
         self._check_resource(form.get("resource"))
         try:
             tokens = self.upstream.token({"grant_type": "refresh_token", "refresh_token": refresh_token})
@@ -614,10 +702,15 @@ class AuthorizationProxy:
             raise OAuthError(
                 "invalid_grant", f"the sign-in provider refused the refresh token ({error.error})"
             ) from None
-        return self._client_tokens(client, tokens, refresh_token)
+        return self._client_tokens(client, tokens, refresh_token, grant)
 
-    def _client_tokens(self, client: Client, tokens: Mapping[str, Any], presented: str | None) -> dict[str, Any]:
-        """What the client gets: the provider's access (and refresh) token; never the ID token."""
+    def _client_tokens(
+        self, client: Client, tokens: Mapping[str, Any], presented: str | None, grant: str | None
+    ) -> dict[str, Any]:
+        """What the client gets: the provider's access (and refresh) token; never the ID token.
+
+        A new refresh token is bound to the client and to ``grant`` (the sign-in it descends from).
+        """
         payload: dict[str, Any] = {"access_token": tokens["access_token"], "token_type": "Bearer"}
         if isinstance(tokens.get("expires_in"), int | float):
             payload["expires_in"] = int(tokens["expires_in"])
@@ -626,7 +719,8 @@ class AuthorizationProxy:
         refresh = tokens.get("refresh_token")
         if isinstance(refresh, str) and refresh and refresh != presented:
             with contextlib.suppress(RecordExists):
-                self.store.put("refresh", refresh, {"client_id": client.client_id}, self.config.refresh_ttl_s)
+                binding = {"client_id": client.client_id, **({"grant": grant} if grant else {})}
+                self.store.put("refresh", refresh, binding, self.config.refresh_ttl_s)
             if presented:
                 self.store.take("refresh", presented)  # rotated: the old one is spent
             payload["refresh_token"] = refresh

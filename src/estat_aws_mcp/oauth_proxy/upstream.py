@@ -7,6 +7,10 @@ It must support the authorization code flow with PKCE S256 (a document that list
 supports S256). The proxy is one client of the provider: public (PKCE only, Cognito's default) or
 confidential when a client secret is configured (HTTP Basic; the secret may be read lazily, from
 SSM, on the first token request).
+
+When the document names a ``revocation_endpoint`` (RFC 7009; Cognito's ``/oauth2/revoke``,
+``oidc-provider`` with its revocation feature on), :meth:`UpstreamProvider.revoke` asks it to revoke a
+refresh token, authenticated like the token requests.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class ProviderMetadata:
     issuer: str
     authorization_endpoint: str
     token_endpoint: str
+    revocation_endpoint: str | None = None
 
 
 class UpstreamTokenError(Exception):
@@ -111,17 +116,46 @@ class UpstreamProvider:
         methods = document.get("code_challenge_methods_supported")
         if isinstance(methods, list) and "S256" not in methods:
             raise ConfigurationError("The sign-in provider does not support PKCE S256.")
-        return ProviderMetadata(issuer=self.issuer, **endpoints)
+        revocation = document.get("revocation_endpoint")
+        return ProviderMetadata(
+            issuer=self.issuer,
+            revocation_endpoint=revocation if isinstance(revocation, str) and revocation else None,
+            **endpoints,
+        )
+
+    def _auth(self) -> httpx.BasicAuth | None:
+        secret = self._client_secret() if callable(self._client_secret) else self._client_secret
+        if secret:
+            return httpx.BasicAuth(quote(self.client_id, safe=""), quote(secret, safe=""))
+        return None
+
+    def revoke(self, refresh_token: str) -> str:
+        """Ask the provider to revoke ``refresh_token`` (RFC 7009); the outcome, for the log.
+
+        ``revoked`` (the provider answered 200, which RFC 7009 also answers for an unknown token),
+        ``not_advertised`` (no ``revocation_endpoint`` in its discovery document), or ``failed_<why>``.
+        Never raises: revocation is a best effort on top of the proxy's own refusal.
+        """
+        try:
+            endpoint = self.metadata().revocation_endpoint
+        except (UpstreamError, ConfigurationError):
+            return "failed_discovery"
+        if endpoint is None:
+            return "not_advertised"
+        form = {"token": refresh_token, "token_type_hint": "refresh_token", "client_id": self.client_id}
+        try:
+            with self._client() as client:
+                response = client.post(endpoint, data=form, headers={"Accept": "application/json"}, auth=self._auth())
+        except (httpx.HTTPError, UpstreamError, ConfigurationError) as error:  # also: the secret (SSM) unreadable
+            return f"failed_{type(error).__name__}"
+        return "revoked" if response.status_code == 200 else f"failed_http_{response.status_code}"
 
     def token(self, form: dict[str, str]) -> dict[str, Any]:
         """POST ``form`` to the token endpoint with this proxy's client credentials; the JSON answer."""
         metadata = self.metadata()
         form = {**form, "client_id": self.client_id}
         headers = {"Accept": "application/json"}
-        auth = None
-        secret = self._client_secret() if callable(self._client_secret) else self._client_secret
-        if secret:
-            auth = httpx.BasicAuth(quote(self.client_id, safe=""), quote(secret, safe=""))
+        auth = self._auth()
         try:
             with self._client() as client:
                 response = client.post(metadata.token_endpoint, data=form, headers=headers, auth=auth)

@@ -3,7 +3,7 @@
 // argument: a JSON file {port, clients, resource, resource_scope, access_token_ttl, users}.
 // Sign-in: a plain HTML form (email + password) the tests submit over HTTP; consent for the
 // proxy's client is granted at once (first-party client). Access tokens for the resource are
-// RS256 JWTs; refresh tokens are issued to clients allowed the refresh_token grant.
+// RS256 JWTs; refresh tokens are issued to clients allowed the refresh_token grant and can be revoked.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -29,6 +29,12 @@ const provider = new Provider(issuer, {
   scopes: ['openid', 'email', 'offline_access'],
   features: {
     devInteractions: { enabled: false },
+    // RFC 7009 at /token/revocation (in the discovery document): a client may revoke its own tokens;
+    // revoking a refresh token revokes its whole grant (rotated descendants included).
+    revocation: {
+      enabled: true,
+      allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+    },
     resourceIndicators: {
       enabled: true,
       defaultResource: async () => config.resource,
