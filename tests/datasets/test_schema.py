@@ -252,3 +252,110 @@ def test_unmapped_time_codes_are_null_and_noted() -> None:
     assert (second["time_start"], second["time_end"], second["time_granularity"]) == (None, None, None)
     (note,) = metadata.time_notes()
     assert "2020100103" in note and "left null" in note
+
+
+def _row_by_row(metadata: Any, values: list[dict[str, Any]], notes: dict[str, str]) -> list[dict[str, Any]]:
+    """The normalised rows computed one row at a time in plain Python (the reference for the columnar
+    converter, which looks each attribute up once per item or marker and takes it onto the rows)."""
+    from estat_aws_mcp.estat.normalize import parse_value
+    from estat_aws_mcp.estat.timecodes import parse_time_code
+
+    items = {axis.id: {} for axis in metadata.axes}
+    for axis in metadata.axes:
+        for item in axis.items:
+            items[axis.id].setdefault(item.code, item)  # the first item of a repeated code wins
+    rows = []
+    for value in values:
+        row: dict[str, Any] = {}
+        units = []
+        for axis in metadata.axes:
+            code = value.get(f"@{axis.id}")
+            item = items[axis.id].get(code) if code is not None else None
+            row[f"{axis.id}_code"] = code
+            row[f"{axis.id}_name"] = item.name if item else None
+            row[f"{axis.id}_level"] = (item.level or None) if item else None
+            row[f"{axis.id}_parent_code"] = item.parent_code if item else None
+            if axis.id == "time":
+                period = parse_time_code(item.code, item.name) if item else None
+                row["time_start"] = period.start if period else None
+                row["time_end"] = period.end if period else None
+                row["time_granularity"] = period.granularity if period else None
+            if item and item.unit:
+                units.append(item.unit)
+        raw = value.get("$")
+        row["unit"] = value["@unit"] if value.get("@unit") is not None else (units[0] if units else None)
+        row["value"] = parse_value(raw, notes)[0] if raw is not None else None
+        row["value_raw"] = raw
+        row["note"] = notes.get(raw) if raw is not None else None
+        row["annotation"] = value.get("@anno")
+        rows.append(row)
+    return rows
+
+
+def test_lookups_per_item_and_marker_equal_row_by_row() -> None:
+    """SYNTHETIC: a mix of known, unknown, repeated and missing codes, items with and without levels,
+    parents, units and mappable time codes, rows with and without @unit, and cells that are numbers,
+    declared markers (a clock time among them), undeclared text or missing. Both conversion paths
+    (VALUE dicts and Arrow's JSON reader) give exactly the row-by-row result."""
+    import random
+
+    from estat_aws_mcp.datasets.schema import AxisInfo, ClassItem, TableMetadata
+
+    metadata = TableMetadata(
+        "0009999991",
+        axes=[
+            AxisInfo("tab", "表章項目", [ClassItem("01", "人口", unit="人"), ClassItem("02", "割合", unit="%")]),
+            AxisInfo("cat01", "男女", [ClassItem("0", "総数"), ClassItem("1", "男"), ClassItem("1", "男（重複）")]),
+            AxisInfo(
+                "area",
+                "地域",
+                [
+                    ClassItem("00000", "全国", level="1"),
+                    ClassItem("13000", "東京都", level="2", parent_code="00000"),
+                    ClassItem("13100", "特別区部", level="3", parent_code="13000", unit="千人"),
+                ],
+            ),
+            AxisInfo(
+                "time",
+                "時間軸",
+                [
+                    ClassItem("2020000000", "2020年"),
+                    ClassItem("2020100000", "2020年度"),
+                    ClassItem("2020000103", "2020年1～3月", level="2", parent_code="2020000000"),
+                    ClassItem("2020000101", "2020年2月"),  # the name says another month: unmapped
+                    ClassItem("2020100103", "2020年度1～3月"),  # no rule: unmapped
+                ],
+            ),
+        ],
+    )
+    notes = {"-": "該当なし", "***": "秘匿", "0": "ゼロ", "2:35": "時刻"}
+    codes = {
+        "tab": ["01", "02", "99"],
+        "cat01": ["0", "1", "7"],
+        "area": ["00000", "13000", "13100", "99999"],
+        "time": ["2020000000", "2020100000", "2020000103", "2020000101", "2020100103", "2021000000"],
+    }
+    cells = ["12", "-3.5", "1e3", "0", "-", "***", "2:35", "3:15", "abc", "nan", ""]
+    rng = random.Random(11)
+    values = []
+    for _ in range(500):
+        value: dict[str, Any] = {f"@{axis}": rng.choice(options) for axis, options in codes.items()}
+        if rng.random() < 0.1:
+            del value[f"@{rng.choice(list(codes))}"]
+        if rng.random() < 0.5:
+            value["@unit"] = rng.choice(["人", "円"])
+        if rng.random() < 0.1:
+            value["@anno"] = "†"
+        if rng.random() < 0.95:
+            value["$"] = rng.choice(cells)
+        values.append(value)
+    expected = _row_by_row(metadata, values, notes)
+    assert {row["time_granularity"] for row in expected} == {"year", "fiscal_year", "quarter", None}
+    assert any(row["value"] == 155.0 for row in expected) and any(row["unit"] == "千人" for row in expected)
+    converter = PageConverter(metadata)
+    assert converter.convert(values, notes).to_pylist() == expected
+    lines = "\n".join(json.dumps(value, ensure_ascii=False) for value in values).encode()
+    assert converter.convert_json_lines(lines, notes).to_pylist() == expected
+    # Every row carrying its own unit: the items' units are not needed, the result is the same.
+    with_units = [{**value, "@unit": value.get("@unit", "人")} for value in values]
+    assert converter.convert(with_units, notes).to_pylist() == _row_by_row(metadata, with_units, notes)

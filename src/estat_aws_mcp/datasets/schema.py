@@ -242,27 +242,30 @@ class PageConverter:
         self.axes = metadata.axis_ids
         self.schema = arrow_schema(self.axes)
         self._codes: dict[str, pa.Array] = {}
-        self._names: dict[str, pa.Array] = {}
-        self._levels: dict[str, pa.Array] = {}
-        self._parents: dict[str, pa.Array] = {}
+        #: per axis, the item attributes that become columns (name, level, parent code, and for the time
+        #: axis its dates and granularity), each one value per item; None where no item has one (the
+        #: column is then all null and needs no lookup)
+        self._lookups: dict[str, list[pa.Array | None]] = {}
         self._units: dict[str, pa.Array] = {}
-        self._time: list[pa.Array] = []
         for axis in metadata.axes:
             self._codes[axis.id] = pa.array([item.code for item in axis.items], pa.string())
-            self._names[axis.id] = pa.array([item.name for item in axis.items], pa.string())
-            self._levels[axis.id] = pa.array([item.level or None for item in axis.items], pa.string())
-            self._parents[axis.id] = pa.array([item.parent_code for item in axis.items], pa.string())
+            lookups = [
+                pa.array([item.name for item in axis.items], pa.string()),
+                pa.array([item.level or None for item in axis.items], pa.string()),
+                pa.array([item.parent_code for item in axis.items], pa.string()),
+            ]
             if any(item.unit for item in axis.items):
                 self._units[axis.id] = pa.array([item.unit for item in axis.items], pa.string())
             if axis.id == "time":
                 from estat_aws_mcp.estat.timecodes import parse_time_code
 
                 periods = [parse_time_code(item.code, item.name) for item in axis.items]
-                self._time = [
+                lookups += [
                     pa.array([p.start for p in periods], pa.date32()),
                     pa.array([p.end for p in periods], pa.date32()),
                     pa.array([p.granularity for p in periods], pa.string()),
                 ]
+            self._lookups[axis.id] = [None if lookup.null_count == len(lookup) else lookup for lookup in lookups]
 
     @property
     def attributes(self) -> list[str]:
@@ -300,46 +303,60 @@ class PageConverter:
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        rows = len(columns["$"])
         arrays: list[pa.Array] = []
-        unit_candidates: list[pa.Array] = [columns["@unit"]]
+        row_unit = columns["@unit"]
+        # A row's own @unit wins; the items' units are looked up only when some row lacks one.
+        unit_candidates: list[pa.Array] = [row_unit]
         for axis in self.axes:
             codes = columns[f"@{axis}"]
+            # Each lookup maps the item attributes (one value per code, computed once per table in
+            # __init__) onto the rows by position; an all-null attribute needs no lookup.
             positions = pc.index_in(codes, value_set=self._codes[axis])
-            arrays += [codes, pc.take(self._names[axis], positions)]
-            arrays += [pc.take(self._levels[axis], positions), pc.take(self._parents[axis], positions)]
-            if axis == "time":
-                arrays += [pc.take(column, positions) for column in self._time]
-            if axis in self._units:
+            arrays.append(codes)
+            for lookup in self._lookups[axis]:
+                arrays.append(pc.take(lookup, positions) if lookup is not None else None)
+            if axis in self._units and row_unit.null_count:
                 unit_candidates.append(pc.take(self._units[axis], positions))
-        unit = pc.coalesce(*unit_candidates) if len(unit_candidates) > 1 else unit_candidates[0]
+        arrays = [
+            array if array is not None else pa.nulls(rows, self.schema.field(index).type)
+            for index, array in enumerate(arrays)
+        ]
+        unit = pc.coalesce(*unit_candidates) if len(unit_candidates) > 1 else row_unit
 
         value_raw = columns["$"]
+        value = _parse_floats(value_raw)  # a number is a number, NOTE-declared or not (note keeps the meaning)
         markers = dict(notes or {})
         if markers:
             marker_values = pa.array(list(markers), pa.string())
-            is_marker = pc.fill_null(pc.is_in(value_raw, value_set=marker_values), False)
-            note = pc.take(pa.array(list(markers.values()), pa.string()), pc.index_in(value_raw, marker_values))
+            # One hash lookup per cell gives both the note and the NOTE-declared clock times.
+            marker_positions = pc.index_in(value_raw, value_set=marker_values)
+            note = pc.take(pa.array(list(markers.values()), pa.string()), marker_positions)
+            value = _with_clock_minutes(value, marker_values, marker_positions)
         else:
-            note = pa.nulls(len(value_raw), pa.string())
-        value = _parse_floats(value_raw)  # a number is a number, NOTE-declared or not (note keeps the meaning)
-        if markers:
-            value = _with_clock_minutes(value, value_raw, is_marker)
+            note = pa.nulls(rows, pa.string())
         arrays += [unit, value, value_raw, note, columns["@anno"]]
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
 
-def _with_clock_minutes(value: pa.Array, value_raw: pa.Array, declared: pa.Array) -> pa.Array:
-    """``value`` with NOTE-declared clock times (``"H:MM"``) as minutes since 0:00 (see the module doc)."""
+def _with_clock_minutes(value: pa.Array, markers: pa.Array, marker_positions: pa.Array) -> pa.Array:
+    """``value`` with NOTE-declared clock times (``"H:MM"``) as minutes since 0:00 (see the module doc).
+
+    ``markers``: the NOTE-declared texts; ``marker_positions``: each cell's position in ``markers`` (null
+    for a cell that is not declared). Whether a marker is a clock time, and its minutes, are computed
+    once per declared marker, then taken onto the cells."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    clock = pc.and_(declared, pc.fill_null(pc.match_substring_regex(value_raw, CLOCK_TIME_PATTERN), False))
+    clock = pc.fill_null(pc.match_substring_regex(markers, CLOCK_TIME_PATTERN), False)
     if not pc.any(clock).as_py():
         return value
-    parts = pc.split_pattern(pc.if_else(clock, value_raw, pa.scalar(None, pa.string())), ":")
+    parts = pc.split_pattern(pc.if_else(clock, markers, pa.scalar(None, pa.string())), ":")
     hours = pc.cast(pc.list_element(parts, 0), pa.float64())
     minutes = pc.cast(pc.list_element(parts, 1), pa.float64())
-    return pc.if_else(clock, pc.add(pc.multiply(hours, 60.0), minutes), value)
+    per_marker = pc.add(pc.multiply(hours, 60.0), minutes)  # null for a marker that is not a clock time
+    per_cell = pc.take(per_marker, marker_positions)
+    return pc.if_else(pc.is_valid(per_cell), per_cell, value)
 
 
 def _parse_floats(raw: pa.Array) -> pa.Array:
