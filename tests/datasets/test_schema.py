@@ -163,14 +163,35 @@ def test_markers_come_from_each_responses_note(estat_fixtures_dir: Path) -> None
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1e3", 1000.0), ("nan", None), ("inf", None), ("1_0", None), ("１２", None), (" 5 ", 5.0), ("", None)],
+    [
+        ("1e3", 1000.0),
+        ("nan", None),
+        ("inf", None),
+        ("-Infinity", None),
+        ("1e400", None),
+        ("1_0", None),
+        ("１２", None),
+        (" 5 ", 5.0),
+        ("+1", 1.0),
+        ("5.", 5.0),
+        ("-.5", -0.5),
+        ("0x10", None),
+        ("1e", None),
+        ("", None),
+    ],
 )
 def test_only_plain_finite_numbers_become_values(raw: str, expected: float | None) -> None:
     from estat_aws_mcp.datasets.schema import _parse_floats
+    from estat_aws_mcp.estat.normalize import cell_number
 
     (value,) = _parse_floats(pa.array([raw], pa.string())).to_pylist()
     assert value == expected or (expected is None and value is None)
     assert value is None or math.isfinite(value)
+    assert value == cell_number(raw)
+    # Next to plain numbers and a declared marker set aside (the usual page), the cell reads the same.
+    cells = pa.array(["12", "-", raw, "0.5"], pa.string())
+    declared = pa.array([False, True, False, False])
+    assert _parse_floats(cells, declared).to_pylist() == [12.0, None, value, 0.5]
 
 
 def test_codes_unknown_to_the_metadata_keep_their_code(estat_fixtures_dir: Path) -> None:
@@ -356,6 +377,9 @@ def test_lookups_per_item_and_marker_equal_row_by_row() -> None:
     assert converter.convert(values, notes).to_pylist() == expected
     lines = "\n".join(json.dumps(value, ensure_ascii=False) for value in values).encode()
     assert converter.convert_json_lines(lines, notes).to_pylist() == expected
+    # Only numbers, declared markers and non-finite spellings: the numbers are read without the pattern.
+    numeric = [{**value, "$": rng.choice(["12", "-3.5", "1e3", "0", "-", "***", "2:35", "nan"])} for value in values]
+    assert converter.convert(numeric, notes).to_pylist() == _row_by_row(metadata, numeric, notes)
     # Every row carrying its own unit: the items' units are not needed, the result is the same.
     with_units = [{**value, "@unit": value.get("@unit", "人")} for value in values]
     assert converter.convert(with_units, notes).to_pylist() == _row_by_row(metadata, with_units, notes)

@@ -325,16 +325,19 @@ class PageConverter:
         unit = pc.coalesce(*unit_candidates) if len(unit_candidates) > 1 else row_unit
 
         value_raw = columns["$"]
-        value = _parse_floats(value_raw)  # a number is a number, NOTE-declared or not (note keeps the meaning)
         markers = dict(notes or {})
         if markers:
             marker_values = pa.array(list(markers), pa.string())
-            # One hash lookup per cell gives both the note and the NOTE-declared clock times.
+            # One hash lookup per cell gives the note, the declared markers that are not numbers (set
+            # aside before the numbers are parsed) and the NOTE-declared clock times.
             marker_positions = pc.index_in(value_raw, value_set=marker_values)
             note = pc.take(pa.array(list(markers.values()), pa.string()), marker_positions)
+            # A number is a number, NOTE-declared or not (note keeps the meaning).
+            value = _parse_floats(value_raw, _declared_non_numbers(marker_values, marker_positions))
             value = _with_clock_minutes(value, marker_values, marker_positions)
         else:
             note = pa.nulls(rows, pa.string())
+            value = _parse_floats(value_raw)
         arrays += [unit, value, value_raw, note, columns["@anno"]]
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
@@ -359,18 +362,41 @@ def _with_clock_minutes(value: pa.Array, markers: pa.Array, marker_positions: pa
     return pc.if_else(pc.is_valid(per_cell), per_cell, value)
 
 
-def _parse_floats(raw: pa.Array) -> pa.Array:
+def _declared_non_numbers(markers: pa.Array, marker_positions: pa.Array) -> pa.Array | None:
+    """The cells that hold a NOTE-declared marker which is not a number (decided once per marker), as
+    a boolean mask; None when there is no such cell."""
+    import pyarrow.compute as pc
+
+    not_number = pc.invert(pc.fill_null(pc.match_substring_regex(markers, NUMBER_PATTERN), False))
+    if not pc.any(not_number).as_py():
+        return None
+    cells = pc.fill_null(pc.take(not_number, marker_positions), False)
+    return cells if pc.any(cells).as_py() else None
+
+
+def _parse_floats(raw: pa.Array, not_numbers: pa.Array | None = None) -> pa.Array:
     """Vectorised :func:`~estat_aws_mcp.estat.normalize.cell_number`: the cells that match
     :data:`~estat_aws_mcp.estat.normalize.NUMBER_PATTERN` as float64, every other cell null (its text
-    stays in ``value_raw``; markers, "nan", "1_0", "１２")."""
+    stays in ``value_raw``; markers, "nan", "1_0", "１２").
+
+    ``not_numbers``: an optional mask of cells known not to match (declared markers such as "-"). The
+    other cells are first cast as they are: Arrow's string -> float64 cast accepts only texts that
+    NUMBER_PATTERN also accepts, plus "nan"/"inf" spellings that are not finite and become null here
+    as the rule says; so when it accepts every such cell (the usual page), the result is the rule's
+    without a regular-expression pass. Any other cell (text, spaces around a number, "+1") makes it
+    fail, and the pattern decides cell by cell."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    plain = pc.fill_null(pc.match_substring_regex(raw, NUMBER_PATTERN), False)
+    null = pa.scalar(None, pa.string())
     try:
-        numbers = pc.cast(pc.if_else(plain, raw, pa.scalar(None, pa.string())), pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # e.g. spaces around a number
-        return pa.array([None if text is None else cell_number(text) for text in raw.to_pylist()], pa.float64())
+        numbers = pc.cast(raw if not_numbers is None else pc.if_else(not_numbers, null, raw), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        plain = pc.fill_null(pc.match_substring_regex(raw, NUMBER_PATTERN), False)
+        try:
+            numbers = pc.cast(pc.if_else(plain, raw, null), pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # e.g. spaces around a number
+            return pa.array([None if text is None else cell_number(text) for text in raw.to_pylist()], pa.float64())
     finite = pc.is_finite(numbers)
     if pc.all(finite).as_py() is False:
         numbers = pc.if_else(finite, numbers, pa.scalar(None, pa.float64()))
