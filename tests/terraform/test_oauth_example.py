@@ -1,11 +1,13 @@
-"""examples/oauth: `terraform test` with the mock provider, then a real apply to moto (both phases), no drift, destroy.
+"""examples/oauth: `terraform test` with the mock provider, then ONE real apply to moto, no drift, destroy.
 
-The example is applied twice, as its README says: first without ``public_url`` (the function
-exists, refuses every request, and its URL becomes known), then with it (Cognito's app client gets
-the proxy's callback, the function gets its oauth settings). Cognito (user pool, domain, resource
-server, client), the DynamoDB state table with its TTL and the table-scoped IAM policy are then
-read back from moto and destroyed. The AWS data backends are off (the public-url example's test
-covers them): this test is about Cognito, DynamoDB and the oauth settings.
+A single apply creates everything: the function (its environment names two SSM parameters, nothing
+that depends on its Function URL), then the Function URL, Cognito's app client with the callback
+``<function url>/callback``, and the parameters holding that URL and the client's id, which the
+function reads at run time (estat_aws_mcp.auth.deferred). Cognito (user pool, domain, resource
+server, client), the DynamoDB state table with its TTL, the parameters and the role's policies are
+read back from moto; a re-plan changes nothing; destroy removes it all. The AWS data backends are
+off (the public-url example's test covers them): this test is about Cognito, DynamoDB, SSM and the
+oauth settings.
 
 moto 5.2.5 has no ``DeleteResourceServer`` (the provider would wait for it forever), so before
 destroying, the resource server is dropped from the state; deleting the user pool deletes it,
@@ -133,17 +135,10 @@ def deployment(tmp_path_factory, terraform_ready: Path, terraform_cli_config: Pa
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_apply_both_phases_then_destroy(deployment: Deployment) -> None:
-    # Phase 1: no public URL yet. The function exists in oauth mode with nothing else: it refuses everything.
-    first = deployment.apply()
-    assert first.get("mcp_endpoint") is None and first.get("user_pool_client_id") is None
-    assert "Second apply needed" in first["next_step"]
-    assert deployment.environment(first["function_name"])["ESTAT_MCP_AUTH_MODE"] == "oauth"
-    assert "ESTAT_MCP_PUBLIC_URL" not in deployment.environment(first["function_name"])
-
-    # Phase 2: the Function URL is the public URL.
-    public_url = first["function_url"].rstrip("/")
-    outputs = deployment.apply(public_url=public_url)
+def test_one_apply_then_no_drift_then_destroy(deployment: Deployment) -> None:
+    outputs = deployment.apply()
+    public_url = outputs["function_url"].rstrip("/")
+    assert outputs["public_url"] == public_url
     pool_id, client_id, table = (
         outputs["user_pool_id"],
         outputs["user_pool_client_id"],
@@ -155,6 +150,7 @@ def test_apply_both_phases_then_destroy(deployment: Deployment) -> None:
     assert outputs["protected_resource_metadata_url"] == f"{public_url}/.well-known/oauth-protected-resource"
     assert outputs["authorize_endpoint"] == f"{public_url}/authorize"
     assert outputs["token_endpoint"] == f"{public_url}/token"
+    assert outputs["next_step"].endswith(f"give MCP clients {public_url}/mcp.")
     assert outputs["issuer"] == issuer
     domain = outputs["cognito_domain"]
     assert domain.startswith("estat-mcp-") and domain.endswith(f".auth.{REGION}.amazoncognito.com")
@@ -194,11 +190,27 @@ def test_apply_both_phases_then_destroy(deployment: Deployment) -> None:
         ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"]
     )
 
+    # The parameters hold what the function could not be told: its URL and the app client's id.
+    ssm = deployment.client("ssm")
+    url_parameter, client_parameter = outputs["public_url_ssm_parameter_name"], outputs["client_id_ssm_parameter_name"]
+    assert ssm.get_parameter(Name=url_parameter)["Parameter"]["Value"] == public_url
+    assert ssm.get_parameter(Name=client_parameter)["Parameter"]["Value"] == client_id
+    document = iam.get_role_policy(RoleName=role, PolicyName="oauth-settings")["PolicyDocument"]
+    document = json.loads(document) if isinstance(document, str) else document
+    (statement,) = document["Statement"]
+    arns = {ssm.get_parameter(Name=name)["Parameter"]["ARN"] for name in (url_parameter, client_parameter)}
+    assert statement["Action"] in ("ssm:GetParameter", ["ssm:GetParameter"])
+    assert set(statement["Resource"]) == arns
+
+    # The function's environment names the parameters; no value in it depends on the Function URL.
     env = deployment.environment(outputs["function_name"])
     assert env["ESTAT_MCP_AUTH_MODE"] == "oauth"
-    assert env["ESTAT_MCP_PUBLIC_URL"] == public_url
+    assert env["ESTAT_MCP_PUBLIC_URL_SSM_PARAMETER"] == url_parameter
+    assert env["ESTAT_MCP_OAUTH_CLIENT_IDS_SSM_PARAMETER"] == client_parameter
+    assert env["ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID_SSM_PARAMETER"] == client_parameter
+    assert not {"ESTAT_MCP_PUBLIC_URL", "ESTAT_MCP_OAUTH_CLIENT_IDS", "ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID"} & set(env)
+    assert not any(public_url in value or client_id in value for value in env.values())
     assert env["ESTAT_MCP_OAUTH_ISSUER"] == env["ESTAT_MCP_OAUTH_UPSTREAM_ISSUER"] == issuer
-    assert env["ESTAT_MCP_OAUTH_CLIENT_IDS"] == env["ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID"] == client_id
     assert env["ESTAT_MCP_OAUTH_REQUIRED_SCOPES"] == "mcp-server/tools"
     assert env["ESTAT_MCP_OAUTH_STATE_TABLE"] == env["ESTAT_MCP_RATE_LIMIT_TABLE"] == table
     assert "ESTAT_MCP_AUTH_TOKEN_SSM_PARAMETER" not in env
@@ -209,13 +221,15 @@ def test_apply_both_phases_then_destroy(deployment: Deployment) -> None:
 
     # No drift: a second plan with the same variables changes nothing.
     plan = terraform(
-        ["plan", "-detailed-exitcode", "-input=false", *variables_args(public_url=public_url)],
+        ["plan", "-detailed-exitcode", "-input=false", *variables_args()],
         deployment.root,
         deployment.cli_config,
     )
     assert plan.returncode == 0, plan.stdout[-3000:] + plan.stderr
 
-    destroy = deployment.destroy(public_url=public_url)
+    destroy = deployment.destroy()
     assert destroy.returncode == 0, destroy.stdout[-3000:] + destroy.stderr
     assert cognito.list_user_pools(MaxResults=10)["UserPools"] == []
     assert table not in dynamodb.list_tables()["TableNames"]
+    gone = ssm.get_parameters(Names=[url_parameter, client_parameter])["InvalidParameters"]
+    assert sorted(gone) == sorted([url_parameter, client_parameter])

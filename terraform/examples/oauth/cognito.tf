@@ -62,10 +62,9 @@ resource "aws_cognito_resource_server" "mcp" {
 }
 
 # The authorization proxy's client: public (no secret), authorization code + PKCE only, its one
-# callback the proxy's /callback. Created once the public URL is known (the second apply).
+# callback the proxy's /callback (the Function URL's, or var.public_url's). The function reads its
+# id from SSM (main.tf), so it can be created after the function in the same apply.
 resource "aws_cognito_user_pool_client" "proxy" {
-  count = local.public_url == null ? 0 : 1
-
   name         = "${var.name}-oauth-proxy"
   user_pool_id = aws_cognito_user_pool.this.id
 

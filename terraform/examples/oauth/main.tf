@@ -10,29 +10,40 @@
 # state (consent transactions, state values, codes, refresh-token bindings) and the per-caller
 # rate-limit counters live in one DynamoDB table with a TTL.
 
+# One apply: the function cannot name its own Function URL, nor the app client whose callback is
+# that URL's /callback, in its environment (both exist only after the function). Its environment
+# names two SSM parameters instead (static names), which Terraform writes in the same apply once
+# the URL and the client exist; the server reads them at start-up or first use and refuses every
+# request with 503 until it can (src/estat_aws_mcp/auth/deferred.py). The public URL is the
+# Function URL unless var.public_url names a domain in front of it; never a request's Host header.
+
 data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
 
 locals {
-  public_url     = var.public_url == null ? null : trimsuffix(var.public_url, "/")
+  public_url     = trimsuffix(coalesce(var.public_url, module.estat_mcp.function_url), "/")
   issuer         = "https://cognito-idp.${var.region}.amazonaws.com/${aws_cognito_user_pool.this.id}"
   domain_prefix  = coalesce(var.cognito_domain_prefix, "estat-mcp-${data.aws_caller_identity.current.account_id}")
   cognito_domain = "${aws_cognito_user_pool_domain.this.domain}.auth.${var.region}.amazoncognito.com"
   tools_scope    = "${aws_cognito_resource_server.mcp.identifier}/tools"
-  callback_url   = local.public_url == null ? null : "${local.public_url}/callback"
+  callback_url   = "${local.public_url}/callback"
 
-  # The server's oauth settings (src/estat_aws_mcp/settings.py). Without the public URL (first
-  # apply) the mode alone is set: the function then fails closed, refusing every request.
+  # The SSM parameters the function reads its URL-dependent settings from (names known in advance).
+  public_url_parameter = "/${var.name}/oauth/public-url"
+  client_id_parameter  = "/${var.name}/oauth/client-id"
+
+  # The server's oauth settings (src/estat_aws_mcp/settings.py): none depends on the Function URL.
   oauth_environment = merge(
-    { ESTAT_MCP_AUTH_MODE = "oauth" },
-    local.public_url == null ? {} : {
-      ESTAT_MCP_PUBLIC_URL               = local.public_url
-      ESTAT_MCP_OAUTH_ISSUER             = local.issuer
-      ESTAT_MCP_OAUTH_CLIENT_IDS         = aws_cognito_user_pool_client.proxy[0].id
-      ESTAT_MCP_OAUTH_REQUIRED_SCOPES    = local.tools_scope
-      ESTAT_MCP_OAUTH_UPSTREAM_ISSUER    = local.issuer
-      ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID = aws_cognito_user_pool_client.proxy[0].id
-      ESTAT_MCP_OAUTH_UPSTREAM_SCOPES    = "openid email ${local.tools_scope}"
-      ESTAT_MCP_OAUTH_STATE_TABLE        = aws_dynamodb_table.oauth_state.name
+    {
+      ESTAT_MCP_AUTH_MODE                              = "oauth"
+      ESTAT_MCP_PUBLIC_URL_SSM_PARAMETER               = local.public_url_parameter
+      ESTAT_MCP_OAUTH_CLIENT_IDS_SSM_PARAMETER         = local.client_id_parameter
+      ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID_SSM_PARAMETER = local.client_id_parameter
+      ESTAT_MCP_OAUTH_ISSUER                           = local.issuer
+      ESTAT_MCP_OAUTH_REQUIRED_SCOPES                  = local.tools_scope
+      ESTAT_MCP_OAUTH_UPSTREAM_ISSUER                  = local.issuer
+      ESTAT_MCP_OAUTH_UPSTREAM_SCOPES                  = "openid email ${local.tools_scope}"
+      ESTAT_MCP_OAUTH_STATE_TABLE                      = aws_dynamodb_table.oauth_state.name
     },
     var.rate_limit_per_minute == 0 ? {} : {
       ESTAT_MCP_RATE_LIMIT_PER_MINUTE = tostring(var.rate_limit_per_minute)
@@ -108,4 +119,42 @@ resource "aws_iam_role_policy" "oauth_state" {
   name   = "oauth-state"
   role   = module.estat_mcp.role_name
   policy = data.aws_iam_policy_document.oauth_state.json
+}
+
+# -- the settings that depend on the Function URL --------------------------------------------------
+
+# Not secrets (the URL is public, the client id is in every sign-in redirect): plain String
+# parameters, readable without a KMS key.
+resource "aws_ssm_parameter" "public_url" {
+  #checkov:skip=CKV2_AWS_34:The server's public URL is published to every client; encrypting it protects nothing.
+  name        = local.public_url_parameter
+  description = "Public base URL of ${var.name} (read by the function; written by Terraform)"
+  type        = "String"
+  value       = local.public_url
+}
+
+resource "aws_ssm_parameter" "client_id" {
+  #checkov:skip=CKV2_AWS_34:A public app client's id is sent in every sign-in redirect; encrypting it protects nothing.
+  name        = local.client_id_parameter
+  description = "Cognito app client id of the ${var.name} OAuth proxy (read by the function; written by Terraform)"
+  type        = "String"
+  value       = aws_cognito_user_pool_client.proxy.id
+}
+
+# Built from the names (not the resources' ARNs) so that the role can read them as soon as they exist.
+data "aws_iam_policy_document" "oauth_settings" {
+  statement {
+    sid     = "OAuthSettingsParameters"
+    actions = ["ssm:GetParameter"]
+    resources = [
+      for name in [local.public_url_parameter, local.client_id_parameter] :
+      "arn:${data.aws_partition.current.partition}:ssm:${var.region}:${data.aws_caller_identity.current.account_id}:parameter${name}"
+    ]
+  }
+}
+
+resource "aws_iam_role_policy" "oauth_settings" {
+  name   = "oauth-settings"
+  role   = module.estat_mcp.role_name
+  policy = data.aws_iam_policy_document.oauth_settings.json
 }

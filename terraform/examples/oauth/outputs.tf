@@ -1,45 +1,41 @@
 output "next_step" {
   description = "What to do now."
-  value = local.public_url == null ? join("", [
-    "Second apply needed: terraform apply -var image_uri=${coalesce(var.image_uri, "<image>")} -var public_url=",
-    trimsuffix(module.estat_mcp.function_url, "/"),
-    " (until then the function refuses every request).",
-  ]) : "Add users (README: adding users), then give MCP clients ${local.public_url}/mcp."
+  value       = "Add users (README: adding users), then give MCP clients ${local.public_url}/mcp."
 }
 
 output "function_url" {
-  description = "The Function URL (the public_url of the second apply, without the trailing slash)."
+  description = "The Function URL (the public URL unless public_url names a domain in front of it)."
   value       = module.estat_mcp.function_url
 }
 
 output "mcp_endpoint" {
   description = "The URL to give MCP clients: they find everything else themselves."
-  value       = local.public_url == null ? null : "${local.public_url}/mcp"
+  value       = "${local.public_url}/mcp"
 }
 
 output "protected_resource_metadata_url" {
   description = "RFC 9728 metadata (unauthenticated)."
-  value       = local.public_url == null ? null : "${local.public_url}/.well-known/oauth-protected-resource"
+  value       = "${local.public_url}/.well-known/oauth-protected-resource"
 }
 
 output "authorization_server_metadata_url" {
   description = "RFC 8414 metadata of the authorization proxy."
-  value       = local.public_url == null ? null : "${local.public_url}/.well-known/oauth-authorization-server"
+  value       = "${local.public_url}/.well-known/oauth-authorization-server"
 }
 
 output "authorize_endpoint" {
   description = "The proxy's authorization endpoint (clients start sign-in here)."
-  value       = local.public_url == null ? null : "${local.public_url}/authorize"
+  value       = "${local.public_url}/authorize"
 }
 
 output "token_endpoint" {
   description = "The proxy's token endpoint."
-  value       = local.public_url == null ? null : "${local.public_url}/token"
+  value       = "${local.public_url}/token"
 }
 
 output "registration_endpoint" {
   description = "The proxy's dynamic client registration endpoint (RFC 7591)."
-  value       = local.public_url == null ? null : "${local.public_url}/register"
+  value       = "${local.public_url}/register"
 }
 
 output "user_pool_id" {
@@ -49,7 +45,7 @@ output "user_pool_id" {
 
 output "user_pool_client_id" {
   description = "The proxy's Cognito app client (public, code + PKCE)."
-  value       = local.public_url == null ? null : aws_cognito_user_pool_client.proxy[0].id
+  value       = aws_cognito_user_pool_client.proxy.id
 }
 
 output "cognito_domain" {
@@ -59,9 +55,9 @@ output "cognito_domain" {
 
 output "hosted_ui_url" {
   description = "Cognito's sign-in page for the proxy's client (users normally arrive here through their MCP client)."
-  value = local.public_url == null ? null : join("", [
+  value = join("", [
     "https://${local.cognito_domain}/login?response_type=code&client_id=",
-    aws_cognito_user_pool_client.proxy[0].id,
+    aws_cognito_user_pool_client.proxy.id,
     "&redirect_uri=${urlencode(local.callback_url)}",
   ])
 }
@@ -79,6 +75,21 @@ output "cognito_token_endpoint" {
 output "issuer" {
   description = "The token issuer the server validates against."
   value       = local.issuer
+}
+
+output "public_url" {
+  description = "The server's public base URL (the Function URL, or public_url), also in the SSM parameter public_url_ssm_parameter_name."
+  value       = local.public_url
+}
+
+output "public_url_ssm_parameter_name" {
+  description = "SSM parameter (String) the function reads its public URL from."
+  value       = aws_ssm_parameter.public_url.name
+}
+
+output "client_id_ssm_parameter_name" {
+  description = "SSM parameter (String) the function reads the proxy's Cognito app client id from."
+  value       = aws_ssm_parameter.client_id.name
 }
 
 output "oauth_state_table_name" {

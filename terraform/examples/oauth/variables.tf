@@ -29,7 +29,7 @@ variable "app_id_ssm_parameter_name" {
 }
 
 variable "public_url" {
-  description = "The server's public base URL: the Function URL (the function_url output of the first apply, without the trailing slash) or a domain in front of it. The function's settings and Cognito's callback need it, and a function cannot name its own URL before it exists: apply once without it, then again with it (see README). Until then the function refuses every request."
+  description = "The server's public base URL when a domain is in front of the function (CloudFront, an API), without the trailing slash. null (default): the Function URL. Written to an SSM parameter the function reads, in the same apply."
   type        = string
   default     = null
 
