@@ -61,6 +61,8 @@ OAuth authorization proxy (oauth mode with an upstream; see :mod:`estat_aws_mcp.
 - ``ESTAT_MCP_OAUTH_STATE_TABLE``: DynamoDB table (partition key ``pk``, TTL attribute ``expires_at``) for the
   proxy's short-lived state; unset: the SQLite file ``ESTAT_MCP_OAUTH_STATE_PATH`` (default
   ``<local storage>/oauth-proxy.sqlite3``).
+- ``ESTAT_MCP_OAUTH_CONSENT_REMEMBER_DAYS``: how long a browser's consent to one client, redirect URI and scope
+  is remembered, so that the consent page is skipped for them (default 30; 0: the page at every sign-in).
 
 OAuth settings held in SSM parameters (see :mod:`estat_aws_mcp.auth.deferred`; the oauth Terraform example writes
 them in the same apply that creates the Function URL and the Cognito app client, which the function's environment
@@ -165,6 +167,7 @@ class Settings(BaseSettings):
     oauth_upstream_scopes: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_UPSTREAM_SCOPES")
     oauth_state_table: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_STATE_TABLE")
     oauth_state_path: str | None = Field(default=None, alias="ESTAT_MCP_OAUTH_STATE_PATH")
+    oauth_consent_remember_days: float = Field(default=30, ge=0, le=365, alias="ESTAT_MCP_OAUTH_CONSENT_REMEMBER_DAYS")
     # --- end of OAuth authorization proxy ---
 
     # --- OAuth settings held in SSM parameters (see estat_aws_mcp.auth.deferred and SSM_SOURCED_SETTINGS) ---

@@ -55,8 +55,17 @@ class Browser:
     """Follows redirects by hand (to see every hop) and keeps cookies, as a browser would."""
 
     def __init__(self) -> None:
-        self.http = httpx.Client(timeout=15, follow_redirects=False)
+        self.set_cookies: list[str] = []  # every Set-Cookie header received, in order
+        self.http = httpx.Client(
+            timeout=15,
+            follow_redirects=False,
+            event_hooks={
+                "response": [lambda response: self.set_cookies.extend(response.headers.get_list("set-cookie"))]
+            },
+        )
         self.hops: list[str] = []
+        self.consents_shown = 0
+        self.consents_skipped = 0
 
     def close(self) -> None:
         self.http.close()
@@ -94,11 +103,19 @@ class Browser:
         return self.follow(response, stop_prefix)
 
     def authorize(self, authorize_url: str, stop_prefix: str) -> str:
-        """The whole interactive part: consent at the proxy, sign-in at the provider; the client's redirect URL."""
+        """The whole interactive part: consent at the proxy (unless this browser approved the same request
+        before), sign-in at the provider (unless it has a session there); the client's redirect URL."""
         page = self.consent_page(authorize_url)
-        assert page.status_code == 200, (page.status_code, page.headers.get("location"), page.text[:500])
-        login = self.approve(page, stop_prefix)
-        assert isinstance(login, httpx.Response) and login.status_code == 200, login
+        if page.status_code == 302:  # a remembered approval: straight on to the provider
+            self.consents_skipped += 1
+            login = self.follow(page, stop_prefix)
+        else:
+            assert page.status_code == 200, (page.status_code, page.headers.get("location"), page.text[:500])
+            self.consents_shown += 1
+            login = self.approve(page, stop_prefix)
+        if isinstance(login, str):  # the provider remembered the user as well
+            return login
+        assert login.status_code == 200, login
         final = self.sign_in(login, stop_prefix)
         assert isinstance(final, str), final.text[:500] if isinstance(final, httpx.Response) else final
         return final

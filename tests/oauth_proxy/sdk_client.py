@@ -111,3 +111,14 @@ async def session_through_the_proxy(run: SdkRun, mcp_url: str, search_query: str
         second = await session.call_tool("search_estat_data", {"query": search_query, "max_results": 3})
         refreshed = run.storage.token_history[issued:]
     return {"tools": tools, "first": first, "second": second, "refreshed": refreshed, "finished_at": time.time()}
+
+
+async def list_tools_through_the_proxy(run: SdkRun, mcp_url: str) -> set[str]:
+    """Connect (signing in if ``run.storage`` holds no tokens) and list the tools."""
+    async with (
+        run.http_client(mcp_url) as http,
+        streamable_http_client(mcp_url, http_client=http) as (read, write, _),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        return {tool.name for tool in (await session.list_tools()).tools}

@@ -6,6 +6,8 @@ Protected Resource Metadata → the proxy's authorization server metadata → dy
 127.0.0.1) → ``/callback`` → ``/token`` → ``tools/list`` and a tool call with the provider's JWT
 access token, validated by the server against the provider's issuer and JWKS → the access token
 expires (the provider issues short-lived ones) → the SDK refreshes through the proxy → another call.
+Through ``serve --http`` the same client then signs in again in the same browser: its approval is
+remembered, so no consent page is shown.
 
 Once through ``estat-aws-mcp serve --http`` (real uvicorn in a subprocess) and once through the
 Lambda handler behind the project's Function URL emulator. Nothing secret (codes, verifiers,
@@ -31,7 +33,12 @@ from tests.lambda_handler.rie import REPO_ROOT, EmulatorUnavailable, RuntimeEmul
 from tests.lambda_handler.task_root import runtime_layer
 from tests.oauth_proxy.flow import UPSTREAM_CLIENT_ID, provider_for, query_of
 from tests.oauth_proxy.oidc_upstream import OidcProvider, ProviderUnavailable
-from tests.oauth_proxy.sdk_client import SdkRun, session_through_the_proxy
+from tests.oauth_proxy.sdk_client import (
+    RecordingStorage,
+    SdkRun,
+    list_tools_through_the_proxy,
+    session_through_the_proxy,
+)
 from tests.processes import free_port, serve_http
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -138,8 +145,17 @@ async def test_sdk_signs_in_through_serve_http(fake_estat: FakeEstat, tmp_path: 
         run = SdkRun()
         with anyio.fail_after(120):
             seen = await session_through_the_proxy(run, f"{base_url}/mcp", SEARCH)
+        # The same client signs in again later (its registration kept, its tokens gone) in the same browser:
+        # the approval is remembered, so the browser goes straight to the provider without a consent page.
+        again = SdkRun(storage=RecordingStorage(client=run.storage.client), browser=run.browser)
+        with anyio.fail_after(60):
+            tools = await list_tools_through_the_proxy(again, f"{base_url}/mcp")
     check_run(run, seen, f"{base_url}/mcp", base_url)
+    assert "search_estat_data" in tools
+    assert again.sign_ins == 1 and f"POST {base_url}/register" not in again.requests
+    assert (run.browser.consents_shown, run.browser.consents_skipped) == (1, 1)
     assert_no_secret_in(log_path.read_text(), run)
+    assert_no_secret_in(log_path.read_text(), again)
 
 
 @pytest.mark.lambda_e2e

@@ -75,7 +75,8 @@ def test_an_unreachable_provider_is_a_clear_page_not_a_crash(tmp_path) -> None:
         }
     )
     transaction = re.search(r"name='transaction' value='([^']+)'", page.body).group(1)
-    browser = page.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    (cookie,) = page.cookies
+    browser = cookie.split(";")[0].split("=", 1)[1]
     answer = proxy.consent({"transaction": transaction, "decision": "approve"}, {CONSENT_COOKIE: browser})
     assert answer.status == 502
     assert "cannot be reached" in answer.body

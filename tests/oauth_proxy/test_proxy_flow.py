@@ -23,7 +23,7 @@ import pytest
 from starlette.applications import Starlette
 
 from estat_aws_mcp.oauth_proxy.cimd import ClientMetadataFetcher
-from estat_aws_mcp.oauth_proxy.core import AuthorizationProxy, ProxyConfig, s256, unseal
+from estat_aws_mcp.oauth_proxy.core import APPROVALS_COOKIE, AuthorizationProxy, ProxyConfig, s256, unseal
 from estat_aws_mcp.oauth_proxy.routes import proxy_routes
 from estat_aws_mcp.oauth_proxy.store import DynamoDbStateStore, SqliteStateStore
 from estat_aws_mcp.oauth_proxy.upstream import UpstreamProvider
@@ -179,11 +179,13 @@ def authorize_url(stack: Stack, client_id: str, challenge: str, state: str, **ex
     return str(httpx.URL(f"{stack.base}/authorize", params=params))
 
 
-def signed_in_code(stack: Stack, client_id: str, secrets_seen: list[str]) -> tuple[str, str, Browser]:
-    """(proxy code, client verifier, the browser) after a complete interactive sign-in."""
+def signed_in_code(
+    stack: Stack, client_id: str, secrets_seen: list[str], browser: Browser | None = None
+) -> tuple[str, str, Browser]:
+    """(proxy code, client verifier, the browser) after a complete interactive sign-in (in a new browser)."""
     verifier = secrets.token_urlsafe(48)
     state = secrets.token_urlsafe(16)
-    browser = Browser()
+    browser = browser or Browser()
     final = browser.authorize(authorize_url(stack, client_id, s256(verifier), state), CLIENT_REDIRECT)
     answer = query_of(final)
     assert answer["state"] == state
@@ -534,6 +536,98 @@ def test_consent_needs_the_consenting_browser_and_can_be_refused(stack: Stack) -
     assert page.headers["x-frame-options"] == "DENY"
     denied = browser.approve(page, CLIENT_REDIRECT, decision="deny")
     assert query_of(denied) == {"error": "access_denied", "state": "st2", "iss": stack.base}
+
+
+def test_a_returning_browser_skips_consent_for_the_same_client_redirect_uri_and_scope_only(
+    stack: Stack, secrets_seen
+) -> None:
+    other_redirect = "http://127.0.0.1:33419/callback"
+    client = register(stack, redirect_uris=[CLIENT_REDIRECT, other_redirect])["client_id"]
+    browser = Browser()
+    code, verifier, _ = signed_in_code(stack, client, secrets_seen, browser)
+    assert (browser.consents_shown, browser.consents_skipped) == (1, 0)
+    (cookie,) = [c for c in browser.set_cookies if c.startswith(f"{APPROVALS_COOKIE}=")]
+    attributes = {part.strip().split("=")[0] for part in cookie.split(";")[1:]}
+    assert {"Path", "Max-Age", "HttpOnly", "SameSite"} <= attributes and "Secure" not in attributes  # http loopback
+    assert "Path=/authorize" in cookie and f"Max-Age={30 * 86400}" in cookie and "SameSite=Lax" in cookie
+    assert redeem(stack, client, code, verifier).status_code == 200
+
+    # The same client, redirect URI and scope in the same browser: no page, and the sign-in still works.
+    code, verifier, _ = signed_in_code(stack, client, secrets_seen, browser)
+    assert (browser.consents_shown, browser.consents_skipped) == (1, 1)
+    tokens = redeem(stack, client, code, verifier)
+    assert tokens.status_code == 200, tokens.text
+    secrets_seen.extend([tokens.json()["access_token"], tokens.json()["refresh_token"]])
+
+    def shows_consent(url: str, who: Browser = browser) -> bool:
+        page = who.consent_page(url)
+        assert page.status_code in (200, 302), page.text[:300]
+        return page.status_code == 200 and "name='transaction'" in page.text
+
+    challenge = s256(secrets.token_urlsafe(48))
+    assert not shows_consent(authorize_url(stack, client, challenge, "s1"))
+    # Anything else still asks: another client, another redirect URI, another scope, another browser.
+    other_client = register(stack)["client_id"]
+    assert shows_consent(authorize_url(stack, other_client, challenge, "s2"))
+    assert shows_consent(authorize_url(stack, client, challenge, "s3", redirect_uri=other_redirect))
+    assert shows_consent(authorize_url(stack, client, challenge, "s4", scope="mcp-server/tools offline_access"))
+    assert shows_consent(authorize_url(stack, client, challenge, "s5"), Browser())
+    # A browser id that was never issued (or was forged) is worth nothing.
+    forged = Browser()
+    forged.http.cookies.set(APPROVALS_COOKIE, secrets.token_urlsafe(32), domain="127.0.0.1", path="/authorize")
+    assert shows_consent(authorize_url(stack, client, challenge, "s6"), forged)
+
+
+@pytest.mark.parametrize("remember_days", [30, 0])
+def test_approval_cookie_attributes_and_remembering_off(stack: Stack, tmp_path, remember_days: int) -> None:
+    """Behind https the approvals cookie is Secure; with ESTAT_MCP_OAUTH_CONSENT_REMEMBER_DAYS=0 there is none."""
+    from estat_aws_mcp.oauth_proxy.core import CONSENT_COOKIE
+    from estat_aws_mcp.oauth_proxy.routes import build_proxy
+    from estat_aws_mcp.settings import Settings
+
+    settings = Settings(
+        ESTAT_MCP_AUTH_MODE="oauth",
+        ESTAT_MCP_PUBLIC_URL="https://mcp.example.com",
+        ESTAT_MCP_OAUTH_ISSUER=stack.upstream_issuer,
+        ESTAT_MCP_OAUTH_CLIENT_IDS=UPSTREAM_CLIENT_ID,
+        ESTAT_MCP_OAUTH_UPSTREAM_ISSUER=stack.upstream_issuer,
+        ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID=UPSTREAM_CLIENT_ID,
+        ESTAT_MCP_OAUTH_STATE_PATH=str(tmp_path / "state.sqlite3"),
+        ESTAT_MCP_OAUTH_CONSENT_REMEMBER_DAYS=str(remember_days),
+    )
+    proxy = build_proxy(settings)
+    registered = json.loads(
+        proxy.register({"redirect_uris": [CLIENT_REDIRECT], "token_endpoint_auth_method": "none"}).body
+    )
+    query = {
+        "response_type": "code",
+        "client_id": registered["client_id"],
+        "redirect_uri": CLIENT_REDIRECT,
+        "code_challenge": s256("v" * 43),
+        "code_challenge_method": "S256",
+    }
+
+    def consent_then_approve(cookies: dict[str, str]) -> list[str]:
+        page = proxy.authorize(query, cookies)
+        assert page.status == 200
+        transaction = page.body.split("name='transaction' value='")[1].split("'")[0]
+        browser = page.cookies[0].split(";")[0].split("=", 1)[1]
+        answer = proxy.consent(
+            {"transaction": transaction, "decision": "approve"}, {**cookies, CONSENT_COOKIE: browser}
+        )
+        assert answer.status == 302 and answer.headers["Location"].startswith(stack.upstream_issuer)
+        return [c for c in answer.cookies if c.startswith(f"{APPROVALS_COOKIE}=")]
+
+    approvals = consent_then_approve({})
+    if remember_days == 0:
+        assert approvals == []
+        assert "remembers" not in proxy.authorize(query, {}).body
+        return
+    (cookie,) = approvals
+    assert cookie.endswith("; Secure") and f"Max-Age={remember_days * 86400}" in cookie
+    browser_id = cookie.split(";")[0].split("=", 1)[1]
+    assert proxy.authorize(query, {APPROVALS_COOKIE: browser_id}).status == 302
+    assert proxy.authorize(query, {}).status == 200
 
 
 def test_metadata_documents_on_private_addresses_are_refused(stack: Stack) -> None:

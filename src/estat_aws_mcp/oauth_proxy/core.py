@@ -38,7 +38,9 @@ until they expire (the MCP endpoint validates JWTs locally).
 "already signed in" session would let any registered client obtain a code silently (the confused
 deputy problem the MCP security guidance describes). The proxy therefore shows its own consent
 page naming the client and where the answer goes, bound to the browser by a cookie, before it
-sends anyone to the provider.
+sends anyone to the provider. An approval is remembered for :attr:`ProxyConfig.approval_ttl_s`
+for this browser (a random id in an ``HttpOnly`` cookie) and this exact client, redirect URI and
+scope set (an ``approval`` record keyed by their digest): only that combination skips the page.
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ def _log(event: str, level: int = logging.INFO, **fields: Any) -> None:
 
 CONSENT_COOKIE = "estat_mcp_oauth_consent"
 CALLBACK_COOKIE = "estat_mcp_oauth_callback"
+APPROVALS_COOKIE = "estat_mcp_oauth_browser"  # a random browser id: the key of this browser's approvals
+_BROWSER_ID = re.compile(r"^[A-Za-z0-9\-_]{43}$")
 _VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 _CHALLENGE = re.compile(r"^[A-Za-z0-9\-_]{43}$")
 _PRINTABLE = re.compile(r"[^\x21-\x7e]")
@@ -140,6 +144,8 @@ class ProxyConfig:
     refresh_ttl_s: float = 30 * 86400.0
     # How long a redeemed code is remembered (replays detected, the tokens it produced revoked).
     spent_code_ttl_s: float = 900.0
+    # How long a browser's consent to a (client, redirect URI, scope) is remembered; 0: never.
+    approval_ttl_s: float = 30 * 86400.0
 
     def endpoint(self, name: str) -> str:
         return f"{self.issuer}/{name}"
@@ -164,6 +170,7 @@ class Answer:
     body: str = ""
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+    cookies: list[str] = field(default_factory=list)  # one Set-Cookie header each
 
 
 class OAuthError(Exception):
@@ -209,11 +216,8 @@ def _with_query(uri: str, params: Mapping[str, str | None]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
 
 
-def _redirect(location: str, cookie: str | None = None) -> Answer:
-    headers = {"Location": location, "Cache-Control": "no-store"}
-    if cookie:
-        headers["Set-Cookie"] = cookie
-    return Answer(302, "", "text/plain", headers)
+def _redirect(location: str, *cookies: str) -> Answer:
+    return Answer(302, "", "text/plain", {"Location": location, "Cache-Control": "no-store"}, list(cookies))
 
 
 _PAGE_HEADERS = {
@@ -224,10 +228,7 @@ _PAGE_HEADERS = {
 }
 
 
-def _page(status: int, title: str, body_html: str, cookie: str | None = None) -> Answer:
-    headers = dict(_PAGE_HEADERS)
-    if cookie:
-        headers["Set-Cookie"] = cookie
+def _page(status: int, title: str, body_html: str, *cookies: str) -> Answer:
     document = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title>"
@@ -235,7 +236,7 @@ def _page(status: int, title: str, body_html: str, cookie: str | None = None) ->
         "code{word-break:break-all}button{font-size:1em;margin-right:1em}</style></head><body>"
         f"<h1>{html.escape(title)}</h1>{body_html}</body></html>"
     )
-    return Answer(status, document, "text/html; charset=utf-8", headers)
+    return Answer(status, document, "text/html; charset=utf-8", dict(_PAGE_HEADERS), list(cookies))
 
 
 def _error_page(status: int, message: str) -> Answer:
@@ -377,8 +378,12 @@ class AuthorizationProxy:
         return _json_answer(201, payload)
 
     # -- /authorize --------------------------------------------------------------------------
-    def authorize(self, query: Mapping[str, str]) -> Answer:
-        """Check the request; show the consent page (or send the error where RFC 6749 §4.1.2.1 says)."""
+    def authorize(self, query: Mapping[str, str], cookies: Mapping[str, str] | None = None) -> Answer:
+        """Check the request; show the consent page (or send the error where RFC 6749 §4.1.2.1 says).
+
+        When this browser approved the same client, redirect URI and scope before (and the approval
+        has not expired), it goes straight on to the provider's sign-in.
+        """
         client_id = query.get("client_id", "")
         try:
             client = self.find_client(client_id)
@@ -410,21 +415,19 @@ class AuthorizationProxy:
                     },
                 )
             )
+        request = {
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "state": state,
+            "code_challenge": query["code_challenge"],
+            "scope": query.get("scope"),
+        }
+        approvals = self._browser_id(cookies or {})
+        if approvals and self.store.get("approval", self._approval_key(approvals, request)) is not None:
+            return self._to_provider(request, "authorize", "consent_remembered")
         transaction = secrets.token_urlsafe(32)
         browser = secrets.token_urlsafe(32)
-        self.store.put(
-            "consent",
-            transaction,
-            {
-                "client_id": client_id,
-                "redirect_uri": redirect_uri,
-                "state": state,
-                "code_challenge": query["code_challenge"],
-                "scope": query.get("scope"),
-                "browser": _digest(browser),
-            },
-            self.config.transaction_ttl_s,
-        )
+        self.store.put("consent", transaction, {**request, "browser": _digest(browser)}, self.config.transaction_ttl_s)
         _log("authorize", client_id=client_id, outcome="consent_shown")
         return self._consent_page(client, redirect_uri, query.get("scope"), transaction, browser)
 
@@ -451,6 +454,29 @@ class AuthorizationProxy:
         if resource is not None and resource.rstrip("/") not in accepted:
             raise OAuthError("invalid_target", f"this server issues tokens for {self.config.resource} only")
 
+    # -- remembered approvals -----------------------------------------------------------------
+    def _browser_id(self, cookies: Mapping[str, str]) -> str | None:
+        """This browser's id (the approvals cookie), when approvals are remembered and it has one."""
+        value = cookies.get(APPROVALS_COOKIE, "")
+        return value if self.config.approval_ttl_s > 0 and _BROWSER_ID.match(value) else None
+
+    @staticmethod
+    def _approval_key(browser_id: str, request: Mapping[str, Any]) -> str:
+        # What was approved: this client, sending the answer to this exact URI, for these scopes.
+        scopes = " ".join(sorted(set((request.get("scope") or "").split())))
+        return "\n".join((browser_id, request["client_id"], request["redirect_uri"], scopes))
+
+    def _remember_approval(self, cookies: Mapping[str, str], request: Mapping[str, Any]) -> list[str]:
+        """Store the approval under this browser's id (a new one if it has none); the cookie to set."""
+        if self.config.approval_ttl_s <= 0:
+            return []
+        browser_id = self._browser_id(cookies) or secrets.token_urlsafe(32)
+        record = {"client_id": request["client_id"], "approved_at": int(time.time())}
+        with contextlib.suppress(RecordExists):  # approved before in this browser (a page left open)
+            self.store.put("approval", self._approval_key(browser_id, request), record, self.config.approval_ttl_s)
+        path = self.config.cookie_path("authorize")
+        return [self._cookie(APPROVALS_COOKIE, browser_id, path, int(self.config.approval_ttl_s))]
+
     def _cookie(self, name: str, value: str, path: str, max_age: int) -> str:
         secure = "; Secure" if self.config.secure_cookies else ""
         return f"{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
@@ -461,11 +487,18 @@ class AuthorizationProxy:
         e = html.escape
         name = client.name or "An MCP client"
         origin = "its metadata document at" if client.metadata_document else "registered itself (unverified) as client"
+        days = self.config.approval_ttl_s / 86400
+        remembered = (
+            f"<p>If you continue, this browser remembers it for {days:g} days for this application, this "
+            "address and this scope, and skips this page for them (clear this site's cookies to forget it).</p>"
+            if self.config.approval_ttl_s > 0
+            else ""
+        )
         body = (
             f"<p><strong>{e(name)}</strong> ({origin} <code>{e(client.client_id)}</code>) asks to use this "
             f"MCP server on your behalf{(' with scope <code>' + e(scope) + '</code>') if scope else ''}.</p>"
             f"<p>After you sign in, the answer goes to <code>{e(redirect_uri)}</code>. "
-            "Continue only if you started this sign-in from that application.</p>"
+            f"Continue only if you started this sign-in from that application.</p>{remembered}"
             f"<form method='post' action='{e(self.config.endpoint('authorize'))}'>"
             f"<input type='hidden' name='transaction' value='{e(transaction)}'>"
             "<button type='submit' name='decision' value='approve'>Continue to sign-in</button>"
@@ -494,10 +527,18 @@ class AuthorizationProxy:
                     {"error": "access_denied", "state": record.get("state"), "iss": self.config.issuer},
                 )
             )
+        answer = self._to_provider(record, "consent", "to_provider")
+        if answer.status == 302:
+            answer.cookies.extend(self._remember_approval(cookies, record))
+        return answer
+
+    def _to_provider(self, request: Mapping[str, Any], event: str, outcome: str) -> Answer:
+        """On to the provider's sign-in with the proxy's own PKCE and ``state``, bound to this browser."""
+        client_id = request["client_id"]
         try:
             authorization_endpoint = self.upstream.metadata().authorization_endpoint
         except EstatMcpError as error:
-            _log("consent", level=logging.WARNING, client_id=record["client_id"], outcome="provider_unavailable")
+            _log(event, level=logging.WARNING, client_id=client_id, outcome="provider_unavailable")
             return _error_page(502, f"The sign-in provider cannot be reached right now: {error} Try again later.")
         upstream_state = secrets.token_urlsafe(32)
         upstream_verifier = secrets.token_urlsafe(64)
@@ -505,7 +546,7 @@ class AuthorizationProxy:
         self.store.put(
             "state",
             upstream_state,
-            {**record, "browser": _digest(callback_browser), "upstream_verifier": upstream_verifier},
+            {**request, "browser": _digest(callback_browser), "upstream_verifier": upstream_verifier},
             self.config.transaction_ttl_s,
         )
         location = _with_query(
@@ -520,7 +561,7 @@ class AuthorizationProxy:
                 "code_challenge_method": "S256",
             },
         )
-        _log("consent", client_id=record["client_id"], outcome="to_provider")
+        _log(event, client_id=client_id, outcome=outcome)
         cookie = self._cookie(
             CALLBACK_COOKIE, callback_browser, self.config.cookie_path("callback"), int(self.config.transaction_ttl_s)
         )

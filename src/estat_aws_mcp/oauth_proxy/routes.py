@@ -1,7 +1,8 @@
 """The proxy's HTTP endpoints as Starlette routes (served by ``serve --http`` and the Lambda handler alike).
 
 - ``GET  /.well-known/oauth-authorization-server``: RFC 8414 metadata;
-- ``GET  /authorize``: checks the request, shows the consent page; ``POST /authorize``: its answer;
+- ``GET  /authorize``: checks the request, shows the consent page (or, when this browser approved the same
+  client, redirect URI and scope before, goes on to the provider); ``POST /authorize``: its answer;
 - ``GET  /callback``: the provider's answer;
 - ``POST /token``: ``authorization_code`` and ``refresh_token`` grants;
 - ``POST /register``: RFC 7591 dynamic client registration.
@@ -90,6 +91,7 @@ def build_proxy(settings: Settings, *, store: StateStore | None = None) -> Autho
         resource=f"{public_url}/mcp",
         scopes_supported=tuple(required),
         upstream_scopes=upstream_scopes,
+        approval_ttl_s=settings.oauth_consent_remember_days * 86400,
     )
     upstream = UpstreamProvider(
         settings.oauth_upstream_issuer,
@@ -105,7 +107,10 @@ def build_proxy(settings: Settings, *, store: StateStore | None = None) -> Autho
 
 def _response(answer: Answer, cors: bool = False) -> Response:
     headers = {**(_CORS if cors else {}), **answer.headers}
-    return Response(answer.body, status_code=answer.status, media_type=answer.content_type, headers=headers)
+    response = Response(answer.body, status_code=answer.status, media_type=answer.content_type, headers=headers)
+    for cookie in answer.cookies:
+        response.headers.append("Set-Cookie", cookie)
+    return response
 
 
 async def _body(request: Request) -> bytes | None:
@@ -183,7 +188,7 @@ def proxy_routes(proxy: AuthorizationProxy, *, registrations_per_minute: int = R
         query = _query(request)
         if query is None:
             return _too_large_or_malformed()
-        return _response(await run(proxy.authorize, query))
+        return _response(await run(proxy.authorize, query, dict(request.cookies)))
 
     async def callback(request: Request) -> Response:
         query = _query(request)

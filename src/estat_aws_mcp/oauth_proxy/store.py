@@ -1,7 +1,8 @@
 """Short-lived state of the authorization proxy: one interface, two backends.
 
 What is kept (``kind``): pending consent transactions, upstream ``state`` values, the proxy's own
-authorization codes, registered clients (RFC 7591) and refresh-token bindings. Every record has an
+authorization codes, registered clients (RFC 7591), refresh-token bindings, spent codes with what
+they produced (sealed) and revoked grants, and browsers' remembered approvals. Every record has an
 expiry; every read checks it (DynamoDB's TTL deletion runs late, SQLite's purge runs on writes).
 
 - :meth:`StateStore.put` creates a record and refuses to overwrite one (keys are random; a clash
