@@ -5,7 +5,8 @@ that depends on its Function URL), then the Function URL, Cognito's app client w
 ``<function url>/callback``, and the parameters holding that URL and the client's id, which the
 function reads at run time (estat_aws_mcp.auth.deferred). Cognito (user pool, domain, resource
 server, client), the DynamoDB state table with its TTL, the parameters and the role's policies are
-read back from moto; a re-plan changes nothing; destroy removes it all. The AWS data backends are
+read back from moto, and the server, given the function's environment, reads the URL and the client
+id Terraform wrote; a re-plan changes nothing; destroy removes it all. The AWS data backends are
 off (the public-url example's test covers them): this test is about Cognito, DynamoDB, SSM and the
 oauth settings.
 
@@ -27,6 +28,8 @@ from typing import Any
 import boto3
 import pytest
 
+from estat_aws_mcp.auth.deferred import SsmResolvedAuth
+from estat_aws_mcp.aws.clients import reset_session_cache
 from estat_aws_mcp.settings import Settings
 from tests.fakes.moto_server import MotoServer
 from tests.terraform import harness
@@ -218,6 +221,18 @@ def test_one_apply_then_no_drift_then_destroy(deployment: Deployment) -> None:
     assert (
         deployment.client("lambda").get_function_url_config(FunctionName=outputs["function_name"])["AuthType"] == "NONE"
     )
+
+    # The server, configured by exactly this environment, finds the values Terraform wrote.
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in deployment.server.env().items():
+            patch.setenv(key, value)
+        reset_session_cache()
+        try:
+            resolved = SsmResolvedAuth(Settings(**env)).current_settings()
+        finally:
+            reset_session_cache()
+    assert resolved.public_url == public_url
+    assert resolved.oauth_client_ids == resolved.oauth_upstream_client_id == client_id
 
     # No drift: a second plan with the same variables changes nothing.
     plan = terraform(
