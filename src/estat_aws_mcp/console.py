@@ -231,6 +231,21 @@ def _check_auth(settings: Any) -> Check:
         )
     if gate.mode == "token":
         return Check("auth", "ok", f"mode token: bearer token from {gate.token.description}")  # type: ignore[union-attr]
+    from estat_aws_mcp.auth.deferred import DeferredGate
+
+    if isinstance(gate, DeferredGate):  # the public URL / client id are in SSM parameters
+        try:
+            resolved = gate.auth.current_settings()
+        except EstatMcpError as exc:
+            return Check(
+                "auth",
+                "fail",
+                f"mode oauth, settings in SSM (every request is refused until they can be read): {exc}",
+                "the deployment writes them (terraform apply of examples/oauth); see docs/auth.md",
+            )
+        return Check(
+            "auth", "ok", f"mode oauth: issuer {settings.oauth_issuer}, public URL {resolved.public_url} (SSM)"
+        )
     return Check("auth", "ok", f"mode oauth: issuer {settings.oauth_issuer}")
 
 

@@ -92,6 +92,23 @@ def test_check_aws_backends(local_env: Path, aws_env, monkeypatch, capsys) -> No
     assert code == 1 and "FAIL  AWS" in out and "set AWS_REGION" in out
 
 
+def test_check_reads_the_oauth_settings_held_in_ssm(local_env: Path, aws_env, monkeypatch, capsys) -> None:
+    from estat_aws_mcp.aws.clients import aws_client
+
+    parameter = "/estat-aws-mcp/check/oauth/public-url"
+    monkeypatch.setenv("ESTAT_MCP_AUTH_MODE", "oauth")
+    monkeypatch.setenv(
+        "ESTAT_MCP_OAUTH_ISSUER", "https://cognito-idp.ap-northeast-1.amazonaws.com/ap-northeast-1_Check"
+    )
+    monkeypatch.setenv("ESTAT_MCP_OAUTH_CLIENT_IDS", "check-client")
+    monkeypatch.setenv("ESTAT_MCP_PUBLIC_URL_SSM_PARAMETER", parameter)
+    code, out, _ = run(["check"], capsys)
+    assert code == 1 and "FAIL  auth" in out and f"SSM parameter '{parameter}' does not exist" in out
+    aws_client("ssm").put_parameter(Name=parameter, Value="https://mcp.example.test", Type="String")
+    code, out, _ = run(["check"], capsys)
+    assert "OK    auth" in out and "public URL https://mcp.example.test (SSM)" in out, out
+
+
 async def _tool_answer(name: str, arguments: dict) -> dict:
     result = await call_tool(build_server(), name, arguments)
     return result.structuredContent
