@@ -23,7 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def small_table() -> TableMetadata:
-    """SYNTHETIC metadata: two axes."""
+    """SYNTHETIC metadata: two axes, one with a parent (総数) and two children."""
     return TableMetadata(
         "0000000042",
         title="テスト表",
@@ -31,7 +31,15 @@ def small_table() -> TableMetadata:
         organisation="総務省",
         updated_date="2026-01-01",
         axes=[
-            AxisInfo("cat01", "男女", [ClassItem("1", "男", "1", "人"), ClassItem("2", "女", "1", "人")]),
+            AxisInfo(
+                "cat01",
+                "男女",
+                [
+                    ClassItem("0", "総数", "1", "人"),
+                    ClassItem("1", "男", "2", "人", parent_code="0"),
+                    ClassItem("2", "女", "2", "人", parent_code="0"),
+                ],
+            ),
             AxisInfo("time", "年", [ClassItem(f"{y}000000", f"{y}年", "1") for y in range(2000, 2030)]),
         ],
     )
@@ -79,6 +87,13 @@ def test_written_dataset_round_trips(tmp_path: Path) -> None:
     with store.open_read(loaded.data_key) as fh:
         parquet = pq.ParquetFile(fh)
         assert parquet.metadata.row_group(0).column(0).compression == "ZSTD"
+        group = parquet.metadata.row_group(0)
+        with_statistics = {
+            group.column(i).path_in_schema
+            for i in range(group.num_columns)
+            if group.column(i).statistics is not None and group.column(i).statistics.has_min_max
+        }
+        assert with_statistics == {"cat01_code", "time_code", "value"}  # what filters and engines prune on
         # small batches are coalesced into e-Stat-page-sized row groups
         assert parquet.metadata.num_row_groups == 3
         assert [parquet.metadata.row_group(i).num_rows for i in range(3)] == [ROW_GROUP_ROWS, ROW_GROUP_ROWS, 50_123]
