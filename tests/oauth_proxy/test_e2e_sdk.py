@@ -204,7 +204,12 @@ async def test_sdk_signs_in_through_the_lambda_function_url(
                 seen = await session_through_the_proxy(run, url.mcp_url, SEARCH)
         check_run(run, seen, url.mcp_url, base_url)
         stored = dynamodb.scan(TableName=table)["Items"]
-        assert stored and all(item["pk"]["S"].startswith("oauth#") and "expires_at" in item for item in stored)
+        assert stored and all("expires_at" in item for item in stored)
+        records = [item for item in stored if item["pk"]["S"].startswith("oauth#")]
+        counters = [item for item in stored if item["pk"]["S"].startswith("ratelimit#")]
+        assert records and len(records) + len(counters) == len(stored)
+        # The SDK's registration was counted in the table (shared by all containers), not in the process.
+        assert [item["count"]["N"] for item in counters] == ["1"]
         assert_no_secret_in(rie.log_path.read_text(errors="replace"), run)
     finally:
         url.stop()

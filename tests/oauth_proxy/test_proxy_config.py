@@ -99,6 +99,58 @@ async def test_registrations_are_limited_per_address(tmp_path) -> None:
     assert int(refused.headers["retry-after"]) >= 1
 
 
+@pytest.mark.anyio
+async def test_registrations_are_limited_across_containers_with_a_dynamodb_table(tmp_path, aws_env) -> None:
+    """Two containers (two proxies built from the same settings) share the state table on moto: together
+    they accept ``registrations_per_minute`` from one address, not that many each."""
+    import time
+
+    import anyio
+    import httpx
+    from starlette.applications import Starlette
+
+    from estat_aws_mcp.auth.ratelimit import DynamoDbWindows, TokenBuckets
+    from estat_aws_mcp.aws.clients import aws_client
+    from estat_aws_mcp.oauth_proxy.routes import registration_limiter
+
+    dynamodb = aws_client("dynamodb")
+    dynamodb.create_table(
+        TableName="oauth-state",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    if 60 - time.time() % 60 < 5:  # the counters are per minute: do not straddle one's end
+        await anyio.sleep(60 - time.time() % 60 + 0.1)
+    containers = []
+    for _ in range(2):
+        proxy = build_proxy(settings(tmp_path, ESTAT_MCP_OAUTH_STATE_TABLE="oauth-state"))
+        containers.append(Starlette(routes=proxy_routes(proxy, registrations_per_minute=3)))
+    body = {"redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none"}
+
+    async def register(app: Starlette, address: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, client=(address, 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="https://mcp.example.com") as client:
+            return await client.post("/register", json=body)
+
+    first, second = containers
+    codes = [(await register(app, "203.0.113.7")).status_code for app in (first, second, first)]
+    assert codes == [201, 201, 201]
+    for app in (second, first):
+        refused = await register(app, "203.0.113.7")
+        assert refused.status_code == 429, refused.text
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert (await register(second, "198.51.100.4")).status_code == 201  # another address counts alone
+    counters = [
+        item for item in dynamodb.scan(TableName="oauth-state")["Items"] if item["pk"]["S"].startswith("ratelimit#")
+    ]
+    assert sorted(int(item["count"]["N"]) for item in counters) == [1, 3]
+    assert all("203.0.113.7" not in item["pk"]["S"] and "expires_at" in item for item in counters)
+    shared = registration_limiter(proxy.store, 3)
+    assert isinstance(shared, DynamoDbWindows) and shared.table == "oauth-state"
+    assert isinstance(registration_limiter(SqliteStateStore(tmp_path / "s.sqlite3"), 3), TokenBuckets)
+
+
 def test_a_confidential_upstream_client_with_its_secret_in_ssm(tmp_path, aws_env, caplog) -> None:
     """The provider's client is confidential (HTTP Basic); the proxy reads the secret from an SSM
     SecureString (moto) on the first token request and never logs it."""

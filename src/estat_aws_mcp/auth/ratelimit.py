@@ -78,20 +78,27 @@ class DynamoDbWindows:
         per_minute: int,
         *,
         client: Any = None,
+        client_factory: Callable[[], Any] | None = None,
         clock: Callable[[], float] = time.time,
         window_s: int = WINDOW_S,
     ) -> None:
+        """``client_factory``: where to get the DynamoDB client on first use (another component's, e.g.
+        the OAuth proxy's state store); default: a client of the configured AWS environment."""
         self.table = table
         self.limit = per_minute * window_s // 60 or 1
         self.window_s = window_s
         self._client = client
+        self._client_factory = client_factory
         self._clock = clock
 
     def _dynamodb(self) -> Any:
         if self._client is None:
-            from estat_aws_mcp.aws.clients import aws_client
+            if self._client_factory is not None:
+                self._client = self._client_factory()
+            else:
+                from estat_aws_mcp.aws.clients import aws_client
 
-            self._client = aws_client("dynamodb")
+                self._client = aws_client("dynamodb")
         return self._client
 
     def admit(self, key: str) -> float | None:

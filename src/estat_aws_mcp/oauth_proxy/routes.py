@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from estat_aws_mcp.auth.ratelimit import DynamoDbWindows, RateLimiter, TokenBuckets
 from estat_aws_mcp.errors import ConfigurationError
 from estat_aws_mcp.oauth_proxy.core import Answer, AuthorizationProxy, ProxyConfig
 from estat_aws_mcp.oauth_proxy.store import DynamoDbStateStore, SqliteStateStore, StateStore
@@ -158,15 +159,23 @@ def _too_large_or_malformed() -> JSONResponse:
     )
 
 
+def registration_limiter(store: StateStore, per_minute: int) -> RateLimiter:
+    """The limit on registrations per source address: one count for all containers when the proxy's
+    state is in DynamoDB (the rate limiter's counters, one per address and minute, in the same
+    table), else per process (a token bucket per address)."""
+    if isinstance(store, DynamoDbStateStore):
+        return DynamoDbWindows(store.table, per_minute, client_factory=store.dynamodb_client)
+    return TokenBuckets(per_minute)
+
+
 def proxy_routes(proxy: AuthorizationProxy, *, registrations_per_minute: int = REGISTRATIONS_PER_MINUTE) -> list[Route]:
     """The proxy's endpoints, to be mounted at the root of the public URL.
 
     Registration is open to anyone, and each one is stored for months: it is limited per source
-    address and process (``registrations_per_minute``; 429 with ``Retry-After`` beyond).
+    address (``registrations_per_minute``; 429 with ``Retry-After`` beyond), across all containers
+    when the state is in DynamoDB (:func:`registration_limiter`).
     """
-    from estat_aws_mcp.auth.ratelimit import TokenBuckets
-
-    registrations = TokenBuckets(registrations_per_minute)
+    registrations = registration_limiter(proxy.store, registrations_per_minute)
 
     async def run(fn: Callable[..., Answer], *args: Any) -> Answer:
         return await anyio.to_thread.run_sync(fn, *args)
@@ -207,7 +216,8 @@ def proxy_routes(proxy: AuthorizationProxy, *, registrations_per_minute: int = R
     async def register(request: Request) -> Response:
         if request.method == "OPTIONS":
             return await preflight(request)
-        wait_s = registrations.admit(request.client.host if request.client else "unknown")
+        address = request.client.host if request.client else "unknown"
+        wait_s = await anyio.to_thread.run_sync(registrations.admit, f"register:ip:{address}")
         if wait_s is not None:
             return JSONResponse(
                 {"error": "slow_down", "error_description": "too many registrations from this address; try later"},

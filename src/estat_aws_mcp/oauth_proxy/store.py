@@ -169,6 +169,10 @@ class DynamoDbStateStore:
             self._given_client = aws_client("dynamodb", connect_timeout=3.0, read_timeout=5.0)
         return self._given_client
 
+    def dynamodb_client(self) -> Any:
+        """The store's DynamoDB client (made on first use), for others that use the same table."""
+        return self._client
+
     def put(self, kind: str, key: str, record: dict[str, Any], ttl_s: float) -> None:
         now = self._clock()
         try:
