@@ -216,3 +216,35 @@ def test_a_confidential_upstream_client_with_its_secret_in_ssm(tmp_path, aws_env
     assert tokens.json()["token_type"] == "Bearer"
     leaks = [(r.name, r.threadName) for r in caplog.records if secret in f"{r.getMessage()} {r.__dict__}"]
     assert not leaks, leaks
+
+
+# SYNTHETIC: discovery documents shaped like a Cognito user pool's (issuer and endpoint forms from AWS's
+# documentation), not recorded from a real pool.
+COGNITO_ISSUER = "https://cognito-idp.ap-northeast-1.amazonaws.com/ap-northeast-1_Example1"
+COGNITO_DOMAIN = "https://estat-mcp-example.auth.ap-northeast-1.amazoncognito.com"
+
+
+def cognito_document(**extra: str) -> dict:
+    return {
+        "issuer": COGNITO_ISSUER,
+        "authorization_endpoint": f"{COGNITO_DOMAIN}/oauth2/authorize",
+        "token_endpoint": f"{COGNITO_DOMAIN}/oauth2/token",
+        "jwks_uri": f"{COGNITO_ISSUER}/.well-known/jwks.json",
+        **extra,
+    }
+
+
+def test_the_revocation_endpoint_advertised_or_cognitos_documented_one() -> None:
+    from estat_aws_mcp.oauth_proxy.upstream import metadata_from_document
+
+    assert metadata_from_document(COGNITO_ISSUER, cognito_document()).revocation_endpoint == (
+        f"{COGNITO_DOMAIN}/oauth2/revoke"
+    )
+    advertised = cognito_document(revocation_endpoint="https://elsewhere.example/revoke")
+    assert metadata_from_document(COGNITO_ISSUER, advertised).revocation_endpoint == "https://elsewhere.example/revoke"
+    no_domain = cognito_document(token_endpoint=f"{COGNITO_ISSUER}/token")
+    assert metadata_from_document(COGNITO_ISSUER, no_domain).revocation_endpoint is None
+    other = {**cognito_document(), "issuer": "https://login.example.com"}
+    assert metadata_from_document("https://login.example.com", other).revocation_endpoint is None
+    with pytest.raises(ConfigurationError, match="another issuer"):
+        metadata_from_document("https://login.example.com", cognito_document())

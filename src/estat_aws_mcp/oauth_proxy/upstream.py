@@ -8,19 +8,22 @@ supports S256). The proxy is one client of the provider: public (PKCE only, Cogn
 confidential when a client secret is configured (HTTP Basic; the secret may be read lazily, from
 SSM, on the first token request).
 
-When the document names a ``revocation_endpoint`` (RFC 7009; Cognito's ``/oauth2/revoke``,
-``oidc-provider`` with its revocation feature on), :meth:`UpstreamProvider.revoke` asks it to revoke a
-refresh token, authenticated like the token requests.
+When the document names a ``revocation_endpoint`` (RFC 7009; ``oidc-provider`` with its revocation
+feature on), :meth:`UpstreamProvider.revoke` asks it to revoke a refresh token, authenticated like
+the token requests. Cognito's discovery document may not name its revocation endpoint: for a
+Cognito user pool issuer whose token endpoint is ``https://<domain>/oauth2/token``, the endpoint is
+taken to be its documented neighbour ``https://<domain>/oauth2/revoke``.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
@@ -50,6 +53,40 @@ class UpstreamTokenError(Exception):
 def _discovery_urls(issuer: str) -> list[str]:
     base = issuer.rstrip("/")
     return [f"{base}/.well-known/openid-configuration", f"{base}/.well-known/oauth-authorization-server"]
+
+
+_COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[A-Za-z0-9_-]+$")
+
+
+def _revocation_endpoint(issuer: str, document: dict[str, Any], token_endpoint: str) -> str | None:
+    advertised = document.get("revocation_endpoint")
+    if isinstance(advertised, str) and advertised:
+        return advertised
+    parts = urlsplit(token_endpoint)
+    if _COGNITO_ISSUER.match(issuer) and parts.scheme == "https" and parts.path == "/oauth2/token":
+        return urlunsplit(("https", parts.netloc, "/oauth2/revoke", "", ""))
+    return None
+
+
+def metadata_from_document(issuer: str, document: Any) -> ProviderMetadata:
+    """The endpoints of a discovery document, after checking that it is the configured issuer's."""
+    if not isinstance(document, dict) or document.get("issuer") != issuer:
+        raise ConfigurationError(
+            "The sign-in provider's discovery document names another issuer than "
+            "ESTAT_MCP_OAUTH_UPSTREAM_ISSUER (it must match exactly)."
+        )
+    endpoints = {name: document.get(name) for name in ("authorization_endpoint", "token_endpoint")}
+    if not all(isinstance(value, str) and value for value in endpoints.values()):
+        raise ConfigurationError("The sign-in provider's discovery document lacks its authorization/token endpoints.")
+    methods = document.get("code_challenge_methods_supported")
+    if isinstance(methods, list) and "S256" not in methods:
+        raise ConfigurationError("The sign-in provider does not support PKCE S256.")
+    return ProviderMetadata(
+        issuer=issuer,
+        authorization_endpoint=endpoints["authorization_endpoint"],
+        token_endpoint=endpoints["token_endpoint"],
+        revocation_endpoint=_revocation_endpoint(issuer, document, endpoints["token_endpoint"]),
+    )
 
 
 class UpstreamProvider:
@@ -99,29 +136,8 @@ class UpstreamProvider:
                 except ValueError:
                     last = "not JSON"
                     continue
-                return self._check(document)
+                return metadata_from_document(self.issuer, document)
         raise UpstreamError(f"The sign-in provider's discovery document could not be read ({last}).")
-
-    def _check(self, document: Any) -> ProviderMetadata:
-        if not isinstance(document, dict) or document.get("issuer") != self.issuer:
-            raise ConfigurationError(
-                "The sign-in provider's discovery document names another issuer than "
-                "ESTAT_MCP_OAUTH_UPSTREAM_ISSUER (it must match exactly)."
-            )
-        endpoints = {name: document.get(name) for name in ("authorization_endpoint", "token_endpoint")}
-        if not all(isinstance(value, str) and value for value in endpoints.values()):
-            raise ConfigurationError(
-                "The sign-in provider's discovery document lacks its authorization/token endpoints."
-            )
-        methods = document.get("code_challenge_methods_supported")
-        if isinstance(methods, list) and "S256" not in methods:
-            raise ConfigurationError("The sign-in provider does not support PKCE S256.")
-        revocation = document.get("revocation_endpoint")
-        return ProviderMetadata(
-            issuer=self.issuer,
-            revocation_endpoint=revocation if isinstance(revocation, str) and revocation else None,
-            **endpoints,
-        )
 
     def _auth(self) -> httpx.BasicAuth | None:
         secret = self._client_secret() if callable(self._client_secret) else self._client_secret
@@ -133,7 +149,7 @@ class UpstreamProvider:
         """Ask the provider to revoke ``refresh_token`` (RFC 7009); the outcome, for the log.
 
         ``revoked`` (the provider answered 200, which RFC 7009 also answers for an unknown token),
-        ``not_advertised`` (no ``revocation_endpoint`` in its discovery document), or ``failed_<why>``.
+        ``not_advertised`` (no revocation endpoint known), or ``failed_<why>``.
         Never raises: revocation is a best effort on top of the proxy's own refusal.
         """
         try:
