@@ -566,6 +566,7 @@ def test_a_returning_browser_skips_consent_for_the_same_client_redirect_uri_and_
 
     challenge = s256(secrets.token_urlsafe(48))
     assert not shows_consent(authorize_url(stack, client, challenge, "s1"))
+    assert shows_consent(authorize_url(stack, client, challenge, "s1", prompt="consent"))  # asked for anyway
     # Anything else still asks: another client, another redirect URI, another scope, another browser.
     other_client = register(stack)["client_id"]
     assert shows_consent(authorize_url(stack, other_client, challenge, "s2"))

@@ -382,7 +382,7 @@ class AuthorizationProxy:
         """Check the request; show the consent page (or send the error where RFC 6749 §4.1.2.1 says).
 
         When this browser approved the same client, redirect URI and scope before (and the approval
-        has not expired), it goes straight on to the provider's sign-in.
+        has not expired), it goes straight on to the provider's sign-in, unless ``prompt=consent``.
         """
         client_id = query.get("client_id", "")
         try:
@@ -423,7 +423,12 @@ class AuthorizationProxy:
             "scope": query.get("scope"),
         }
         approvals = self._browser_id(cookies or {})
-        if approvals and self.store.get("approval", self._approval_key(approvals, request)) is not None:
+        asks_again = "consent" in (query.get("prompt") or "").split()  # OpenID Connect: show the page anyway
+        if (
+            approvals
+            and not asks_again
+            and self.store.get("approval", self._approval_key(approvals, request)) is not None
+        ):
             return self._to_provider(request, "authorize", "consent_remembered")
         transaction = secrets.token_urlsafe(32)
         browser = secrets.token_urlsafe(32)
