@@ -383,7 +383,7 @@ def _parse_floats(raw: pa.Array, not_numbers: pa.Array | None = None) -> pa.Arra
     other cells are first cast as they are: Arrow's string -> float64 cast accepts only texts that
     NUMBER_PATTERN also accepts, plus "nan"/"inf" spellings that are not finite and become null here
     as the rule says; so when it accepts every such cell (the usual page), the result is the rule's
-    without a regular-expression pass. Any other cell (text, spaces around a number, "+1") makes it
+    without a regular-expression pass. Any other cell (text, spaces around a number, "１２") makes it
     fail, and the pattern decides cell by cell."""
     import pyarrow as pa
     import pyarrow.compute as pc
