@@ -149,8 +149,8 @@ def _read(name: str, region: str | None) -> str:
         code = error.response.get("Error", {}).get("Code", "")
         if code in ("ParameterNotFound", "ParameterVersionNotFound"):
             raise ConfigurationError(
-                f"SSM parameter '{name}' does not exist. Create it as a SecureString "
-                f"(aws ssm put-parameter --name '{name}' --type SecureString --value ...) or fix its name."
+                f"SSM parameter '{name}' does not exist. Create it (a secret as a SecureString: "
+                f"aws ssm put-parameter --name '{name}' --type SecureString --value ...) or fix its name."
             ) from None
         if code in ("AccessDeniedException", "AccessDenied", "UnrecognizedClientException"):
             raise ConfigurationError(
