@@ -8,6 +8,8 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 PYTEST_ARGS ?=
+# make test runs the suite on this many pytest-xdist workers (tests/conftest.py says how it groups them).
+PYTEST_WORKERS ?= 2
 
 .PHONY: install run stdio test lint format bench charts clean e2e-tools scan deploy destroy
 
@@ -38,7 +40,7 @@ stdio: $(STAMP)
 
 ## make test: lint, scans and the whole suite (installs first)
 test: $(STAMP) e2e-tools scan lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 ## make e2e-tools: into .tools/, the Lambda Runtime Interface Emulator (from the aws-sam-cli==1.170.0
 ## wheel, `pip download --no-deps`), @modelcontextprotocol/inspector@0.15.0 (npm), the OpenID Provider

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,58 @@ def estat_fixture(name: str) -> Path:
     if not path.is_file():
         pytest.fail(f"recorded e-Stat fixture missing: {path} (see tests/fixtures/estat/PROVENANCE.md)")
     return path
+
+
+# -- pytest-xdist (make test: `-n 2 --dist loadgroup --no-loadscope-reorder`) ----------------------
+# A worker takes one group at a time and runs its tests in file order. A group is a test file (its
+# module fixtures are built once), except that the files using one costly session fixture form one
+# group (else each worker would build it: three Terraform deployments, a 15 s Lambda task root).
+# pytest 9.2 ignores xdist's own `xdist_group` mark (xdist 3.8 renames item._nodeid, which pytest no
+# longer reads), so the grouping is a scheduler of ours. Workers order the files longest first: the
+# Terraform deployments, then files with slow or Terraform tests, then the rest in file order.
+SHARED_SESSION_GROUPS = {"moto_stacks": "terraform-moto-stacks", "lambda_task_root": "lambda-task-root"}
+
+
+@functools.cache
+def xdist_group_of(path: str) -> str:
+    """The group of a test file (a path from the root): a shared session fixture's, else its own."""
+    source = (REPO_ROOT / path).read_text(encoding="utf-8")
+    for fixture, group in SHARED_SESSION_GROUPS.items():
+        if re.search(rf"\b{fixture}\b", source):
+            return group
+    return path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class FileGroupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group_of(nodeid.split("::")[0])
+
+    return FileGroupScheduling(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not getattr(config.option, "loadgroup", False):  # set on xdist's workers by --dist loadgroup
+        return  # a plain run keeps its order
+
+    by_file: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        by_file.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def rank(path: str, file_items: list[pytest.Item]) -> int:
+        if any("moto_stacks" in item.fixturenames for item in file_items):
+            return 0
+        slow = any(item.get_closest_marker("slow") or item.get_closest_marker("terraform") for item in file_items)
+        return 1 if slow or xdist_group_of(path) != path else 2
+
+    ranks = {path: rank(path, file_items) for path, file_items in by_file.items()}
+    items.sort(key=lambda item: ranks[item.nodeid.split("::")[0]])  # stable: file order within a rank
 
 
 @pytest.fixture(scope="session")

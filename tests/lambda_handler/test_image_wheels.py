@@ -222,6 +222,7 @@ def resolutions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Resolutio
         return {key: future.result() for key, future in futures.items()}
 
 
+@pytest.mark.slow  # the module fixture asks PyPI three times (about 40 s)
 @pytest.mark.parametrize("arch", ARCHITECTURES)
 def test_every_runtime_pin_installs_as_a_wheel_on_the_image(arch: str, resolutions: dict[str, Resolution]) -> None:
     base = parse_base(dockerfile_bases()[0])
@@ -274,6 +275,7 @@ def test_the_image_installs_no_opencv_and_everything_else_no_deps_packages_need(
         assert not unmet, f"{name} is installed without {unmet}: pin them in [project].dependencies"
 
 
+@pytest.mark.slow
 def test_the_old_amazon_linux_2_base_is_caught(resolutions: dict[str, Resolution]) -> None:
     resolution = resolutions["old-base"]
     assert not resolution.ok
