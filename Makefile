@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # make test runs the suite on this many pytest-xdist workers (tests/conftest.py says how it groups them).
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run stdio test lint format bench charts clean e2e-tools scan deploy destroy
+.PHONY: install run stdio test lint format bench charts clean e2e-tools e2e-rie e2e-oidc e2e-conformance test-prerequisites scan deploy destroy
 
 # checkov pins conflict with ours: it lives in its own venv, at a pinned version.
 SCAN_VENV     := .venv-scan
@@ -38,18 +38,29 @@ run: $(STAMP)
 stdio: $(STAMP)
 	$(BIN)/python -m estat_aws_mcp
 
-## make test: lint, scans and the whole suite (installs first)
-test: $(STAMP) e2e-tools scan lint
+## make test: lint, scans and the whole suite (installs first). The installs and checks before the suite
+## are independent and run side by side (-j 4), each one's output kept together.
+test:
+	@$(MAKE) --no-print-directory -j 4 --output-sync=target test-prerequisites
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 ## make e2e-tools: into .tools/, the Lambda Runtime Interface Emulator (from the aws-sam-cli==1.170.0
 ## wheel, `pip download --no-deps`), @modelcontextprotocol/inspector@0.15.0 (npm), the OpenID Provider
 ## of the OAuth tests (oidc-provider@9.13.3, `npm ci` from tests/oauth_proxy/oidc_upstream) and the MCP
 ## conformance suite (@modelcontextprotocol/conformance@0.1.13, `npm ci` from tests/conformance/suite); all idempotent
-e2e-tools: $(STAMP)
+## (three independent installs: `make -j` runs them side by side, as `make test` does)
+e2e-tools: e2e-rie e2e-oidc e2e-conformance
+
+e2e-rie: $(STAMP)
 	$(BIN)/python -m tests.lambda_handler.rie
+
+e2e-oidc: $(STAMP)
 	$(BIN)/python -m tests.oauth_proxy.oidc_upstream
+
+e2e-conformance: $(STAMP)
 	$(BIN)/python -m tests.conformance.mcp_conformance
+
+test-prerequisites: $(STAMP) e2e-tools scan lint
 
 $(SCAN_STAMP): Makefile
 	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
