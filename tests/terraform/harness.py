@@ -10,6 +10,7 @@ shipped code, byte for byte; ``test_compat_copy_changes_only_the_tagged_lines`` 
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -61,20 +62,31 @@ def terraform_bin() -> str | None:
     return shutil.which("terraform")
 
 
+def _plugin_search_roots() -> list[Path]:
+    """Where to look, nearest first: the plugin cache, Terraform's implied local mirrors, the usual
+    install prefixes, then the whole filesystem (a search of / alone takes seconds, more under load,
+    and every pytest-xdist worker makes it)."""
+    home = Path.home()
+    roots = [os.environ.get("TF_PLUGIN_CACHE_DIR", ""), home / ".terraform.d", home / ".local" / "share" / "terraform"]
+    roots += ["/usr/local/share/terraform", "/usr/share/terraform", "/opt", "/usr/local", "/"]
+    return [Path(root) for root in roots if str(root) and Path(root).is_dir()]
+
+
 @functools.cache
 def provider_plugin_root() -> Path | None:
     """The folder above ``registry.terraform.io`` that holds terraform-provider-aws_*, found at run time."""
-    found = subprocess.run(
-        ["find", "/", "-name", "terraform-provider-aws_*", "-not", "-path", "/proc/*"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    ).stdout.split()
-    for binary in sorted(found):
-        for parent in Path(binary).parents:
-            if parent.name == "registry.terraform.io":
-                return parent.parent
+    for root in _plugin_search_roots():
+        found = subprocess.run(
+            ["find", str(root), "-name", "terraform-provider-aws_*", "-not", "-path", "/proc/*"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        ).stdout.split()
+        for binary in sorted(found):
+            for parent in Path(binary).parents:
+                if parent.name == "registry.terraform.io":
+                    return parent.parent
     return None
 
 
