@@ -270,19 +270,21 @@ def test_every_timeout_tier_fits_the_time_left_and_uses_at_least_half_of_it() ->
 def test_calls_short_on_time_stop_in_time_against_an_endpoint_that_never_answers(
     seeded_aws: SeededAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two calls with 2 s left against a hanging endpoint: each gives up within its time (the cached
-    client's read timeout fits it), the second on the client the first built."""
+    """Two calls with 2.9 s left against a hanging endpoint: each gives up within its time (the cached
+    client's read timeout fits it), the second on the client the first built. 2.9 s is 1.4 s above the
+    1.5 s tier both get: the first call's parsing (cold, under load) may take that long before its
+    client is chosen (with 2 s, 0.5 s of it picked the next tier down and a second client)."""
     from tests.processes import silent_endpoint
 
     built = _recording_clients(monkeypatch)
     with silent_endpoint() as url:
         monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", url)
         for _ in range(2):
-            with invocation_deadline(RESPONSE_RESERVE_S + 2.0) as deadline:
+            with invocation_deadline(RESPONSE_RESERVE_S + 2.9) as deadline:
                 result = run_aws_cli("aws logs describe-log-groups")
                 finished = time.monotonic()
             assert result.error in {"cli_error", "deadline_exceeded"} and result.exit_status == 255, result
             assert finished < deadline - RESPONSE_RESERVE_S + 0.5  # its own stop, slack for a loaded machine
     first, second = built
     assert second is first
-    assert first.meta.config.connect_timeout + first.meta.config.read_timeout <= 2.0
+    assert first.meta.config.connect_timeout + first.meta.config.read_timeout <= 2.9
