@@ -131,7 +131,7 @@ def test_transport_captures_gzip_pages_only_inside_the_block() -> None:
 
     import httpx
 
-    from estat_aws_mcp.datasets.pages import ValueCapturingTransport, capturing_values
+    from estat_aws_mcp.datasets.pages import ValueCapturingTransport, ValueSpan, capturing_values
 
     values = [{"@area": f"{i:05d}", "$": str(i)} for i in range(3)]
     body = page_body(values)
@@ -152,10 +152,34 @@ def test_transport_captures_gzip_pages_only_inside_the_block() -> None:
                 inside = await client.get("/json/getStatsData")
                 meta = await client.get("/json/getMetaInfo")
             assert json.loads(inside.content)["GET_STATS_DATA"]["STATISTICAL_DATA"]["DATA_INF"]["VALUE"] == []
-            assert json.loads(value_lines_as_json(capture.value_lines)) == values
+            # the transport only locates the objects (no copy on the event loop); lines are made later
+            assert isinstance(capture.value_lines, ValueSpan)
+            assert json.loads(value_lines_as_json(capture.value_lines.lines().to_pybytes())) == values
             assert meta.content == b'{"GET_META_INFO":{}}'
             with capturing_values() as capture:
                 failed = await client.get("/json/getStatsData", params={"fail": "1"})
             assert failed.status_code == 503 and capture.value_lines is None
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        b'{"$":"1"},{"$":"2"},{"$":"3"}',
+        b'{"$":"a},{b"},{"$":"},{},{"}',  # separators inside strings: replaced as bytes.replace would
+        b'{"$":"1"}',
+        b"{},{},{}",
+    ],
+)
+def test_value_span_lines_are_bytes_replace(values: bytes) -> None:
+    """The GIL-free kernel that makes the lines gives exactly what ``bytes.replace`` gives."""
+    from estat_aws_mcp.datasets.pages import ValueSpan, locate_value_array
+
+    body = b'{"GET_STATS_DATA":{"STATISTICAL_DATA":{"DATA_INF":{"VALUE":[' + values + b"]}}}}"
+    located = locate_value_array(body)
+    assert located is not None
+    envelope, span = located
+    assert isinstance(span, ValueSpan) and body[span.start : span.end] == values
+    assert envelope == b'{"GET_STATS_DATA":{"STATISTICAL_DATA":{"DATA_INF":{"VALUE":[]}}}}'
+    assert span.lines().to_pybytes() == values.replace(b"},{", b"}\n{")

@@ -32,7 +32,12 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from estat_aws_mcp.datasets.filters import ResolvedFilters, resolve_filters
 from estat_aws_mcp.datasets.manifest import DatasetManifest, dataset_batches
-from estat_aws_mcp.datasets.pages import ValueCapturingTransport, capturing_values, value_lines_as_json
+from estat_aws_mcp.datasets.pages import (
+    ValueCapturingTransport,
+    ValueSpan,
+    capturing_values,
+    value_lines_as_json,
+)
 from estat_aws_mcp.datasets.reuse import SOURCE_KEY_FIELD, find_reusable, is_current, record_reusable, source_key
 from estat_aws_mcp.datasets.schema import PageConverter, TableMetadata, schema_description, table_metadata
 from estat_aws_mcp.datasets.store import ObjectStore
@@ -73,11 +78,12 @@ class StatsSource(Protocol):
 
 @dataclass
 class FetchedPage:
-    """One getStatsData page: the normalised response, and its VALUE objects as JSON lines when the fast
-    path captured them (then ``data["values"]`` is empty; see :mod:`estat_aws_mcp.datasets.pages`)."""
+    """One getStatsData page: the normalised response, and its VALUE objects when the fast path captured
+    them (then ``data["values"]`` is empty; see :mod:`estat_aws_mcp.datasets.pages`): JSON lines, or
+    where they are in the body (made into lines by :func:`convert_page`, off the event loop)."""
 
     data: StatsData
-    value_lines: bytes | None = None
+    value_lines: bytes | ValueSpan | None = None
 
 
 class FetchIntegrityError(UpstreamError):
@@ -480,13 +486,17 @@ def convert_page(converter: PageConverter, fetched: FetchedPage) -> pa.RecordBat
     import pyarrow as pa
 
     notes = fetched.data["notes"]
-    if fetched.value_lines is None:
+    lines = fetched.value_lines
+    if lines is None:
         return converter.convert(fetched.data["values"], notes)
+    if isinstance(lines, ValueSpan):
+        lines = lines.lines()
     try:
-        return converter.convert_json_lines(fetched.value_lines, notes)
+        return converter.convert_json_lines(lines, notes)
     except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError):
         log.info("page not readable by Arrow's JSON reader; parsing it with json instead")
-        values = as_list(json.loads(value_lines_as_json(fetched.value_lines)))
+        text = lines if isinstance(lines, bytes) else lines.to_pybytes()
+        values = as_list(json.loads(value_lines_as_json(text)))
         return converter.convert(values, notes)
 
 

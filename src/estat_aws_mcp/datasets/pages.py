@@ -11,6 +11,11 @@ one per line, are parsed by Arrow's multi-threaded JSON reader
 Only requests made inside :func:`capturing_values` are touched (the page requests of a fetch); any body
 whose shape is not exactly ``..."VALUE":[{...},...,{...}]}}}`` (a single VALUE dict, an error body, a
 pretty-printed recording) is passed through unchanged, and the caller uses the normal dict path.
+
+The transport runs on the event loop, which also receives the other pages of a concurrent fetch, so it
+only *locates* the VALUE array (a few scans of the body, no copy of it): the captured
+:class:`ValueSpan` is turned into lines later, in the thread that converts the page, by an Arrow kernel
+that does not hold the GIL (:meth:`ValueSpan.lines`).
 """
 
 from __future__ import annotations
@@ -18,37 +23,80 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import re
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 # The VALUE key: preceded by '{' or ',' (so it is a key, not text inside a string) and opening an array.
 _VALUE_ARRAY = re.compile(rb'[{,]\s*"VALUE"\s*:\s*\[')
-_CLOSING = re.compile(rb"^[\s}]*$")
+_CLOSING = re.compile(rb"[\s}]*")  # what may follow the VALUE array (fullmatch)
 _DROPPED_HEADERS = {"content-length", "content-encoding", "transfer-encoding"}
+_OPEN, _CLOSE = ord("{"), ord("}")
 
 
-def split_value_array(body: bytes) -> tuple[bytes, bytes] | None:
-    """``(envelope with "VALUE":[], the VALUE objects one per line)``, or ``None`` if the body is not a
-    compact getStatsData page whose VALUE array is the last element (as e-Stat sends them)."""
+@dataclass(frozen=True)
+class ValueSpan:
+    """The VALUE objects of a page where they arrived: ``body[start:end]``, compact JSON objects separated
+    by ``},{`` (see :func:`locate_value_array`)."""
+
+    body: bytes
+    start: int
+    end: int
+
+    def lines(self) -> pa.Buffer:
+        """The objects one per line, as Arrow's JSON reader wants them: every ``},{`` becomes ``}\\n{``,
+        exactly as ``bytes.replace`` would (left to right, non-overlapping), but by Arrow's
+        ``replace_substring`` kernel on a zero-copy view of the body, which releases the GIL (~2x faster
+        than ``bytes.replace``, and the event loop keeps receiving meanwhile)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        offsets = pa.py_buffer(array("q", (self.start, self.end)))
+        view = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(self.body)])
+        replaced = pc.replace_substring(view, pattern=b"},{", replacement=b"}\n{")
+        _, offsets_out, data = replaced.buffers()
+        first, last = memoryview(offsets_out).cast("q")[replaced.offset : replaced.offset + 2]
+        return data.slice(first, last - first)
+
+
+def locate_value_array(body: bytes) -> tuple[bytes, ValueSpan | bytes] | None:
+    """``(envelope with "VALUE":[], where the VALUE objects are)``, or ``None`` if the body is not a
+    compact getStatsData page whose VALUE array is the last element (as e-Stat sends them). An empty
+    VALUE array gives ``(body, b"")``. Cheap: the body is scanned, not copied."""
     match = _VALUE_ARRAY.search(body)
     if match is None:
         return None
     end = body.rfind(b"]")
-    if end < match.end() or not _CLOSING.match(body[end + 1 :]):
+    if end < match.end() or not _CLOSING.fullmatch(body, end + 1):
         return None
-    values = body[match.end() : end]
-    if not values.strip():
-        return body, b""
-    if not (values.startswith(b"{") and values.endswith(b"}")) or b"]" in values:
+    start = match.end()
+    if start == end or body[start] != _OPEN or body[end - 1] != _CLOSE:
+        if not body[start:end].strip():
+            return body, b""
+        return None  # not a flat array of compact objects (e.g. indented): json reads it
+    if body.find(b"]", start, end) != -1:
         # Not exactly one flat array of objects (e.g. another array such as ANNOTATION after VALUE,
         # or a "]" inside a string): leave the body to json, which is always right.
         return None
-    envelope = body[: match.end()] + body[end:]
+    envelope = body[:start] + body[end:]
     # Compact JSON separates the objects with "},{"; a "},{" inside a string would break a line, which
     # Arrow's reader rejects, and the caller then falls back to json (see :func:`value_lines_as_json`).
-    return envelope, values.replace(b"},{", b"}\n{")
+    return envelope, ValueSpan(body, start, end)
+
+
+def split_value_array(body: bytes) -> tuple[bytes, bytes] | None:
+    """:func:`locate_value_array` with the VALUE objects as bytes, one per line."""
+    located = locate_value_array(body)
+    if located is None:
+        return None
+    envelope, values = located
+    return envelope, values.lines().to_pybytes() if isinstance(values, ValueSpan) else values
 
 
 def value_lines_as_json(value_lines: bytes) -> bytes:
@@ -58,9 +106,10 @@ def value_lines_as_json(value_lines: bytes) -> bytes:
 
 @dataclass
 class ValueCapture:
-    """Where the transport leaves the VALUE lines of the last response of one request."""
+    """Where the transport leaves the VALUE objects of the last response of one request (``b""`` for an
+    empty VALUE array)."""
 
-    value_lines: bytes | None = None
+    value_lines: ValueSpan | bytes | None = None
 
 
 _capture: contextvars.ContextVar[ValueCapture | None] = contextvars.ContextVar("estat_value_capture", default=None)
@@ -95,10 +144,10 @@ class ValueCapturingTransport(httpx.AsyncBaseTransport):
             body = await response.aread()
         finally:
             await response.aclose()
-        split = split_value_array(body)
+        located = locate_value_array(body)
         content = body
-        if split is not None:
-            content, capture.value_lines = split
+        if located is not None:
+            content, capture.value_lines = located
         headers = [(key, value) for key, value in response.headers.items() if key.lower() not in _DROPPED_HEADERS]
         return httpx.Response(response.status_code, headers=headers, content=content, request=request)
 

@@ -279,14 +279,16 @@ class PageConverter:
         columns = {key: pa.array([row.get(key) for row in values], pa.string()) for key in self.attributes}
         return self.convert_columns(columns, notes)
 
-    def convert_json_lines(self, value_lines: bytes, notes: Mapping[str, str] | None = None) -> pa.RecordBatch:
+    def convert_json_lines(
+        self, value_lines: bytes | pa.Buffer, notes: Mapping[str, str] | None = None
+    ) -> pa.RecordBatch:
         """VALUE objects one per line, parsed by Arrow's (multi-threaded, GIL-free) JSON reader: no Python
         object per row. Raises ``pyarrow.ArrowInvalid`` on anything unexpected (an unknown attribute, a
         value that is not a string, a broken line); callers then use :meth:`convert`."""
         import pyarrow as pa
         import pyarrow.json as pa_json
 
-        if not value_lines.strip():
+        if not len(value_lines) or (isinstance(value_lines, bytes) and not value_lines.strip()):
             return self.convert([], notes)
         schema = pa.schema([pa.field(key, pa.string()) for key in self.attributes])
         table = pa_json.read_json(
