@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -188,3 +192,49 @@ def test_writes_through_the_s3_store(aws_env: object) -> None:
     assert load_manifest(fresh, manifest.dataset_id).row_count == 5000
     with fresh.open_read(manifest.data_key) as fh:
         assert read_parquet(fh).num_rows == 5000
+
+
+class _FullDiskStore(LocalObjectStore):
+    """SYNTHETIC: a store whose files fail like a full disk once ``capacity`` bytes were written."""
+
+    def __init__(self, root: Path, capacity: int) -> None:
+        super().__init__(root)
+        self.capacity = capacity
+
+    @contextlib.contextmanager
+    def open_write(self, key: str) -> Iterator[BinaryIO]:
+        with super().open_write(key) as fh:
+            store = self
+
+            class Full:
+                def __getattr__(self, name: str) -> object:
+                    return getattr(fh, name)
+
+                def write(self, data: bytes) -> int:
+                    if fh.tell() + len(data) > store.capacity:
+                        raise OSError(errno.ENOSPC, "No space left on device")
+                    return fh.write(data)
+
+            yield Full()  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("capacity", "buffer_bytes"), [(0, None), (100_000, 16_384)], ids=["at-commit", "mid-write"])
+def test_a_store_write_that_fails_fails_the_dataset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capacity: int, buffer_bytes: int | None
+) -> None:
+    """Parquet reaches the store through a native buffer: a file that fails still fails the dataset,
+    whether the failing flush comes at commit (the whole file fits the buffer) or while rows are being
+    written (a small buffer); the file is discarded and nothing is published."""
+    if buffer_bytes is not None:
+        monkeypatch.setattr("estat_aws_mcp.datasets.writer.SINK_BUFFER_BYTES", buffer_bytes)
+    store = _FullDiskStore(tmp_path, capacity)
+    metadata = small_table()
+    committing = False
+    with pytest.raises(OSError, match="No space left"), DatasetWriter(store, metadata) as writer:
+        for batch in batches(metadata, 250_000, 50_000):
+            writer.write(batch)
+        committing = True
+        writer.commit()
+    assert committing == (buffer_bytes is None)
+    assert store.list_keys() == []
+    assert not any(path.name.startswith(".tmp-") for path in tmp_path.rglob("*"))

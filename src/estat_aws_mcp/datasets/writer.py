@@ -38,6 +38,12 @@ log = logging.getLogger(__name__)
 #: Rows per Parquet row group (e-Stat's page size): large enough for good compression and scans.
 ROW_GROUP_ROWS = 100_000
 PARQUET_COMPRESSION = "zstd"
+#: Parquet's output is gathered in a native buffer of this size before it reaches the store's (Python)
+#: file object: the writer makes ~240 small writes per row group, and each write into a Python object
+#: takes the GIL again, waiting up to the interpreter's switch interval (5 ms) whenever another thread
+#: runs Python (the event loop receiving the next pages of a concurrent fetch). One buffered write per
+#: MiB keeps a row group's write from stalling on the GIL; it costs this much memory while writing.
+SINK_BUFFER_BYTES = 1 << 20
 
 
 class DatasetWriter:
@@ -68,18 +74,21 @@ class DatasetWriter:
         self._pending_rows = 0
         self._file_cm: contextlib.AbstractContextManager[Any] | None = None
         self._parquet: Any = None
+        self._sink: Any = None
         self._committed = False
         self.manifest: DatasetManifest | None = None
 
     def __enter__(self) -> DatasetWriter:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         self.schema = arrow_schema(self.axes)
         self._file_cm = self.store.open_write(self.data_key)
-        sink = self._file_cm.__enter__()
+        file = self._file_cm.__enter__()
         try:
+            self._sink = pa.BufferedOutputStream(pa.PythonFile(file, mode="w"), buffer_size=SINK_BUFFER_BYTES)
             self._parquet = pq.ParquetWriter(
-                sink,
+                self._sink,
                 self.schema,
                 compression=PARQUET_COMPRESSION,
                 # Dictionaries for the label columns only: the cells (value, value_raw) have nearly as
@@ -91,6 +100,7 @@ class DatasetWriter:
                 write_statistics=[*(f"{axis}_code" for axis in self.axes), "value"],
             )
         except BaseException:
+            self._release_sink()
             self._file_cm.__exit__(None, None, None)
             raise
         return self
@@ -138,6 +148,8 @@ class DatasetWriter:
         self._flush()
         self._parquet.close()
         self._parquet = None
+        self._sink.detach()  # the buffer's last bytes into the file, which stays open for the store
+        self._sink = None
         file_cm, self._file_cm = self._file_cm, None
         file_cm.__exit__(None, None, None)  # the atomic rename: data.parquet is now visible
         manifest = DatasetManifest(
@@ -164,6 +176,14 @@ class DatasetWriter:
         self.manifest = manifest
         return manifest
 
+    def _release_sink(self) -> None:
+        """Let go of the native buffer without closing the store's file object (closing the buffer would
+        close it, and so would the buffer's destructor); the store's ``with`` block owns that file."""
+        if self._sink is not None:
+            sink, self._sink = self._sink, None
+            with contextlib.suppress(Exception):  # a failing file: the write is being discarded anyway
+                sink.detach()
+
     def _discard_data_file(self) -> None:
         try:
             self.store.delete_prefix(dataset_key(self.dataset_id, DATA_FILE))
@@ -188,6 +208,7 @@ class DatasetWriter:
             with contextlib.suppress(Exception):
                 self._parquet.close()
             self._parquet = None
+        self._release_sink()
         if self._file_cm is not None:
             file_cm, self._file_cm = self._file_cm, None
             # Leave the atomic write through an exception so that the temporary file is discarded.
