@@ -21,6 +21,7 @@ import pytest
 from estat_aws_mcp.datasets.fetch import (
     EstatClientSource,
     FetchIntegrityError,
+    PageOrderLanes,
     PageRequest,
     fetch_dataset,
     fetch_in_order,
@@ -420,6 +421,102 @@ def test_fetch_in_order_cancels_the_rest_on_failure() -> None:
     with pytest.raises(RuntimeError, match="page 3"):
         asyncio.run(fetch_in_order(pages, fetch_one, consume, concurrency=4))
     assert cancelled > 0
+
+
+def test_page_order_lanes_go_to_the_earliest_waiting_page() -> None:
+    """Two lanes, pages asking in the order 5, 1, 4, 0, 3, 2 while both lanes are held: the freed lanes go
+    to 0, 1, 2... (not first come, first served), and never more than two holders at once."""
+    lanes = PageOrderLanes(2)
+    order: list[int] = []
+    holding = 0
+    peak = 0
+
+    async def hold(index: int, release: asyncio.Event) -> None:
+        nonlocal holding, peak
+        async with lanes.lane(index):
+            holding += 1
+            peak = max(peak, holding)
+            order.append(index)
+            await release.wait()
+            holding -= 1
+
+    async def main() -> None:
+        gates = {index: asyncio.Event() for index in range(8)}
+        first = [asyncio.create_task(hold(index, gates[index])) for index in (6, 7)]
+        await asyncio.sleep(0)
+        waiting = [asyncio.create_task(hold(index, gates[index])) for index in (5, 1, 4, 0, 3, 2)]
+        await asyncio.sleep(0.01)
+        assert order == [6, 7]
+        for gate in gates.values():
+            gate.set()
+            await asyncio.sleep(0.001)
+        await asyncio.gather(*first, *waiting)
+
+    asyncio.run(main())
+    assert order == [6, 7, 0, 1, 2, 3, 4, 5]
+    assert peak == 2
+
+
+def test_page_order_lanes_survive_cancelled_waiters() -> None:
+    """A waiter cancelled while waiting, or cancelled after the lane was handed to it but before it ran,
+    does not lose the lane: the next page still gets it."""
+    lanes = PageOrderLanes(1)
+
+    async def main() -> None:
+        release = asyncio.Event()
+
+        async def hold(index: int) -> int:
+            async with lanes.lane(index):
+                await release.wait()
+            return index
+
+        async with lanes.lane(0):
+            before = asyncio.create_task(hold(1))  # cancelled while waiting
+            handed = asyncio.create_task(hold(2))  # cancelled once the lane is handed to it
+            later = asyncio.create_task(hold(3))
+            await asyncio.sleep(0.01)
+            before.cancel()
+            await asyncio.sleep(0)
+            release.set()
+        # leaving the block handed the lane to page 2 (page 1 is gone); page 2 has not run yet
+        handed.cancel()
+        assert await asyncio.wait_for(later, 2) == 3
+        for task in (before, handed):
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        async with asyncio.timeout(1), lanes.lane(4):  # the lane is free again
+            pass
+
+    asyncio.run(main())
+
+
+def test_fetch_in_order_with_process_lanes_keeps_order_bounds_and_cancels() -> None:
+    pages = plan_pages([30], page_size=1)
+    processing = 0
+    peak = 0
+    consumed: list[int] = []
+
+    async def fetch_one(page: PageRequest) -> int:
+        await asyncio.sleep(0.001 * (page.index % 4))
+        return page.index
+
+    async def process(page: PageRequest, result: int) -> int:
+        nonlocal processing, peak
+        processing += 1
+        peak = max(peak, processing)
+        await asyncio.sleep(0.002)
+        processing -= 1
+        if result == 25:
+            raise RuntimeError("page 26 failed")
+        return result
+
+    async def consume(page: PageRequest, result: int) -> None:
+        consumed.append(result)
+
+    with pytest.raises(RuntimeError, match="page 26"):
+        asyncio.run(fetch_in_order(pages, fetch_one, consume, 4, process=process, process_lanes=2))
+    assert consumed == list(range(25))
+    assert peak == 2
 
 
 def test_a_partial_page_fails_loudly(fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore) -> None:

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import json
 import logging
+import os
 import re
 import time
 import unicodedata
@@ -322,7 +324,9 @@ async def _fetch_counted(
             if progress is not None:
                 await progress(rows_done, total, message)
 
-        await fetch_in_order(pages, fetch_page, consume, concurrency, process=to_batch)
+        await fetch_in_order(
+            pages, fetch_page, consume, concurrency, process=to_batch, process_lanes=conversion_lanes()
+        )
         if writer.row_count != total:
             raise FetchIntegrityError(
                 f"table {stats_data_id}: wrote {writer.row_count} rows but e-Stat counted {total}; nothing was saved"
@@ -500,6 +504,43 @@ def convert_page(converter: PageConverter, fetched: FetchedPage) -> pa.RecordBat
         return converter.convert(values, notes)
 
 
+class PageOrderLanes:
+    """At most ``lanes`` holders at a time; a lane that frees up goes to the waiting page with the lowest
+    index (not to the one that asked first). One event loop only."""
+
+    def __init__(self, lanes: int) -> None:
+        if lanes < 1:
+            raise ValueError("lanes must be at least 1")
+        self._free = lanes
+        self._waiting: list[tuple[int, asyncio.Future[None]]] = []
+
+    @contextlib.asynccontextmanager
+    async def lane(self, index: int) -> AsyncIterator[None]:
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+        else:
+            granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            heapq.heappush(self._waiting, (index, granted))
+            try:
+                await granted
+            except BaseException:
+                if granted.done() and not granted.cancelled():
+                    self._release()  # the lane was handed over just before the cancellation: pass it on
+                raise  # (a cancelled waiter left in the heap is skipped by _release)
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        while self._waiting:
+            _, granted = heapq.heappop(self._waiting)
+            if not granted.done():
+                granted.set_result(None)  # the lane moves to that page
+                return
+        self._free += 1
+
+
 async def fetch_in_order(
     pages: Sequence[PageRequest],
     fetch: Callable[[PageRequest], Awaitable[Any]],
@@ -507,6 +548,7 @@ async def fetch_in_order(
     concurrency: int,
     *,
     process: Callable[[PageRequest, Any], Awaitable[Any]] | None = None,
+    process_lanes: int | None = None,
 ) -> None:
     """Run ``fetch`` for every page with at most ``concurrency`` in flight, then ``process`` (not counted
     against ``concurrency``: e.g. decoding while the next request runs), and ``consume`` in page order.
@@ -515,15 +557,26 @@ async def fetch_in_order(
     window, so results that arrive early cannot pile up. ``concurrency=1`` is strictly sequential (one
     page requested, decoded and consumed before the next is requested). The first failure cancels
     everything else.
+
+    ``process_lanes``: at most that many ``process`` calls at a time, the earliest page first. When the
+    CPU is short, pages processed all at once share it and all finish late, the first one too, which
+    ``consume`` waits for and which holds the window (no new request starts); in page order the page
+    consumed next is ready first. None: no bound.
     """
     limiter = asyncio.Semaphore(concurrency)
     window = 2 * concurrency if concurrency > 1 else 1
     tasks: dict[int, asyncio.Task[Any]] = {}
+    lanes = PageOrderLanes(process_lanes) if process_lanes is not None else None
 
     async def run(page: PageRequest) -> Any:
         async with limiter:
             result = await fetch(page)
-        return await process(page, result) if process is not None else result
+        if process is None:
+            return result
+        if lanes is None:
+            return await process(page, result)
+        async with lanes.lane(page.index):
+            return await process(page, result)
 
     next_to_start = 0
     try:
@@ -538,6 +591,16 @@ async def fetch_in_order(
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks.values(), return_exceptions=True)
+
+
+def conversion_lanes() -> int:
+    """Pages converted at a time: one per CPU this process may use (each conversion runs Arrow's JSON
+    reader, whose own threads share the same CPUs; the event loop and the writer need some too)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, cpus)
 
 
 def source_options(source: StatsSource) -> dict[str, str]:
