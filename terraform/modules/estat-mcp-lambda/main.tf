@@ -95,7 +95,7 @@ resource "aws_lambda_function" "this" {
 
   # The log group (in module.common) exists with its retention before the first invocation could
   # create it; the role may write to it.
-  depends_on = [module.common, aws_iam_role_policy.logs]
+  depends_on = [terraform_data.log_group, aws_iam_role_policy.logs]
 
   lifecycle {
     precondition {
@@ -171,4 +171,11 @@ resource "aws_lambda_permission" "iam_invoke_function" {
   function_name            = aws_lambda_function.this.function_name
   principal                = each.value
   invoked_via_function_url = true # provider>=6.28
+}
+
+# What the function waits for in module.common: its log group only. `depends_on = [module.common]` would
+# also wait for everything else there, such as the data bucket's lifecycle rule, which the provider takes
+# ~55 s to confirm.
+resource "terraform_data" "log_group" {
+  input = module.common.log_group_name
 }
