@@ -3,7 +3,7 @@
 - ``runtime-requirements.txt``: ``[project].dependencies``, installed with their dependencies;
 - ``no-deps-requirements.txt``: the dependencies named in ``[tool.estat-aws-mcp.image.no-deps]``, installed
   with ``pip install --no-deps`` because some of what they declare is never imported by the code we call
-  (japanmap declares opencv-python, ~70 MB, used only by ``japanmap.picture``). The table lists, per
+  (japanmap declares opencv-python, a ~70 MB wheel and ~290 MB installed, used only by ``japanmap.picture``). The table lists, per
   package, the dependencies the image leaves out; everything else such a package needs must be a pin of
   its own in ``[project].dependencies`` (tests/lambda_handler/test_image_wheels.py checks both).
 

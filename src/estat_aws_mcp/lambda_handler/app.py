@@ -161,22 +161,28 @@ def _json_response(status: int, payload: Any, headers: Mapping[str, str] | None 
     }
 
 
+def _envelope_bytes(response: dict[str, Any]) -> int:
+    """``len(json.dumps(response))`` without the encoded ``body`` string."""
+    return len(json.dumps({**response, "body": ""})) - 2
+
+
 def _invocation_payload_bytes(response: dict[str, Any]) -> int:
     """``len(json.dumps(response))`` without re-encoding a large body (the cap check on the whole result)."""
     body = response.get("body")
     if not isinstance(body, str):
         return len(json.dumps(response))
-    return len(json.dumps({**response, "body": ""})) - 2 + json_string_bytes(body)
+    return _envelope_bytes(response) + json_string_bytes(body)
 
 
 def _fits_invocation_payload(response: dict[str, Any]) -> bool:
     """Whether the invocation result stays within Lambda's cap: a bound settles it for all but bodies near
     the cap, which are counted exactly (no second pass over every answer)."""
     body = response.get("body")
-    if isinstance(body, str):
-        envelope = len(json.dumps({**response, "body": ""})) - 2
-        if envelope + json_string_bytes_at_most(body) <= LAMBDA_RESPONSE_CAP_BYTES:
-            return True
+    if (
+        isinstance(body, str)
+        and _envelope_bytes(response) + json_string_bytes_at_most(body) <= LAMBDA_RESPONSE_CAP_BYTES
+    ):
+        return True
     return _invocation_payload_bytes(response) <= LAMBDA_RESPONSE_CAP_BYTES
 
 
