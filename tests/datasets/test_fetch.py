@@ -126,10 +126,10 @@ def test_complete_fetch_of_250001_rows_out_of_order_with_a_transient_5xx(
     big: GeneratedTable,
     store: LocalObjectStore,
 ) -> None:
-    # Pages 3 then 2 then 1 complete, out of order: the fake holds page 1 until pages 2 and 3 have been
-    # answered, and page 2 until page 3 has (ordered by events, not by sleeps that a loaded machine can
-    # outrun). A fetch that does not request the pages concurrently leaves page 1 held until
-    # HOLD_LIMIT_S and then fails the order checks below.
+    # Page 1 counts the table, then pages 3 and 2 complete out of order: the fake holds page 2 (asked
+    # with page 1, before the count was known) until page 3 has been answered (ordered by events, not by
+    # sleeps that a loaded machine can outrun). A fetch that does not request the pages concurrently
+    # leaves page 2 held until HOLD_LIMIT_S and then fails the order checks below.
     def answered(start: int) -> bool:
         return any(
             r.endpoint == "getStatsData"
@@ -142,7 +142,7 @@ def test_complete_fetch_of_250001_rows_out_of_order_with_a_transient_5xx(
 
     def hold(request: Any) -> None:
         if request.endpoint == "getStatsData" and not request.is_count:
-            waits_for = {1: (100_001, 200_001), 100_001: (200_001,)}.get(request.start_position or 1, ())
+            waits_for = {100_001: (200_001,)}.get(request.start_position or 1, ())
             wait_until(lambda: all(answered(start) for start in waits_for))
 
     fake_estat.before_response(hold)
@@ -161,7 +161,8 @@ def test_complete_fetch_of_250001_rows_out_of_order_with_a_transient_5xx(
     pages = [r for r in fake_estat.requests if r.endpoint == "getStatsData" and not r.is_count]
     assert fake_estat.max_in_flight >= 3
     finished = {r.start_position: r.finished for r in pages if r.http_status == 200}
-    assert finished[200_001] < finished[1] and finished[100_001] < finished[1]
+    assert finished[1] < finished[200_001] < finished[100_001]
+    assert not any(r.is_count for r in fake_estat.requests)  # the first page counted the table
     assert [r.http_status for r in pages if r.start_position == 200_001] == [503, 200]
     assert progress == [(100_000, 250_001), (200_000, 250_001), (250_001, 250_001)]
     assert manifest.extra["pages"] == 3 and manifest.extra["total_number"] == 250_001
@@ -178,18 +179,21 @@ def test_a_table_that_changes_mid_fetch_fails_loudly_and_writes_nothing(
     store: LocalObjectStore,
     change: dict[str, Any],
 ) -> None:
-    fake_estat.change_table_after(BIG_ID, 1, **change)
+    # After the first two pages (asked at once with the metadata, before the count is known): the third
+    # page sees the changed table.
+    fake_estat.change_table_after(BIG_ID, 2, **change)
     with pytest.raises(FetchIntegrityError, match="nothing was saved"):
         asyncio.run(fetch(fake_estat, store, BIG_ID, mode="complete", concurrency=2))
     assert store.list_keys() == []
     assert not any(path.is_file() for path in store.root.rglob("*"))  # no temp file left either
 
 
-def test_updated_between_metadata_and_count(
+def test_updated_between_metadata_and_first_page(
     fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore
 ) -> None:
     def hook(request: Any) -> None:
-        if request.is_count:  # metadata and count are asked at once: update once the metadata is out
+        if request.endpoint == "getStatsData" and request.start_position in (None, 1):
+            # metadata and first page are asked at once: update once the metadata is out
             wait_until(lambda: any(r.endpoint == "getMetaInfo" and r.finished for r in list(fake_estat.requests)))
             big.update(updated_date="2027-01-01")
 
@@ -214,10 +218,13 @@ def test_auto_fetches_a_small_table_in_one_request(fake_estat: FakeEstat, store:
     result = asyncio.run(fetch(fake_estat, store, "0003445078", mode="auto"))
     assert result.fetch_mode == "single_request" and result.manifest.row_count == 42
     (meta,) = [r for r in fake_estat.requests if r.endpoint == "getMetaInfo"]
-    (count,) = [r for r in fake_estat.requests if r.endpoint == "getStatsData" and r.is_count]
-    (page,) = [r for r in fake_estat.requests if r.endpoint == "getStatsData" and not r.is_count]
-    # metadata, count and the only page were asked at once: one round trip, not three
-    assert max(meta.started, count.started, page.started) < min(meta.finished, count.finished, page.finished)
+    page, second = sorted(
+        (r for r in fake_estat.requests if r.endpoint == "getStatsData"), key=lambda r: r.start_position or 1
+    )
+    # No count request: the only page counted the table. Metadata, page and the second page (asked before
+    # the count was known; the fake answers it with no data) were asked at once: one round trip.
+    assert not page.is_count and (second.start_position, second.is_count, second.estat_status) == (100_001, False, 1)
+    assert max(meta.started, page.started, second.started) < min(meta.finished, page.finished, second.finished)
     manifest = result.manifest
     assert manifest.title and "男女別人口" in manifest.title
     assert (manifest.survey, manifest.organisation, manifest.updated_date) == ("国勢調査", "総務省", "2026-09-29")
@@ -227,6 +234,59 @@ def test_auto_fetches_a_small_table_in_one_request(fake_estat: FakeEstat, store:
         ("東京都", "男"),
         ("東京都", "女"),
     }
+
+
+@pytest.mark.parametrize("answer", ["http-502", "estat-error", "reset"])
+def test_a_one_page_table_ignores_whatever_answers_the_early_second_page(
+    fake_estat: FakeEstat, store: LocalObjectStore, answer: str
+) -> None:
+    """The second page is asked before the count is known. Real e-Stat's answer for a start past the last
+    row is not recorded (the fake's STATUS 1 is SYNTHETIC): whatever it is (an error, a failure the client
+    retries, a reset), a one-page table is fetched all the same, and nothing is left running or unread."""
+
+    def second_page(request: Any) -> FakeResponse | None:
+        if request.endpoint != "getStatsData" or request.start_position != 100_001:
+            return None
+        if answer == "http-502":
+            return FakeResponse(502, b"Bad Gateway")
+        if answer == "reset":
+            return FakeResponse(reset=True)
+        body = envelope("GET_STATS_DATA", 101, "startPositionが不正です。", {"STATS_DATA_ID": "0003445078"})
+        return FakeResponse(200, json.dumps(body).encode())  # SYNTHETIC error envelope
+
+    fake_estat.before_response(second_page)
+    reported: list[dict[str, Any]] = []
+
+    async def main() -> Any:
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, context: reported.append(context))
+        result = await fetch(fake_estat, store, "0003445078", mode="auto", concurrency=4)
+        await asyncio.sleep(0.05)
+        assert [task for task in asyncio.all_tasks() if task is not asyncio.current_task()] == []
+        return result
+
+    result = asyncio.run(main())
+    import gc
+
+    gc.collect()
+    assert result.manifest.row_count == 42 and result.pages == 1 and result.fetch_mode == "single_request"
+    assert [context.get("message") for context in reported] == []
+    assert any(r.start_position == 100_001 for r in fake_estat.requests)
+
+
+def test_a_whole_table_is_counted_by_its_first_page(
+    fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore
+) -> None:
+    """No count request for a whole table; its first two pages go out with the metadata, in one round trip."""
+    fake_estat.hold_until_in_flight(3)
+    result = asyncio.run(fetch(fake_estat, store, BIG_ID, mode="complete", concurrency=2))
+    assert result.manifest.row_count == 250_001 and result.pages == 3
+    data = [r for r in fake_estat.requests if r.endpoint == "getStatsData"]
+    assert sorted(r.start_position for r in data) == [1, 100_001, 200_001] and not any(r.is_count for r in data)
+    meta, first, second = (
+        next(r for r in fake_estat.requests if r.endpoint == "getMetaInfo"),
+        *(next(r for r in data if r.start_position == start) for start in (1, 100_001)),
+    )
+    assert max(meta.started, first.started, second.started) < min(meta.finished, first.finished, second.finished)
 
 
 def test_auto_takes_the_complete_path_for_a_large_table(
@@ -578,10 +638,9 @@ def test_concurrency_one_asks_one_thing_at_a_time(
     big.update(row_limit=200_000)
     asyncio.run(fetch(fake_estat, store, BIG_ID, mode="complete", concurrency=1))
     data = [r for r in fake_estat.requests if r.endpoint == "getStatsData"]
-    assert [("count" if r.is_count else r.start_position) for r in data] == ["count", 1, 100_001]
-    pages = [r for r in data if not r.is_count]
-    assert pages[0].finished <= pages[1].started
-    assert fake_estat.max_in_flight <= 2  # metadata and count may overlap; pages never do
+    assert [("count" if r.is_count else r.start_position) for r in data] == [1, 100_001]  # page 1 counts
+    assert data[0].finished <= data[1].started
+    assert fake_estat.max_in_flight <= 2  # metadata and the first page may overlap; pages never do
 
 
 def test_an_interrupted_fetch_leaves_nothing(

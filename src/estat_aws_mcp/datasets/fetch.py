@@ -4,7 +4,8 @@ One engine serves the three fetch tools:
 
 1. the metadata is fetched once (getMetaInfo): axis names, class items, UPDATED_DATE;
 2. filters are resolved against it (names -> codes, >100 codes split into several requests);
-3. every request is counted first (``cntGetFlg=Y``);
+3. every filtered request is counted first (``cntGetFlg=Y``); a whole table is counted by its first page
+   (TOTAL_NUMBER), asked together with the metadata and, with concurrency, with the second page;
 4. the 100,000-row pages of all requests are fetched CONCURRENTLY (bounded by ``concurrency`` and by
    the client's per-process limit), converted to Arrow as they arrive, and written IN ORDER: a page
    that arrives early waits in a bounded window (at most ``2 × concurrency`` pages in flight or
@@ -168,7 +169,7 @@ async def fetch_dataset(
             "filters must name at least one axis (e.g. {'area': ['東京都']}); use fetch_dataset_auto for the whole table"
         )
 
-    first_page: asyncio.Future[FetchedPage] | None = None
+    early_pages: dict[int, asyncio.Future[FetchedPage]] = {}
     keep_rows = max(inline_rows, 0)
     if filters:  # names must be resolved against the metadata before anything can be counted
         metadata = _checked_metadata(stats_data_id, await source.meta_info(stats_data_id))
@@ -181,10 +182,13 @@ async def fetch_dataset(
                 return reused
         counts = await _count_all(source, stats_data_id, requests, metadata.updated_date, concurrency)
     else:
-        # The whole table: metadata, count and the first page do not depend on each other, so with
-        # concurrency the first page is requested at once too (a small table then takes one round
-        # trip instead of two). It is checked against the count like any other page. When a stored
-        # dataset may be reusable, the metadata is asked for alone first.
+        # The whole table. Its first page counts it (TOTAL_NUMBER), so no count request is made, and the
+        # metadata and the first page do not depend on each other: both are asked at once. With
+        # concurrency the second page is asked in that same round trip, before the count is known: a
+        # table of more than one page then takes one round trip less, and a one-page table answers it
+        # with no rows (it is dropped, and costs what a separate count request did). Every page, these
+        # two too, is checked against the first page's count and the metadata's UPDATED_DATE. When a
+        # stored dataset may be reusable, the metadata is asked for alone first.
         resolved, requests = ResolvedFilters(), [{}]
         reuse_key = source_key(requests, source_options(source))
         known: TableMetadata | None = None
@@ -193,21 +197,21 @@ async def fetch_dataset(
             reused = await _reused(store, stats_data_id, reuse_key, known, keep_rows, concurrency, started)
             if reused is not None:
                 return reused
+        early_pages = {0: asyncio.ensure_future(source.page(stats_data_id, requests[0], 1, page_size))}
         if concurrency > 1:
-            first_page = asyncio.ensure_future(source.page(stats_data_id, requests[0], 1, page_size))
+            early_pages[1] = asyncio.ensure_future(source.page(stats_data_id, requests[0], 1 + page_size, page_size))
         try:
             if known is None:
-                meta_info, count = await gather_or_cancel(
-                    source.meta_info(stats_data_id), source.count(stats_data_id, requests[0])
-                )
+                meta_info, first = await gather_or_cancel(source.meta_info(stats_data_id), early_pages[0])
                 metadata = _checked_metadata(stats_data_id, meta_info)
             else:
-                metadata, count = known, await source.count(stats_data_id, requests[0])
-            _check_unchanged(stats_data_id, count, metadata.updated_date)
+                metadata, first = known, await early_pages[0]
+            _check_unchanged(stats_data_id, first.data, metadata.updated_date)
         except BaseException:
-            await _cancel(first_page)
+            for task in early_pages.values():
+                await _cancel(task)
             raise
-        counts = [int(count["total_number"] or 0)]
+        counts = [int(first.data["total_number"] or 0)]
     try:
         return await _fetch_counted(
             source,
@@ -222,13 +226,14 @@ async def fetch_dataset(
             concurrency=concurrency,
             progress=progress,
             page_size=page_size,
-            first_page=first_page,
+            early_pages=early_pages,
             started=started,
             keep_rows=keep_rows,
             reuse_key=reuse_key,
         )
     finally:
-        await _cancel(first_page)
+        for task in early_pages.values():  # a page asked early that the table does not have
+            await _cancel(task)
 
 
 async def _cancel(task: asyncio.Future[Any] | None) -> None:
@@ -256,7 +261,7 @@ async def _fetch_counted(
     concurrency: int,
     progress: ProgressCallback | None,
     page_size: int,
-    first_page: asyncio.Future[FetchedPage] | None,
+    early_pages: Mapping[int, asyncio.Future[FetchedPage]],
     started: float,
     keep_rows: int = 0,
     reuse_key: str | None = None,
@@ -270,6 +275,9 @@ async def _fetch_counted(
             else f"table {stats_data_id} has no rows (e-Stat reports no data)"
         )
     pages = plan_pages(counts, page_size)
+    for index, task in early_pages.items():
+        if index >= len(pages):
+            task.cancel()  # a page the table does not have (its outcome is collected by fetch_dataset)
     fetch_mode = mode if mode != "auto" else ("single_request" if len(pages) == 1 else "complete")
     log.info(
         "fetching %s: %d rows in %d page(s) over %d request(s), concurrency %d, mode %s",
@@ -283,8 +291,8 @@ async def _fetch_counted(
     converter = PageConverter(metadata)
 
     async def fetch_page(page: PageRequest) -> FetchedPage:
-        if page.index == 0 and first_page is not None:
-            fetched = await first_page
+        if page.index in early_pages:  # asked before the count was known (see fetch_dataset)
+            fetched = await early_pages[page.index]
         else:
             fetched = await source.page(stats_data_id, requests[page.request_index], page.start, page.rows)
         _check_page(stats_data_id, page, fetched.data, counts[page.request_index], metadata.updated_date)
