@@ -560,10 +560,11 @@ def clock_minutes(raw: str) -> float:
 
 #: THE rule for a VALUE cell, shared by :func:`parse_value` / :func:`split_values` and the dataset
 #: converter (:mod:`estat_aws_mcp.datasets.schema`): a cell that is a plain finite decimal number
-#: (ASCII digits, optional sign, point and exponent, spaces around) is that number, even when the
-#: response's NOTE declares the same text as a special character (tables do declare ``0``, e.g.
-#: 集計した結果がゼロのもの, "the total is zero"). Written for both Python's ``re`` and Arrow's RE2.
-NUMBER_PATTERN = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+#: (ASCII digits, optional sign, point and exponent, ASCII whitespace around) is that number, even when
+#: the response's NOTE declares the same text as a special character (tables do declare ``0``, e.g.
+#: 集計した結果がゼロのもの, "the total is zero"). Written for both Python's ``re`` and Arrow's RE2, whose
+#: ``\s`` differ (RE2's leaves out the vertical tab), so the whitespace is spelled out.
+NUMBER_PATTERN = r"^[ \t\n\r\f\v]*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?[ \t\n\r\f\v]*$"
 _NUMBER = re.compile(NUMBER_PATTERN, re.ASCII)
 
 
@@ -608,15 +609,21 @@ def split_values(
         try:
             number = float(raw)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            number, marker = parse_value(raw, notes)
-            add_number(number)
-            add_marker(marker)
-            continue
-        # float() accepts what NUMBER_PATTERN does plus non-ASCII digits, "_" and inf/nan: those go the slow way.
-        if isfinite(number) and raw.isascii() and "_" not in raw:  # type: ignore[union-attr,operator]
+            number = None
+        # float() accepts what NUMBER_PATTERN does plus non-ASCII digits, "_", inf/nan and more kinds of
+        # whitespace around (e.g. "\x1c"): those, and any whitespace around, go the slow way.
+        if (
+            number is not None
+            and isfinite(number)
+            and raw.isascii()  # type: ignore[union-attr]
+            and "_" not in raw  # type: ignore[operator]
+            and not raw[0].isspace()  # type: ignore[index]
+            and not raw[-1].isspace()  # type: ignore[index]
+        ):
             add_number(number)
             add_marker(None)
         else:
-            add_number(None)
-            add_marker(str(raw))
+            number, marker = parse_value(raw, notes)
+            add_number(number)
+            add_marker(marker)
     return numbers, markers
