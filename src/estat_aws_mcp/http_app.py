@@ -1,7 +1,8 @@
 """Streamable HTTP serving (stateless; JSON answers, or SSE when the client streams: :mod:`.http_edge`)
-with ``GET /health`` for container platforms.
+with the probes ``GET /health`` (liveness, for container platforms) and ``GET /ready`` (readiness):
+:mod:`estat_aws_mcp.health`.
 
-Every request except ``GET /health`` and the public routes of :func:`estat_aws_mcp.auth.routes`
+Every request except the probes and the public routes of :func:`estat_aws_mcp.auth.routes`
 passes the same authentication gate as the Lambda handler (:mod:`estat_aws_mcp.auth`).
 """
 
@@ -10,12 +11,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from estat_aws_mcp import __version__
 from estat_aws_mcp.auth import AuthGate, require_protection_for_host
 from estat_aws_mcp.auth.asgi import protect
+from estat_aws_mcp.health import PROBE_PATHS, probe_answer
 from estat_aws_mcp.settings import Settings, get_settings
 
 
@@ -27,7 +29,7 @@ def build_http_app(
     gate: AuthGate | None = None,
     server: Any = None,
 ):
-    """The ASGI app: MCP at ``/mcp``, a plain health check at ``/health``, behind the auth gate."""
+    """The ASGI app: MCP at ``/mcp`` behind the auth gate, and the open probes ``/health`` and ``/ready``."""
     settings = settings or get_settings()
     gate = gate or AuthGate.from_settings(settings)
     if server is None:
@@ -36,9 +38,13 @@ def build_http_app(
         server = build_server(host=host, port=port)
     mcp = server
 
-    @mcp.custom_route("/health", methods=["GET"])
-    async def health(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "version": __version__})
+    async def probe(request: Request) -> JSONResponse:
+        # In a worker thread: the gate's readiness may read SSM.
+        status, body, headers = await anyio.to_thread.run_sync(probe_answer, request.url.path, gate)
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    for path in PROBE_PATHS:
+        mcp.custom_route(path, methods=["GET"])(probe)
 
     from estat_aws_mcp.http_edge import McpHttpEdge  # JSON-RPC edge codes; SSE when the client streams
 

@@ -72,7 +72,7 @@ cannot name without a dependency cycle):
   ``ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID_SSM_PARAMETER``: names of SSM parameters (String or SecureString) holding
   ``ESTAT_MCP_PUBLIC_URL`` / ``ESTAT_MCP_OAUTH_CLIENT_IDS`` / ``ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID`` (a named
   parameter wins over the variable). Only in oauth mode. Read at start-up, or on first use while they do not exist
-  yet (until then every request but ``/health`` is refused with 503).
+  yet (until then every request but the probes ``/health`` and ``/ready`` is refused with 503).
 - ``ESTAT_MCP_SSM_SETTINGS_CACHE_S``: seconds those values are trusted before SSM is read again (default 300); a
   changed value takes effect within that bound on every warm container.
 

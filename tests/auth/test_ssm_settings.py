@@ -9,6 +9,7 @@ cache bound. The issuer is the real local JWKS server of tests/auth/conftest.py.
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from starlette.testclient import TestClient
@@ -86,12 +87,27 @@ def test_refused_with_503_until_written_then_served_without_restart(ssm, issuer,
         assert refused["statusCode"] == 503, (path, refused)
         assert "not configured yet" in json.loads(refused["body"])["error"]["message"]
         assert refused["headers"]["Retry-After"]
-    assert lambda_call(handler, path="/health", method="GET")["statusCode"] == 200
+    # Liveness stays 200 (a replaced task would wait all the same); readiness says it cannot serve yet.
+    health = lambda_call(handler, path="/health", method="GET")
+    assert health["statusCode"] == 200
+    assert json.loads(health["body"]) | {"version": "", "dispatch": ""} == {
+        "status": "ok",
+        "ready": False,
+        "reason": "settings_unavailable",
+        "version": "",
+        "dispatch": "",
+    }
+    ready = lambda_call(handler, path="/ready", method="GET")
+    assert ready["statusCode"] == 503 and ready["headers"]["Retry-After"] == "10"
+    assert json.loads(ready["body"])["reason"] == "settings_unavailable"
+    assert PUBLIC_URL_PARAMETER not in ready["body"]  # public probes do not say why: the log does
     assert '"auth":"settings_unavailable"' in log_capture.text
     assert f"SSM parameter '{PUBLIC_URL_PARAMETER}' does not exist" in caplog.text  # the log says why
     assert issuer.jwks_requests() == 0  # nothing was validated against a half-configured gate
 
     write(ssm)
+    ready = lambda_call(handler, path="/ready", method="GET")
+    assert ready["statusCode"] == 200 and json.loads(ready["body"])["ready"] is True
     metadata = lambda_call(handler, path=PRM + "/mcp", method="GET")
     assert metadata["statusCode"] == 200
     assert json.loads(metadata["body"])["resource"] == f"{PUBLIC_URL}/mcp"
@@ -110,7 +126,10 @@ def test_serve_http_refuses_then_serves_the_same(ssm, issuer) -> None:
         assert refused.status_code == 503
         assert "not configured yet" in refused.json()["error"]["message"]
         assert client.get(PRM).status_code == 503
+        assert client.get("/health").json()["ready"] is False and client.get("/health").status_code == 200
+        assert client.get("/ready").status_code == 503
         write(ssm)
+        assert client.get("/ready").json() | {"version": ""} == {"status": "ok", "ready": True, "version": ""}
         assert client.get(PRM).json()["resource"] == PUBLIC_URL
         headers = {**MCP_HEADERS, "authorization": f"Bearer {issuer.sign()}"}
         assert client.post("/mcp", json=rpc("tools/list"), headers=headers).status_code == 200
@@ -195,3 +214,33 @@ def test_invalid_values_are_refused_like_missing_ones(ssm, issuer, log_capture, 
 def test_parameters_need_oauth_mode(issuer) -> None:
     with pytest.raises(ConfigurationError, match="ESTAT_MCP_AUTH_MODE=oauth"):
         AuthGate.from_settings(ssm_settings(issuer, ESTAT_MCP_AUTH_MODE="token", ESTAT_MCP_AUTH_TOKEN="x" * 32))
+
+
+def test_refusals_are_logged_once_per_reason_and_interval(ssm, issuer, caplog) -> None:
+    """A server waiting for its settings logs why when the reason changes, then once a minute with a count,
+    not once per refused request."""
+    from estat_aws_mcp.auth import deferred
+
+    clock = Clock()
+    settings = ssm_settings(issuer, ESTAT_MCP_SSM_SETTINGS_CACHE_S=0)
+    gate = DeferredGate(SsmResolvedAuth(settings, clock=clock), clock=clock)
+    request = GateRequest({}, source_ip="192.0.2.1")
+    caplog.set_level(logging.ERROR, logger=deferred.__name__)
+
+    def refusals() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == deferred.__name__ and "refused" in r.getMessage()]
+
+    for _ in range(5):
+        assert gate.check(request).status == 503
+    assert len(refusals()) == 1 and PUBLIC_URL_PARAMETER in refusals()[0]
+    clock.now += deferred.REFUSAL_LOG_S + 1
+    assert gate.check(request).status == 503
+    assert len(refusals()) == 2 and "(4 more refused since the last line)" in refusals()[1]
+    write(ssm, public_url="not a url")
+    clock.now += deferred.RETRY_S + 1
+    assert gate.check(request).status == 503  # another reason (an invalid value): logged at once
+    assert len(refusals()) == 3 and refusals()[2] != refusals()[0] and "not a url" in refusals()[2]
+    assert gate.unready_reason() == "settings_unavailable"
+    write(ssm)
+    clock.now += deferred.RETRY_S + 1
+    assert gate.unready_reason() is None

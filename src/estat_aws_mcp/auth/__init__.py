@@ -17,7 +17,8 @@ Who uses what:
 
 - :class:`AuthGate` (``AuthGate.from_settings(settings)``) — ``check(GateRequest) -> Caller | Refusal``.
   The Lambda Function URL handler (``lambda_handler/app.py``) and the ``serve --http`` wrapper
-  (:func:`.asgi.protect`, used by ``http_app.py``) both call it. ``GET /health`` and CORS preflights
+  (:func:`.asgi.protect`, used by ``http_app.py``) both call it. The probes (``GET /health``,
+  ``GET /ready``: :mod:`estat_aws_mcp.health`, which asks ``unready_reason()``) and CORS preflights
   never reach it.
 - :func:`routes` — **the extension point for non-MCP HTTP endpoints.** It returns the Starlette
   routes (``list[BaseRoute]``) that both transports serve *before* the gate, unauthenticated: today

@@ -1,7 +1,7 @@
 """The gate in front of the ``serve --http`` app (an ASGI wrapper, same gate as the Lambda handler).
 
-Order per request: the public routes (:mod:`estat_aws_mcp.auth.routes`) → ``GET /health`` and CORS
-preflights straight through → :meth:`AuthGate.check` (run in a worker thread: it may read SSM or
+Order per request: the public routes (:mod:`estat_aws_mcp.auth.routes`) → the probes (``GET /health``,
+``GET /ready``: :mod:`estat_aws_mcp.health`) and CORS preflights straight through → :meth:`AuthGate.check` (run in a worker thread: it may read SSM or
 the JWKS) → the MCP app, with the admitted :class:`~estat_aws_mcp.auth.gate.Caller` in
 ``scope["state"]["caller"]``. One log line per gated request names method, path, status, duration and
 the caller's ``auth`` kind, ``caller`` (OAuth sub) and ``client_id``; never a header or a token.
@@ -17,10 +17,9 @@ import anyio
 
 from estat_aws_mcp.auth.gate import AuthGate, GateRequest, Refusal
 from estat_aws_mcp.auth.routes import PublicRoutes
+from estat_aws_mcp.health import is_probe
 
 access_log = logging.getLogger("estat_aws_mcp.http")
-
-OPEN_PATHS = ("/health",)
 
 
 def _headers(scope: dict[str, Any]) -> dict[str, str]:
@@ -58,7 +57,7 @@ class GatedApp:
         if owned:
             await self.public(scope, receive, send)
             return
-        if (method in ("GET", "HEAD") and path.rstrip("/") in OPEN_PATHS) or method == "OPTIONS":
+        if is_probe(method, path) or method == "OPTIONS":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()

@@ -17,8 +17,10 @@ named, and :meth:`PublicRoutes.from_settings` a :class:`DeferredRoutes` for it; 
 token, :class:`estat_aws_mcp.aws.ssm.CachedRead`), trusted for ``ESTAT_MCP_SSM_SETTINGS_CACHE_S``
 and then read again; the gate and routes are rebuilt only when a value changed. While they cannot
 be read (not written yet, not readable by the role, SSM unreachable) or are not valid, every
-request except ``GET /health`` is refused with 503 ("not configured yet") and the reason, naming
-the parameter, is logged; SSM is asked again at most every :data:`RETRY_S` seconds.
+request except the probes (``GET /health``, ``GET /ready``, see :mod:`estat_aws_mcp.health`; ``/ready``
+answers 503 meanwhile) is refused with 503 ("not configured yet"), and the reason, naming the
+parameter, is logged when it changes and then at most every :data:`REFUSAL_LOG_S` seconds with the
+number of refusals since; SSM is asked again at most every :data:`RETRY_S` seconds.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ logger = logging.getLogger(__name__)
 
 # Seconds between two reads while the parameters cannot be read (at most; less when the cache is shorter).
 RETRY_S = 5.0
+# Seconds between two log lines about refusals for the same reason (one line per refused request would
+# flood the log of a server that clients keep calling while it waits).
+REFUSAL_LOG_S = 60.0
 UNAVAILABLE_MESSAGE = (
     "The server is not configured yet: its OAuth settings (written to SSM Parameter Store by the deployment) "
     "could not be read. Try again shortly; the server's logs say why."
@@ -151,12 +156,16 @@ class SsmResolvedAuth:
 class DeferredGate(AuthGate):
     """The oauth gate of :class:`SsmResolvedAuth`: refuses with 503 until the settings can be read."""
 
-    def __init__(self, auth: SsmResolvedAuth) -> None:
+    def __init__(self, auth: SsmResolvedAuth, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.mode = "oauth"
         self.token = None
         self.validator = None
         self.limiter = None
         self.auth = auth
+        self._clock = clock
+        self._log_lock = threading.Lock()
+        self._logged: tuple[str, float] | None = None  # the reason logged last, and when
+        self._unlogged = 0  # refusals since
 
     @classmethod
     def from_ssm_settings(cls, settings: Any) -> DeferredGate:
@@ -171,9 +180,28 @@ class DeferredGate(AuthGate):
         try:
             gate, _ = self.auth.current()
         except (ConfigurationError, UpstreamError) as error:
-            logger.error("refused: the OAuth settings are not available: %s", error)
+            self._log_refusal(str(error))
             return Refusal(503, UNAVAILABLE_MESSAGE, {"Retry-After": "10"}, reason="settings_unavailable")
         return gate.check(request)
+
+    def unready_reason(self) -> str | None:
+        try:
+            self.auth.current()
+        except (ConfigurationError, UpstreamError):
+            return "settings_unavailable"
+        return None
+
+    def _log_refusal(self, reason: str) -> None:
+        now = self._clock()
+        with self._log_lock:
+            last = self._logged
+            if last is not None and last[0] == reason and now - last[1] < REFUSAL_LOG_S:
+                self._unlogged += 1
+                return
+            since, self._unlogged = self._unlogged, 0
+            self._logged = (reason, now)
+        more = f" ({since} more refused since the last line)" if since else ""
+        logger.error("refused: the OAuth settings are not available: %s%s", reason, more)
 
 
 class DeferredRoutes(PublicRoutes):

@@ -134,6 +134,10 @@ class AuthGate:
     def oauth(self) -> OAuthConfig | None:
         return self.validator.config if self.validator is not None else None
 
+    def unready_reason(self) -> str | None:
+        """Why the gate refuses every request for now (a reason code, see :mod:`estat_aws_mcp.health`), or None."""
+        return None
+
     # --- the check ---------------------------------------------------------------------------
 
     def check(self, request: GateRequest) -> Caller | Refusal:

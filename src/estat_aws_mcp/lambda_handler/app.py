@@ -3,7 +3,8 @@
 The adapter (``mcp_lambda``) owns the MCP Streamable HTTP rules: Accept/Content-Type checks (406,
 415), batches, 202 for notification-only bodies, 405 for GET (no SSE), CORS preflight. Around it:
 
-- ``GET /health`` answers ``{"status": "ok"}`` (the adapter answers 405 to every GET);
+- the probes ``GET /health`` and ``GET /ready`` (:mod:`estat_aws_mcp.health`) are answered here (the
+  adapter answers 405 to every GET);
 - ``isBase64Encoded`` bodies are decoded (the adapter ignores the flag);
 - the non-MCP routes of :func:`estat_aws_mcp.auth.routes` (``/.well-known/…``, OAuth endpoints) are
   served through the in-process ASGI bridge, unauthenticated;
@@ -33,10 +34,10 @@ from mcp import types
 from mcp_lambda import LambdaFunctionURLEventHandler, RequestHandler
 from mcp_lambda.handlers.streamable_http_handler import HttpResponse, ParsedHttpRequest
 
-from estat_aws_mcp import __version__
 from estat_aws_mcp.auth import AuthGate, GateRequest, PublicRoutes, Refusal
 from estat_aws_mcp.auth.gate import REFUSAL_CODE, iam_caller
 from estat_aws_mcp.deadline import invocation_deadline, time_left
+from estat_aws_mcp.health import is_probe, probe_answer
 from estat_aws_mcp.lambda_handler.budget import DEFAULT_RESPONSE_BUDGET_BYTES, ResponseBudget
 from estat_aws_mcp.lambda_handler.results import error_for_request, not_started_error, tool_name
 from estat_aws_mcp.limits import LAMBDA_RESPONSE_CAP_BYTES, json_string_bytes, json_string_bytes_at_most
@@ -52,7 +53,6 @@ from estat_aws_mcp.protocol import (
 )
 from estat_aws_mcp.settings import Settings, get_settings
 
-HEALTH_PATH = "/health"
 # A request starts only while more than this is left of the invocation (time to run and answer it);
 # later ones, e.g. the tail of a large batch, are answered at once with a JSON-RPC error.
 START_RESERVE_S = 1.5
@@ -278,8 +278,9 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
     def _respond(
         self, event: dict[str, Any], context: Any, method: str, path: str, caller: str | None
     ) -> dict[str, Any]:
-        if method == "GET" and path.rstrip("/") == HEALTH_PATH:
-            return _json_response(200, {"status": "ok", "version": __version__, "dispatch": self.dispatch})
+        if is_probe(method, path):
+            status, body, headers = probe_answer(path, self.gate, dispatch=self.dispatch)
+            return _json_response(status, body, headers)
         if self.public_routes.owns(method, path):
             return self.public_routes.handle_function_url_event(event)
         if method != "OPTIONS":

@@ -44,7 +44,7 @@ output "function_url" {
 }
 
 output "mcp_endpoint" {
-  description = "The URL to give MCP clients: the Function URL with the customary /mcp path (the function serves MCP on any path but /health)."
+  description = "The URL to give MCP clients: the Function URL with the customary /mcp path (the function serves MCP on any path but the probes /health and /ready)."
   value       = local.mcp_endpoint
 }
 
