@@ -152,3 +152,48 @@ def test_tool_modules_follow_the_template_in_source() -> None:
                 problems.append(f"{name}: description must be a module constant (line {node.lineno})")
     assert not problems, "\n".join(problems)
     assert server_module.build_server.__module__ == "estat_aws_mcp.tools.server"
+
+
+def automatic_titles(schema: Any, name: str | None = None, path: str = "") -> list[str]:
+    """Paths of titles pydantic made up from a name (see ``template.drop_automatic_titles``)."""
+    if isinstance(schema, list):
+        return [p for i, item in enumerate(schema) for p in automatic_titles(item, None, f"{path}[{i}]")]
+    if not isinstance(schema, dict):
+        return []
+    found = []
+    if name is not None and schema.get("title") in {name, name.replace("_", " ").title()}:
+        found.append(f"{path}.title")
+    for key, value in schema.items():
+        if key in ("properties", "$defs") and isinstance(value, dict):
+            for child, child_schema in value.items():
+                found += automatic_titles(child_schema, child, f"{path}.{key}.{child}")
+        else:
+            found += automatic_titles(value, None, f"{path}.{key}")
+    return found
+
+
+def test_schemas_carry_no_made_up_titles(tools: list[Tool]) -> None:
+    """Titles that repeat a property's or a model's name cost every client ~12 KB of tools/list: gone."""
+    for tool in tools:
+        assert automatic_titles(tool.inputSchema, f"{tool.name}Arguments", tool.name) == []
+        output = tool.outputSchema or {}
+        assert automatic_titles(output, output.get("title"), tool.name) == [], tool.name
+        assert tool.title and tool.inputSchema["properties"] is not None
+
+
+def test_a_title_written_by_hand_stays() -> None:
+    from estat_aws_mcp.tools.template import drop_automatic_titles
+
+    schema = {
+        "title": "lookupArguments",
+        "properties": {
+            "stats_data_id": {"title": "Stats Data Id", "type": "string"},
+            "area": {"title": "Area (code or name)", "type": "string"},
+        },
+        "$defs": {"Range": {"title": "Range", "properties": {"from_": {"title": "From ", "type": "string"}}}},
+    }
+    drop_automatic_titles(schema, "lookupArguments")
+    assert schema == {
+        "properties": {"stats_data_id": {"type": "string"}, "area": {"title": "Area (code or name)", "type": "string"}},
+        "$defs": {"Range": {"properties": {"from_": {"type": "string"}}}},
+    }

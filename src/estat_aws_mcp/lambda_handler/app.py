@@ -300,7 +300,7 @@ class FunctionUrlHandler(LambdaFunctionURLEventHandler):
         """The adapter's ``handle`` (parse the event, process the request, format the response) without its
         debug dumps: it formats the whole event and response as indented JSON on every call, even with its
         debug log off (:func:`quiet_payload_logs` keeps it off: the event holds the Authorization header),
-        which encodes a ~100 KB ``tools/list`` answer twice more. A failure becomes a 500 "Internal error"
+        which encodes a ~90 KB ``tools/list`` answer twice more. A failure becomes a 500 "Internal error"
         without the exception's text (which the adapter would add) and is logged with its traceback.
         """
         try:

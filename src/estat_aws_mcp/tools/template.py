@@ -49,6 +49,7 @@ from mcp.types import Tool as MCPTool
 from pydantic import Field
 
 from estat_aws_mcp.errors import quote_prefix
+from estat_aws_mcp.sdk import registered_tool
 
 #: Bounds shared by the tools' string arguments (schemas and validation).
 DATASET_ID_CHARS = 64
@@ -81,6 +82,34 @@ def strict_input_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "additionalProperties": False}
 
 
+def _automatic_title(name: str) -> set[str]:
+    return {name.replace("_", " ").title(), name.title().replace("_", " ")}
+
+
+def drop_automatic_titles(schema: Any, name: str | None = None) -> None:
+    """Remove, in place, the titles pydantic makes up from names: a property's name re-cased ("Stats Data
+    Id"), a model's class name, the arguments model's ``<tool>Arguments``. They repeat what the schema
+    already says, in every client's context (a tenth of ``tools/list``); a title written by hand stays."""
+    if isinstance(schema, list):
+        for item in schema:
+            drop_automatic_titles(item)
+        return
+    if not isinstance(schema, dict):
+        return
+    title = schema.get("title")
+    if isinstance(title, str) and name is not None and title in _automatic_title(name) | {name}:
+        del schema["title"]
+    for key, value in schema.items():
+        if key == "properties" and isinstance(value, dict):
+            for property_name, property_schema in value.items():
+                drop_automatic_titles(property_schema, property_name)
+        elif key == "$defs" and isinstance(value, dict):
+            for model_name, model_schema in value.items():
+                drop_automatic_titles(model_schema, model_name)
+        else:
+            drop_automatic_titles(value)
+
+
 class EstatMCP(FastMCP):
     """FastMCP with strict tool inputs: every input schema says ``additionalProperties: false`` and a
     call with an argument the tool does not declare is refused, naming the accepted arguments.
@@ -88,6 +117,15 @@ class EstatMCP(FastMCP):
     (FastMCP's own argument model ignores unknown keys, so a misplaced ``filters`` or ``limit`` would
     otherwise be dropped without a word.)
     """
+
+    def add_tool(self, fn: Any, name: str | None = None, **options: Any) -> None:
+        super().add_tool(fn, name=name, **options)
+        tool = registered_tool(self, name or fn.__name__)
+        if tool is not None:  # once, here: tools/list then serves the schemas as they are
+            drop_automatic_titles(tool.parameters, f"{tool.name}Arguments")
+            output = tool.output_schema
+            if output is not None:
+                drop_automatic_titles(output, str(output.get("title", "")))
 
     async def list_tools(self) -> list[MCPTool]:
         tools = await super().list_tools()
