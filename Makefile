@@ -68,9 +68,14 @@ $(SCAN_STAMP): Makefile
 	@touch $(SCAN_STAMP)
 
 ## make scan: checkov and trivy over terraform/ and the Dockerfile, offline; any finding without an
-## inline justification fails (tests/terraform/test_scan_suppressions.py checks the justifications)
+## inline justification fails (tests/terraform/test_scan_suppressions.py checks the justifications), and so
+## does a file checkov cannot parse (it would otherwise go unscanned with only a count in the summary)
 scan: $(STAMP) $(SCAN_STAMP)
-	$(SCAN_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform -d terraform
+	@out=$$($(SCAN_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform -d terraform); \
+	status=$$?; echo "$$out"; \
+	if echo "$$out" | grep -q "Parsing errors"; then \
+	  echo "checkov could not parse a file under terraform/ (run it with -o json: results.parsing_errors)"; exit 1; fi; \
+	exit $$status
 	$(SCAN_VENV)/bin/checkov --quiet --compact --skip-download --framework dockerfile -f Dockerfile
 	$(BIN)/trivy config --quiet --skip-check-update --exit-code 1 terraform
 	$(BIN)/trivy config --quiet --skip-check-update --exit-code 1 Dockerfile

@@ -64,43 +64,43 @@ run "one_apply_configures_cognito_the_parameters_and_the_function" {
   # Without public_url the Function URL (the mocked one, trailing slash dropped) is the public URL.
   assert {
     condition = (
-      !aws_cognito_user_pool_client.proxy.generate_secret
-      && aws_cognito_user_pool_client.proxy.allowed_oauth_flows == toset(["code"])
-      && aws_cognito_user_pool_client.proxy.callback_urls == toset(["https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.ap-northeast-1.on.aws/callback"])
-      && contains(aws_cognito_user_pool_client.proxy.allowed_oauth_scopes, "mcp-server/tools")
+      !aws_cognito_user_pool_client.proxy.generate_secret &&
+      aws_cognito_user_pool_client.proxy.allowed_oauth_flows == toset(["code"]) &&
+      aws_cognito_user_pool_client.proxy.callback_urls == toset(["https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.ap-northeast-1.on.aws/callback"]) &&
+      contains(aws_cognito_user_pool_client.proxy.allowed_oauth_scopes, "mcp-server/tools")
     )
     error_message = "in the first and only apply: a public code-flow client whose one callback is the Function URL's /callback"
   }
   assert {
     condition = (
-      aws_ssm_parameter.public_url.name == "/estat-aws-mcp/oauth/public-url"
-      && aws_ssm_parameter.public_url.type == "String"
-      && aws_ssm_parameter.public_url.value == "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.ap-northeast-1.on.aws"
-      && aws_ssm_parameter.client_id.name == "/estat-aws-mcp/oauth/client-id"
-      && aws_ssm_parameter.client_id.value == "proxyclientid0123456789"
+      aws_ssm_parameter.public_url.name == "/estat-aws-mcp/oauth/public-url" &&
+      aws_ssm_parameter.public_url.type == "String" &&
+      aws_ssm_parameter.public_url.value == "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.ap-northeast-1.on.aws" &&
+      aws_ssm_parameter.client_id.name == "/estat-aws-mcp/oauth/client-id" &&
+      aws_ssm_parameter.client_id.value == "proxyclientid0123456789"
     )
     error_message = "the parameters hold the Function URL (no trailing slash) and the app client's id"
   }
   # The function's environment names the parameters and holds nothing that depends on the Function URL.
   assert {
     condition = (
-      local.oauth_environment["ESTAT_MCP_AUTH_MODE"] == "oauth"
-      && local.oauth_environment["ESTAT_MCP_PUBLIC_URL_SSM_PARAMETER"] == aws_ssm_parameter.public_url.name
-      && local.oauth_environment["ESTAT_MCP_OAUTH_CLIENT_IDS_SSM_PARAMETER"] == aws_ssm_parameter.client_id.name
-      && local.oauth_environment["ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID_SSM_PARAMETER"] == aws_ssm_parameter.client_id.name
-      && length(setintersection(keys(local.oauth_environment), ["ESTAT_MCP_PUBLIC_URL", "ESTAT_MCP_OAUTH_CLIENT_IDS", "ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID"])) == 0
-      && local.oauth_environment["ESTAT_MCP_OAUTH_ISSUER"] == "https://cognito-idp.ap-northeast-1.amazonaws.com/ap-northeast-1_TestPool1"
-      && local.oauth_environment["ESTAT_MCP_OAUTH_UPSTREAM_ISSUER"] == local.oauth_environment["ESTAT_MCP_OAUTH_ISSUER"]
-      && local.oauth_environment["ESTAT_MCP_OAUTH_REQUIRED_SCOPES"] == "mcp-server/tools"
-      && local.oauth_environment["ESTAT_MCP_OAUTH_STATE_TABLE"] == "estat-aws-mcp-oauth"
-      && local.oauth_environment["ESTAT_MCP_RATE_LIMIT_TABLE"] == "estat-aws-mcp-oauth"
+      local.oauth_environment["ESTAT_MCP_AUTH_MODE"] == "oauth" &&
+      local.oauth_environment["ESTAT_MCP_PUBLIC_URL_SSM_PARAMETER"] == aws_ssm_parameter.public_url.name &&
+      local.oauth_environment["ESTAT_MCP_OAUTH_CLIENT_IDS_SSM_PARAMETER"] == aws_ssm_parameter.client_id.name &&
+      local.oauth_environment["ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID_SSM_PARAMETER"] == aws_ssm_parameter.client_id.name &&
+      length(setintersection(keys(local.oauth_environment), ["ESTAT_MCP_PUBLIC_URL", "ESTAT_MCP_OAUTH_CLIENT_IDS", "ESTAT_MCP_OAUTH_UPSTREAM_CLIENT_ID"])) == 0 &&
+      local.oauth_environment["ESTAT_MCP_OAUTH_ISSUER"] == "https://cognito-idp.ap-northeast-1.amazonaws.com/ap-northeast-1_TestPool1" &&
+      local.oauth_environment["ESTAT_MCP_OAUTH_UPSTREAM_ISSUER"] == local.oauth_environment["ESTAT_MCP_OAUTH_ISSUER"] &&
+      local.oauth_environment["ESTAT_MCP_OAUTH_REQUIRED_SCOPES"] == "mcp-server/tools" &&
+      local.oauth_environment["ESTAT_MCP_OAUTH_STATE_TABLE"] == "estat-aws-mcp-oauth" &&
+      local.oauth_environment["ESTAT_MCP_RATE_LIMIT_TABLE"] == "estat-aws-mcp-oauth"
     )
     error_message = "the function's oauth settings must name the parameters, the pool, the scope and the table"
   }
   assert {
     condition = (
-      data.aws_iam_policy_document.oauth_settings.statement[0].actions == toset(["ssm:GetParameter"])
-      && data.aws_iam_policy_document.oauth_settings.statement[0].resources == toset([
+      data.aws_iam_policy_document.oauth_settings.statement[0].actions == toset(["ssm:GetParameter"]) &&
+      data.aws_iam_policy_document.oauth_settings.statement[0].resources == toset([
         "arn:aws:ssm:ap-northeast-1:123456789012:parameter/estat-aws-mcp/oauth/public-url",
         "arn:aws:ssm:ap-northeast-1:123456789012:parameter/estat-aws-mcp/oauth/client-id",
       ])
