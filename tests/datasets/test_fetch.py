@@ -159,7 +159,9 @@ def test_complete_fetch_of_250001_rows_out_of_order_with_a_transient_5xx(
     assert_matches_source(read_rows(store, manifest.data_key), big)
     # The fetch really ran concurrently, out of order, and survived the 5xx by a retry.
     pages = [r for r in fake_estat.requests if r.endpoint == "getStatsData" and not r.is_count]
-    assert fake_estat.max_in_flight >= 3
+    # Page 3 was asked and answered while page 2 was held: at least two page requests were out at once
+    # (metadata, page 1 and page 2 may overlap too, but a loaded machine can finish the metadata first).
+    assert fake_estat.max_in_flight >= 2
     finished = {r.start_position: r.finished for r in pages if r.http_status == 200}
     assert finished[1] < finished[200_001] < finished[100_001]
     assert not any(r.is_count for r in fake_estat.requests)  # the first page counted the table
