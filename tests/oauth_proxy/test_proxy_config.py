@@ -100,7 +100,7 @@ async def test_registrations_are_limited_per_address(tmp_path) -> None:
 
 
 @pytest.mark.anyio
-async def test_registrations_are_limited_across_containers_with_a_dynamodb_table(tmp_path, aws_env) -> None:
+async def test_registrations_are_limited_across_containers_with_a_dynamodb_table(tmp_path, dynamodb_table) -> None:
     """Two containers (two proxies built from the same settings) share the state table on moto: together
     they accept ``registrations_per_minute`` from one address, not that many each."""
     import time
@@ -113,18 +113,11 @@ async def test_registrations_are_limited_across_containers_with_a_dynamodb_table
     from estat_aws_mcp.aws.clients import aws_client
     from estat_aws_mcp.oauth_proxy.routes import registration_limiter
 
-    dynamodb = aws_client("dynamodb")
-    dynamodb.create_table(
-        TableName="oauth-state",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
     if 60 - time.time() % 60 < 5:  # the counters are per minute: do not straddle one's end
         await anyio.sleep(60 - time.time() % 60 + 0.1)
     containers = []
     for _ in range(2):
-        proxy = build_proxy(settings(tmp_path, ESTAT_MCP_OAUTH_STATE_TABLE="oauth-state"))
+        proxy = build_proxy(settings(tmp_path, ESTAT_MCP_OAUTH_STATE_TABLE=dynamodb_table))
         containers.append(Starlette(routes=proxy_routes(proxy, registrations_per_minute=3)))
     body = {"redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none"}
 
@@ -142,7 +135,9 @@ async def test_registrations_are_limited_across_containers_with_a_dynamodb_table
         assert 1 <= int(refused.headers["retry-after"]) <= 60
     assert (await register(second, "198.51.100.4")).status_code == 201  # another address counts alone
     counters = [
-        item for item in dynamodb.scan(TableName="oauth-state")["Items"] if item["pk"]["S"].startswith("ratelimit#")
+        item
+        for item in aws_client("dynamodb").scan(TableName=dynamodb_table)["Items"]
+        if item["pk"]["S"].startswith("ratelimit#")
     ]
     assert sorted(int(item["count"]["N"]) for item in counters) == [1, 3]
     assert all("203.0.113.7" not in item["pk"]["S"] and "expires_at" in item for item in counters)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -28,23 +27,6 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-@pytest.fixture
-def dynamodb_table(aws_env) -> Iterator[str]:
-    from estat_aws_mcp.aws.clients import aws_client
-
-    client = aws_client("dynamodb")
-    client.create_table(
-        TableName="oauth-state",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.update_time_to_live(
-        TableName="oauth-state", TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
-    )
-    yield "oauth-state"
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])
