@@ -24,7 +24,7 @@ month, range, day) right after the time columns, derived from the time code by t
 Names come from the metadata (``getMetaInfo``'s CLASS_INF) joined by code, so every page of a table
 gets the same labels whatever each page's own CLASS_INF says (with ``metaGetFlg=Y`` e-Stat narrows it
 to the filter). The conversion is columnar: the VALUE attributes become Arrow string columns (read by
-Arrow's JSON reader from the raw page, or one pass per attribute over the VALUE dicts), then vectorised
+Arrow's CSV or JSON reader from the raw page, or one pass per attribute over the VALUE dicts), then vectorised
 joins and casts; pyarrow is imported only when a conversion runs.
 """
 
@@ -282,14 +282,20 @@ class PageConverter:
     def convert_json_lines(
         self, value_lines: bytes | pa.Buffer, notes: Mapping[str, str] | None = None
     ) -> pa.RecordBatch:
-        """VALUE objects one per line, parsed by Arrow's (multi-threaded, GIL-free) JSON reader: no Python
-        object per row. Raises ``pyarrow.ArrowInvalid`` on anything unexpected (an unknown attribute, a
-        value that is not a string, a broken line); callers then use :meth:`convert`."""
+        """VALUE objects one per line, read by Arrow without a Python object per row: by its CSV reader when
+        every line has the same keys in the same order (:func:`~estat_aws_mcp.datasets.pages.read_uniform_lines`,
+        e-Stat's pages), else by its JSON reader. Raises ``pyarrow.ArrowInvalid`` on anything unexpected
+        (an unknown attribute, a value that is not a string, a broken line); callers then use :meth:`convert`."""
         import pyarrow as pa
         import pyarrow.json as pa_json
 
+        from estat_aws_mcp.datasets.pages import read_uniform_lines
+
         if not len(value_lines) or (isinstance(value_lines, bytes) and not value_lines.strip()):
             return self.convert([], notes)
+        uniform = read_uniform_lines(value_lines, self.attributes)
+        if uniform is not None:
+            return self.convert_columns(uniform, notes)
         schema = pa.schema([pa.field(key, pa.string()) for key in self.attributes])
         table = pa_json.read_json(
             pa.BufferReader(value_lines),
