@@ -291,6 +291,63 @@ def test_a_whole_table_is_counted_by_its_first_page(
     assert max(meta.started, first.started, second.started) < min(meta.finished, first.finished, second.finished)
 
 
+def test_the_pages_the_metadata_counts_go_out_before_the_first_page_answers(
+    fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore
+) -> None:
+    """The metadata (small) answers first; its OVERALL_TOTAL_NUMBER (250,001: three pages) sends page 3
+    on the slots left free while page 1 still arrives, and no page the table does not have."""
+
+    def asked(start: int) -> bool:
+        return any(r.endpoint == "getStatsData" and r.start_position == start for r in list(fake_estat.requests))
+
+    def hold_first_page(request: Any) -> None:
+        if request.endpoint == "getStatsData" and (request.start_position or 1) == 1:
+            wait_until(lambda: asked(200_001), limit_s=5.0)  # a fetch that waits for the count times out here
+
+    fake_estat.before_response(hold_first_page)
+    result = asyncio.run(fetch(fake_estat, store, BIG_ID, mode="complete", concurrency=4))
+    assert result.manifest.row_count == 250_001 and result.pages == 3
+    assert_matches_source(read_rows(store, result.manifest.data_key), big)
+    data = [r for r in fake_estat.requests if r.endpoint == "getStatsData"]
+    assert sorted(r.start_position for r in data) == [1, 100_001, 200_001] and not any(r.is_count for r in data)
+    first, third = (next(r for r in data if r.start_position == start) for start in (1, 200_001))
+    assert third.started < first.finished
+
+
+def test_a_metadata_size_that_overstates_the_table_costs_no_more_than_the_free_slots(
+    fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore
+) -> None:
+    """SYNTHETIC: the metadata says 600,000 rows (six pages), the table has 250,001 (three). The pages asked
+    on the metadata fill the free slots only (pages 3 and 4); page 1's count decides what is fetched, the
+    page past the end is dropped, and nothing is left running or unread."""
+
+    def overstated(request: Any) -> FakeResponse | None:
+        if request.endpoint == "getMetaInfo":
+            document = json.loads(fake_estat._meta_info(request).body)
+            document["GET_META_INFO"]["METADATA_INF"]["TABLE_INF"]["OVERALL_TOTAL_NUMBER"] = 600_000
+            return FakeResponse(200, json.dumps(document).encode())
+        if request.endpoint == "getStatsData" and (request.start_position or 1) == 1:
+            wait_until(lambda: any(r.endpoint == "getMetaInfo" and r.finished for r in list(fake_estat.requests)))
+        return None
+
+    fake_estat.before_response(overstated)
+    reported: list[dict[str, Any]] = []
+
+    async def main() -> Any:
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, context: reported.append(context))
+        result = await fetch(fake_estat, store, BIG_ID, mode="complete", concurrency=4)
+        await asyncio.sleep(0.05)
+        assert [task for task in asyncio.all_tasks() if task is not asyncio.current_task()] == []
+        return result
+
+    result = asyncio.run(main())
+    assert result.manifest.row_count == 250_001 and result.pages == 3
+    assert_matches_source(read_rows(store, result.manifest.data_key), big)
+    starts = sorted(r.start_position for r in fake_estat.requests if r.endpoint == "getStatsData")
+    assert starts == [1, 100_001, 200_001, 300_001]
+    assert [context.get("message") for context in reported] == []
+
+
 def test_auto_takes_the_complete_path_for_a_large_table(
     fake_estat: FakeEstat,
     big: GeneratedTable,

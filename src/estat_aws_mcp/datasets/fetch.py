@@ -5,7 +5,9 @@ One engine serves the three fetch tools:
 1. the metadata is fetched once (getMetaInfo): axis names, class items, UPDATED_DATE;
 2. filters are resolved against it (names -> codes, >100 codes split into several requests);
 3. every filtered request is counted first (``cntGetFlg=Y``); a whole table is counted by its first page
-   (TOTAL_NUMBER), asked together with the metadata and, with concurrency, with the second page;
+   (TOTAL_NUMBER), asked together with the metadata and, with concurrency, with the second page; when
+   the metadata answers before page 1, the slots it leaves free ask the next pages its table size
+   (OVERALL_TOTAL_NUMBER) says there are;
 4. the 100,000-row pages of all requests are fetched CONCURRENTLY (bounded by ``concurrency`` and by
    the client's per-process limit), converted to Arrow as they arrive, and written IN ORDER: a page
    that arrives early waits in a bounded window (at most ``2 × concurrency`` pages in flight or
@@ -202,7 +204,23 @@ async def fetch_dataset(
             early_pages[1] = asyncio.ensure_future(source.page(stats_data_id, requests[0], 1 + page_size, page_size))
         try:
             if known is None:
-                meta_info, first = await gather_or_cancel(source.meta_info(stats_data_id), early_pages[0])
+                meta_task = asyncio.ensure_future(source.meta_info(stats_data_id))
+                try:
+                    await asyncio.wait([meta_task, early_pages[0]], return_when=asyncio.FIRST_COMPLETED)
+                    if meta_task.done() and not early_pages[0].done():
+                        # The metadata came first (it is small): while page 1 still arrives, the slots it
+                        # left free ask the next pages of the table, as many as its size in the metadata
+                        # (OVERALL_TOTAL_NUMBER, else one row per item combination) says it has.
+                        metadata = _checked_metadata(stats_data_id, meta_task.result())
+                        possible = -(-(metadata.overall_total_number or metadata.cell_count) // page_size)
+                        for index in range(len(early_pages), min(concurrency, possible)):
+                            early_pages[index] = asyncio.ensure_future(
+                                source.page(stats_data_id, requests[0], 1 + index * page_size, page_size)
+                            )
+                    meta_info, first = await gather_or_cancel(meta_task, early_pages[0])
+                except BaseException:
+                    await _cancel(meta_task)
+                    raise
                 metadata = _checked_metadata(stats_data_id, meta_info)
             else:
                 metadata, first = known, await early_pages[0]

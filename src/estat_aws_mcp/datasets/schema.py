@@ -30,6 +30,7 @@ joins and casts; pyarrow is imported only when a conversion runs.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -109,6 +110,11 @@ class TableMetadata:
 
     def axis(self, axis_id: str) -> AxisInfo | None:
         return next((axis for axis in self.axes if axis.id == axis_id), None)
+
+    @property
+    def cell_count(self) -> int:
+        """Item combinations of the axes: the most rows the table can have (one per cell)."""
+        return math.prod(len(axis.items) for axis in self.axes)
 
     @property
     def hierarchical_axes(self) -> list[str]:
