@@ -188,8 +188,9 @@ async def fetch_dataset(
         # metadata and the first page do not depend on each other: both are asked at once. With
         # concurrency the second page is asked in that same round trip, before the count is known: a
         # table of more than one page then takes one round trip less, and a one-page table answers it
-        # with no rows (it is dropped, and costs what a separate count request did). Every page, these
-        # two too, is checked against the first page's count and the metadata's UPDATED_DATE. When a
+        # with no rows (it is dropped, and costs what a separate count request did). Slots still free when
+        # the metadata answers ask the pages after those (see _metadata_and_first_page). Every page, these
+        # too, is checked against the first page's count and the metadata's UPDATED_DATE. When a
         # stored dataset may be reusable, the metadata is asked for alone first.
         resolved, requests = ResolvedFilters(), [{}]
         reuse_key = source_key(requests, source_options(source))
@@ -204,24 +205,9 @@ async def fetch_dataset(
             early_pages[1] = asyncio.ensure_future(source.page(stats_data_id, requests[0], 1 + page_size, page_size))
         try:
             if known is None:
-                meta_task = asyncio.ensure_future(source.meta_info(stats_data_id))
-                try:
-                    await asyncio.wait([meta_task, early_pages[0]], return_when=asyncio.FIRST_COMPLETED)
-                    if meta_task.done() and not early_pages[0].done():
-                        # The metadata came first (it is small): while page 1 still arrives, the slots it
-                        # left free ask the next pages of the table, as many as its size in the metadata
-                        # (OVERALL_TOTAL_NUMBER, else one row per item combination) says it has.
-                        metadata = _checked_metadata(stats_data_id, meta_task.result())
-                        possible = -(-(metadata.overall_total_number or metadata.cell_count) // page_size)
-                        for index in range(len(early_pages), min(concurrency, possible)):
-                            early_pages[index] = asyncio.ensure_future(
-                                source.page(stats_data_id, requests[0], 1 + index * page_size, page_size)
-                            )
-                    meta_info, first = await gather_or_cancel(meta_task, early_pages[0])
-                except BaseException:
-                    await _cancel(meta_task)
-                    raise
-                metadata = _checked_metadata(stats_data_id, meta_info)
+                metadata, first = await _metadata_and_first_page(
+                    source, stats_data_id, requests[0], early_pages, concurrency, page_size
+                )
             else:
                 metadata, first = known, await early_pages[0]
             _check_unchanged(stats_data_id, first.data, metadata.updated_date)
@@ -252,6 +238,36 @@ async def fetch_dataset(
     finally:
         for task in early_pages.values():  # a page asked early that the table does not have
             await _cancel(task)
+
+
+async def _metadata_and_first_page(
+    source: StatsSource,
+    stats_data_id: str,
+    params: Mapping[str, str],
+    early_pages: dict[int, asyncio.Future[FetchedPage]],
+    concurrency: int,
+    page_size: int,
+) -> tuple[TableMetadata, FetchedPage]:
+    """The metadata, asked now, and page 1 (``early_pages[0]``, already asked). When the metadata comes
+    first (it is small) while page 1 still arrives, the request slots left free ask the next pages of the
+    table, as many as its size in the metadata says it has (OVERALL_TOTAL_NUMBER, else one row per item
+    combination); they join ``early_pages``."""
+    meta_task = asyncio.ensure_future(source.meta_info(stats_data_id))
+    metadata: TableMetadata | None = None
+    try:
+        await asyncio.wait([meta_task, early_pages[0]], return_when=asyncio.FIRST_COMPLETED)
+        if meta_task.done() and not early_pages[0].done():
+            metadata = _checked_metadata(stats_data_id, meta_task.result())
+            possible = -(-(metadata.overall_total_number or metadata.cell_count) // page_size)
+            for index in range(len(early_pages), min(concurrency, possible)):
+                early_pages[index] = asyncio.ensure_future(
+                    source.page(stats_data_id, params, 1 + index * page_size, page_size)
+                )
+        meta_info, first = await gather_or_cancel(meta_task, early_pages[0])
+    except BaseException:
+        await _cancel(meta_task)
+        raise
+    return metadata or _checked_metadata(stats_data_id, meta_info), first
 
 
 async def _cancel(task: asyncio.Future[Any] | None) -> None:
