@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 import pytest
 
-from estat_aws_mcp.datasets.pages import read_uniform_lines, split_value_array
+from estat_aws_mcp.datasets.pages import MAX_ESCAPED_DISTINCT, read_uniform_lines, split_value_array
 
 KNOWN = ["@tab", "@cat01", "@area", "@time", "@unit", "@anno", "$"]
 WAGES_PAGE = "java-springboot-comment__getStatsData_0003425893_narrowed_raw-unicode-escaped__2021-12-19.json"
@@ -128,6 +128,14 @@ def test_a_cell_with_a_quote_is_left_to_the_json_reader(cell: str) -> None:
 )
 def test_anything_else_is_left_to_the_json_reader(lines: bytes) -> None:
     assert read_uniform_lines(lines, KNOWN) is None
+
+
+def test_many_distinct_escaped_cells_are_left_to_the_json_reader() -> None:
+    """SYNTHETIC: a column of distinct non-ASCII cells (a json call each) goes to the JSON reader whole."""
+    few = [{"@area": f"{i % 5}区", "$": str(i)} for i in range(MAX_ESCAPED_DISTINCT * 3)]
+    assert_same_as_json_reader("\n".join(dumps(row, ascii_only=True) for row in few).encode())
+    many = [{"@area": f"{i}区", "$": str(i)} for i in range(MAX_ESCAPED_DISTINCT + 1)]
+    assert read_uniform_lines("\n".join(dumps(row, ascii_only=True) for row in many).encode(), KNOWN) is None
 
 
 def test_a_trailing_line_break_is_read_as_the_json_reader_reads_it() -> None:

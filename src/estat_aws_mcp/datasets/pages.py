@@ -106,6 +106,10 @@ def split_value_array(body: bytes) -> tuple[bytes, bytes] | None:
     return envelope, values.lines().to_pybytes() if isinstance(values, ValueSpan) else values
 
 
+#: More distinct cells with an escape than this in one column, and the JSON reader reads the lines (decoding
+#: them here takes a json call each). e-Stat escapes non-ASCII: units, annotation marks, markers such as
+#: "…": a handful per column.
+MAX_ESCAPED_DISTINCT = 1_000
 #: How far the first line is looked for; a VALUE object is a few hundred bytes at most.
 _FIRST_LINE_MAX = 1 << 16
 
@@ -202,6 +206,8 @@ def _decode_escapes(raw: pa.Array) -> pa.Array | None:
     if not count:
         return raw
     cells = pc.dictionary_encode(raw if count == len(raw) else pc.filter(raw, escaped))
+    if len(cells.dictionary) > MAX_ESCAPED_DISTINCT:
+        return None  # many distinct escaped cells: one json call each would hold the GIL for long
     try:
         decoded = pa.array([json.loads(f'"{cell}"') for cell in cells.dictionary.to_pylist()], pa.string())
     except (ValueError, pa.ArrowException):  # a cut at an escaped quote, a bad escape, a lone surrogate
