@@ -130,6 +130,24 @@ def test_anything_else_is_left_to_the_json_reader(lines: bytes) -> None:
     assert read_uniform_lines(lines, KNOWN) is None
 
 
+def test_a_page_with_an_annotation_on_many_cells_is_declined_before_it_is_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SYNTHETIC: every tenth cell has an @anno, so its line has one key more; sampled lines show it."""
+    rows = [{"@area": str(i), **({"@anno": "†"} if i % 10 == 9 else {}), "$": str(i)} for i in range(5_000)]
+    lines = "\n".join(dumps(row, ascii_only=True) for row in rows).encode()
+    import pyarrow.csv as pa_csv
+
+    def no_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the page was parsed")
+
+    monkeypatch.setattr(pa_csv, "read_csv", no_parse)
+    assert read_uniform_lines(lines, KNOWN) is None
+    monkeypatch.undo()
+    rare = [{"@area": str(i), **({"@anno": "†"} if i == 4_321 else {}), "$": str(i)} for i in range(5_000)]
+    assert read_uniform_lines("\n".join(dumps(row, ascii_only=True) for row in rare).encode(), KNOWN) is None
+
+
 def test_many_distinct_escaped_cells_are_left_to_the_json_reader() -> None:
     """SYNTHETIC: a column of distinct non-ASCII cells (a json call each) goes to the JSON reader whole."""
     few = [{"@area": f"{i % 5}区", "$": str(i)} for i in range(MAX_ESCAPED_DISTINCT * 3)]

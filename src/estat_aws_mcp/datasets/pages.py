@@ -142,6 +142,8 @@ def read_uniform_lines(lines: pa.Buffer | bytes, known_keys: Collection[str]) ->
     keys = [piece.decode("ascii", "replace") for piece in pieces[1::4]]
     if len(set(keys)) != len(keys) or not set(keys) <= set(known_keys):
         return None
+    if not _sampled_lines_alike(buffer, pieces[1::4]):
+        return None  # declined before the whole page is parsed (e.g. @anno on some of the cells)
     # The pieces every line must have, in order (None: a value).
     expected: list[bytes | None] = [b"{"]
     for key in keys:
@@ -177,6 +179,30 @@ def read_uniform_lines(lines: pa.Buffer | bytes, known_keys: Collection[str]) ->
         columns[keys[(index - 3) // 4]] = decoded
     absent = pa.nulls(table.num_rows, pa.string())
     return {key: columns.get(key, absent) for key in known_keys}
+
+
+#: Lines compared with the first before a page is parsed (:func:`_sampled_lines_alike`).
+_SAMPLED_LINES = 32
+
+
+def _sampled_lines_alike(buffer: pa.Buffer, keys: list[bytes]) -> bool:
+    """Whether the lines that start after :data:`_SAMPLED_LINES` evenly spaced points of ``buffer`` have the
+    first line's keys. Cheap (a few hundred bytes each), so that a page whose objects differ in their keys
+    often (an ``@anno`` on many cells) is left to the JSON reader without a CSV parse first; a rare
+    difference is found by the parse itself."""
+    size = buffer.size
+    for point in range(1, _SAMPLED_LINES):
+        window = buffer.slice(
+            size * point // _SAMPLED_LINES, min(_FIRST_LINE_MAX, size - size * point // _SAMPLED_LINES)
+        )
+        text = window.to_pybytes()
+        start = text.find(b"\n") + 1
+        end = text.find(b"\n", start)
+        if start == 0 or end < 0:
+            continue  # no whole line there (a long line, or the end of the page)
+        if text[start:end].split(b'"')[1::4] != keys:
+            return False
+    return True
 
 
 def _has_control_characters(strings: pa.Array) -> bool:
