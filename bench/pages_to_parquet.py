@@ -124,13 +124,13 @@ def worker(pipeline: str, directory: Path, output: Path) -> None:
 
         pages.read_uniform_lines = lambda lines, known_keys: None
     warm_up(pipeline, directory, output)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     if pipeline == "pandas":
         rows = run_pandas(directory, output)
     else:
         rows = run_engine(directory, output, fast=pipeline != "engine-json")
-    elapsed = time.perf_counter() - started
-    print(json.dumps({"rows": rows, "seconds": elapsed, "peak_rss": peak_rss_bytes()}))
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    print(json.dumps({"rows": rows, "seconds": elapsed, "cpu_seconds": cpu, "peak_rss": peak_rss_bytes()}))
 
 
 def peak_rss_bytes() -> int:
@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     for pipeline, result in results.items():
         print(
             f"  {pipeline:<17} {result['seconds']:6.2f} s  {result['rows'] / result['seconds']:>10,.0f} rows/s  "
+            f"CPU {result['cpu_seconds']:5.2f} s  "
             f"peak RSS {result['peak_rss'] / 2**20:6.0f} MiB  rows {result['rows']:,}"
         )
     engine, pandas = results["engine"], results["pandas"]
