@@ -245,6 +245,9 @@ class PageConverter:
     def __init__(self, metadata: TableMetadata) -> None:
         import pyarrow as pa
 
+        from estat_aws_mcp.datasets.memory import disable_transparent_huge_pages
+
+        disable_transparent_huge_pages()  # pages come and go ~10 MB at a time: see datasets/memory.py
         self.axes = metadata.axis_ids
         self.schema = arrow_schema(self.axes)
         self._codes: dict[str, pa.Array] = {}
