@@ -638,6 +638,85 @@ def test_fetch_in_order_with_process_lanes_keeps_order_bounds_and_cancels() -> N
     assert peak == 2
 
 
+def test_the_consumer_holds_a_lane_without_waiting_for_one() -> None:
+    """Both lanes held by pages 0 and 1: ``occupied`` still runs at once; while it runs, a lane freed by
+    page 0 repays it instead of going to waiting page 2, which gets the lane the consumer frees."""
+    lanes = PageOrderLanes(2)
+    order: list[str] = []
+
+    async def hold(index: int, release: asyncio.Event) -> None:
+        async with lanes.lane(index):
+            order.append(f"page {index}")
+            await release.wait()
+
+    async def main() -> None:
+        gates = [asyncio.Event() for _ in range(3)]
+        tasks = [asyncio.create_task(hold(index, gates[index])) for index in range(3)]
+        await asyncio.sleep(0.01)
+        assert order == ["page 0", "page 1"]
+        with lanes.occupied():
+            order.append("consumer")
+            gates[0].set()
+            await asyncio.sleep(0.01)
+            assert order == ["page 0", "page 1", "consumer"]  # page 2 still waits
+        await asyncio.sleep(0.01)
+        assert order[-1] == "page 2"
+        for gate in gates:
+            gate.set()
+        await asyncio.gather(*tasks)
+        async with asyncio.timeout(1), lanes.lane(3), lanes.lane(4):  # both lanes free again
+            pass
+
+    asyncio.run(main())
+
+
+def test_fetch_in_order_counts_the_consumer_against_the_process_lanes() -> None:
+    """Two lanes. While page 0 is consumed (written) and page 2 is processed (converted), the lane that
+    page 1 frees is not handed to page 3: the writer holds it. The writer never waits for a lane."""
+    pages = plan_pages([6], page_size=1)
+    started: list[int] = []
+    consumed: list[int] = []
+    gates = [asyncio.Event() for _ in pages]
+    writing = asyncio.Event()
+
+    async def fetch_one(page: PageRequest) -> int:
+        return page.index
+
+    async def process(page: PageRequest, result: int) -> int:
+        started.append(page.index)
+        if page.index:
+            await gates[page.index].wait()
+        return result
+
+    async def consume(page: PageRequest, result: int) -> None:
+        if page.index == 0:
+            writing.set()
+            await gates[0].wait()
+        consumed.append(result)
+
+    async def settle() -> None:
+        for _ in range(20):
+            await asyncio.sleep(0)
+
+    async def main() -> None:
+        task = asyncio.create_task(fetch_in_order(pages, fetch_one, consume, 4, process=process, process_lanes=2))
+        await writing.wait()  # page 0 processed (its lane went to page 2), now written
+        await settle()
+        assert started == [0, 1, 2]
+        gates[1].set()  # page 1 done: its lane repays the writer's
+        await settle()
+        assert started == [0, 1, 2]  # (without the writer's lane: page 3 would start here)
+        gates[0].set()  # page 0 written: the lane goes to page 3
+        await settle()
+        assert started == [0, 1, 2, 3]
+        for gate in gates:
+            gate.set()
+        await asyncio.wait_for(task, 2)
+
+    asyncio.run(main())
+    assert consumed == list(range(6))
+
+
 def test_a_partial_page_fails_loudly(fake_estat: FakeEstat, big: GeneratedTable, store: LocalObjectStore) -> None:
     """STATUS 2 (SYNTHETIC body: no recording shows one) means rows are missing: never saved as complete."""
 

@@ -31,7 +31,7 @@ import os
 import re
 import time
 import unicodedata
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -548,7 +548,9 @@ def convert_page(converter: PageConverter, fetched: FetchedPage) -> pa.RecordBat
 
 class PageOrderLanes:
     """At most ``lanes`` holders at a time; a lane that frees up goes to the waiting page with the lowest
-    index (not to the one that asked first). One event loop only."""
+    index (not to the one that asked first). :meth:`occupied` takes a lane without waiting, for work
+    every holder depends on (the in-order consumer): until it ends, lanes that free up are not handed
+    on beyond the count. One event loop only."""
 
     def __init__(self, lanes: int) -> None:
         if lanes < 1:
@@ -574,13 +576,24 @@ class PageOrderLanes:
         finally:
             self._release()
 
+    @contextlib.contextmanager
+    def occupied(self) -> Iterator[None]:
+        """Hold a lane now, even when all are held (the count goes below zero, and the next lanes freed
+        repay it before any waiting page gets one)."""
+        self._free -= 1
+        try:
+            yield
+        finally:
+            self._release()
+
     def _release(self) -> None:
-        while self._waiting:
+        self._free += 1
+        while self._free > 0 and self._waiting:
             _, granted = heapq.heappop(self._waiting)
             if not granted.done():
+                self._free -= 1
                 granted.set_result(None)  # the lane moves to that page
                 return
-        self._free += 1
 
 
 async def fetch_in_order(
@@ -603,7 +616,11 @@ async def fetch_in_order(
     ``process_lanes``: at most that many ``process`` calls at a time, the earliest page first. When the
     CPU is short, pages processed all at once share it and all finish late, the first one too, which
     ``consume`` waits for and which holds the window (no new request starts); in page order the page
-    consumed next is ready first. None: no bound.
+    consumed next is ready first. ``consume`` holds one of these lanes too, without waiting for it:
+    it is the one step in page order, and every page after it waits for it, so while it runs one
+    ``process`` fewer starts (a lane per CPU: the writer is not left sharing a CPU with a conversion
+    per CPU, falling behind them, and writing the last pages one after another at the end). None: no
+    bound.
     """
     limiter = asyncio.Semaphore(concurrency)
     window = 2 * concurrency if concurrency > 1 else 1
@@ -627,7 +644,8 @@ async def fetch_in_order(
                 tasks[next_to_start] = asyncio.create_task(run(pages[next_to_start]))
                 next_to_start += 1
             result = await tasks.pop(position)
-            await consume(page, result)
+            with lanes.occupied() if lanes is not None else contextlib.nullcontext():
+                await consume(page, result)
     finally:
         for task in tasks.values():
             task.cancel()
@@ -636,8 +654,9 @@ async def fetch_in_order(
 
 
 def conversion_lanes() -> int:
-    """Pages converted at a time: one per CPU this process may use (each conversion runs Arrow's JSON
-    reader, whose own threads share the same CPUs; the event loop and the writer need some too)."""
+    """Pages converted or written at a time: one per CPU this process may use (the writer holds one of
+    these lanes while it writes; each conversion runs an Arrow reader, whose own threads share the same
+    CPUs; the event loop needs some too)."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
