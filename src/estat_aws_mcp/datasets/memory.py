@@ -39,7 +39,7 @@ _state: bool | None = None  # None: not tried yet; else whether THP is off for t
 def transparent_huge_pages_disabled() -> bool:
     """Whether THP is off for this process (``prctl(PR_GET_THP_DISABLE)``); False where it cannot be asked."""
     result = _prctl(PR_GET_THP_DISABLE, 0)
-    return result is not None and result == 1
+    return result == 1
 
 
 def disable_transparent_huge_pages() -> bool:
