@@ -1,7 +1,8 @@
 """Transparent huge pages are turned off for a process that converts pages (datasets/memory.py).
 
 The check runs in a fresh interpreter, which first turns THP back on (a child inherits the setting of
-its parent, and this test process may have converted pages already). Fixture numbers refer to tests/fixtures/estat/PROVENANCE.md.
+its parent, and this test process may have converted pages already). Fixture numbers refer to
+tests/fixtures/estat/PROVENANCE.md.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ def _prctl(option: int, argument: int) -> int | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        prctl = ctypes.CDLL(None).prctl
     except (OSError, AttributeError):
         return None
     prctl.restype = ctypes.c_int
